@@ -1,0 +1,111 @@
+//! Server functions: the API the UI calls. Each one is thin: take the services from context,
+//! call a use case in `crate::ssr`, map the error. Wire types (DTOs) live here and never carry
+//! key material.
+
+pub mod error;
+
+pub use error::AppError;
+
+use crate::i18n::Lang;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the start page shows about the portal's CA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSummary {
+    pub ca_id: String,
+    pub ca_subject: String,
+    pub ca_fingerprint: String,
+    pub ca_not_after: String,
+    pub crl_next_update: Option<String>,
+    pub setup_needed: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn services() -> Result<crate::ssr::Services, AppError> {
+    use_context::<crate::ssr::Services>().ok_or_else(|| error::internal(&"services missing from context"))
+}
+
+#[cfg(feature = "ssr")]
+fn client_ip() -> Option<String> {
+    use_context::<axum::http::request::Parts>().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+    })
+}
+
+/// Whether the current request is a plain HTML form post (no JavaScript).
+#[cfg(feature = "ssr")]
+fn is_plain_form_post() -> bool {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// The CA the portal signs with, and whether first-run setup is still needed.
+#[server(endpoint = "portal_info")]
+pub async fn portal_info() -> Result<PortalSummary, AppError> {
+    use crate::ssr::{clock::rfc3339, db};
+    let s = services()?;
+    let mut c = s.conn().await.map_err(|e| error::internal(&e))?;
+    let ca_id = s.current_ca_id(&mut c).await.map_err(|e| error::internal(&e))?;
+    let ca = db::ca_by_id(&mut c, &ca_id).await.map_err(|e| error::internal(&e))?.ok_or(AppError::NotFound)?;
+    let admins = db::count_admins(&mut c).await.map_err(|e| error::internal(&e))?;
+    Ok(PortalSummary {
+        ca_id: ca.id,
+        ca_subject: ca.subject,
+        ca_fingerprint: ca.fingerprint_sha256,
+        ca_not_after: rfc3339(ca.not_after),
+        crl_next_update: ca.crl_next_update.map(rfc3339),
+        setup_needed: admins == 0,
+    })
+}
+
+/// Remembers the chosen language in a cookie (a year; not a secret, so readable by scripts).
+#[server(endpoint = "set_language")]
+pub async fn set_language(lang: String) -> Result<Lang, AppError> {
+    let lang = Lang::from_code(&lang).ok_or_else(|| AppError::refused("invalid_language", Some("lang"), "unsupported language"))?;
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+            res.append_header(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(lang)
+}
+
+/// Whether a first-admin setup link can still be used.
+#[server(endpoint = "setup_status")]
+pub async fn setup_status(token: String) -> Result<bool, AppError> {
+    let s = services()?;
+    Ok(crate::ssr::setup::setup_token_usable(&s, &token).await?)
+}
+
+/// Creates the first administrator from a setup link.
+#[server(endpoint = "complete_setup")]
+pub async fn complete_setup(
+    token: String,
+    login: String,
+    display_name: String,
+    email: String,
+    password: String,
+) -> Result<String, AppError> {
+    let s = services()?;
+    let input = crate::ssr::setup::FirstAdmin { token: token.clone(), login, display_name, email, password };
+    match crate::ssr::setup::complete_setup(&s, input, client_ip()).await {
+        Ok(user) => {
+            if is_plain_form_post() {
+                leptos_axum::redirect(&format!("/setup/{token}?done=1"));
+            }
+            Ok(user.login)
+        }
+        Err(e) => {
+            let e = AppError::from(e);
+            if is_plain_form_post() {
+                leptos_axum::redirect(&format!("/setup/{token}?error={}", e.code()));
+            }
+            Err(e)
+        }
+    }
+}

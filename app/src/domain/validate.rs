@@ -1,0 +1,162 @@
+//! Parse-don't-validate newtypes for user input: login, display name, e-mail, UPN and new
+//! passwords. Pure, so the browser can show the same message before submitting.
+
+use serde::{Deserialize, Serialize};
+
+/// A field that failed validation, with the field's name and a human reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{field}: {reason}")]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub reason: &'static str,
+}
+
+fn invalid(field: &'static str, reason: &'static str) -> InvalidField {
+    InvalidField { field, reason }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login(String);
+
+impl Login {
+    /// 1–64 characters: lower-case letters, digits, `.`, `_`, `-`, `@`; stored lower-case.
+    pub fn parse(s: &str) -> Result<Login, InvalidField> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.is_empty() || s.len() > 64 {
+            return Err(invalid("login", "must be 1 to 64 characters"));
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)) {
+            return Err(invalid("login", "may contain only letters, digits, '.', '_', '-' and '@'"));
+        }
+        Ok(Login(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// 1–128 characters of any script, no control characters.
+    pub fn parse(s: &str) -> Result<DisplayName, InvalidField> {
+        let s = s.trim();
+        if s.is_empty() || s.chars().count() > 128 {
+            return Err(invalid("display_name", "must be 1 to 128 characters"));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(invalid("display_name", "must not contain control characters"));
+        }
+        Ok(DisplayName(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    /// An ASCII address `local@domain` (it goes into the certificate's rfc822Name SAN,
+    /// which is an IA5String).
+    pub fn parse(s: &str) -> Result<Email, InvalidField> {
+        parse_address(s, "email").map(Email)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A Microsoft user principal name, `user@domain` (seed 002).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upn(String);
+
+impl Upn {
+    pub fn parse(s: &str) -> Result<Upn, InvalidField> {
+        parse_address(s, "upn").map(Upn)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn parse_address(s: &str, field: &'static str) -> Result<String, InvalidField> {
+    let s = s.trim();
+    if s.len() > 254 || !s.is_ascii() {
+        return Err(invalid(field, "must be an ASCII address of at most 254 characters"));
+    }
+    match s.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\",;".contains(c)) =>
+        {
+            Ok(s.to_string())
+        }
+        _ => Err(invalid(field, "must look like name@example.com")),
+    }
+}
+
+/// A new password: 12–1024 characters (NIST SP 800-63B length rule; no composition rules).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(s: &str) -> Result<NewPassword, InvalidField> {
+        let n = s.chars().count();
+        if n < 12 {
+            return Err(invalid("password", "must be at least 12 characters"));
+        }
+        if n > 1024 {
+            return Err(invalid("password", "must be at most 1024 characters"));
+        }
+        Ok(NewPassword(s.to_string()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins() {
+        assert_eq!(Login::parse(" Yamada.T ").unwrap().as_str(), "yamada.t");
+        assert_eq!(Login::parse("").unwrap_err().field, "login");
+        assert!(Login::parse("a b").is_err());
+        assert!(Login::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names_emails_upns() {
+        assert_eq!(DisplayName::parse("山田 太郎").unwrap().as_str(), "山田 太郎");
+        assert!(DisplayName::parse("a\u{7}b").is_err());
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(Email::parse("taro@example.com").is_ok());
+        for bad in ["taro", "taro@", "@example.com", "t@example", "太郎@example.com", "a b@c.d", "a@b@c.d"] {
+            assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
+        }
+        assert!(Upn::parse("taro@corp.example").is_ok());
+        assert_eq!(Upn::parse("nope").unwrap_err().field, "upn");
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse("twelve chars").is_ok());
+        assert!(!format!("{:?}", NewPassword::parse("secret secret").unwrap()).contains("secret secret"));
+    }
+}

@@ -1,0 +1,20 @@
+//! certportal's shared crate: pure domain rules (`domain`), the message catalogue (`i18n`),
+//! server functions (`api`), server-side use cases (`ssr`, only with the `ssr` feature) and
+//! the Leptos UI (`pages`). Built for the server (`ssr`) and for the browser (`hydrate`).
+
+pub mod api;
+pub mod domain;
+pub mod i18n;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+pub use pages::{shell, App};
+
+/// Entry point of the WebAssembly bundle: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,148 @@
+//! The Leptos UI: the HTML shell, the router and the pages. Every string comes from the
+//! catalogue in `crate::i18n`; every form is a real `<form>` so it works without JavaScript.
+
+mod home;
+mod setup;
+
+use crate::api::SetLanguage;
+use crate::i18n::{t, Lang, Msg};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = initial_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The language to render with: on the server from the request (cookie, then
+/// `Accept-Language`); in the browser from the `lang` the server put on `<html>`, so
+/// hydration renders exactly what the server did.
+fn initial_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+        use_context::<axum::http::request::Parts>()
+            .map(|p| {
+                let h = |name| p.headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+                Lang::for_request(h(COOKIE), h(ACCEPT_LANGUAGE))
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        document()
+            .document_element()
+            .and_then(|e| e.get_attribute("lang"))
+            .and_then(|l| Lang::from_code(&l))
+            .unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        Lang::default()
+    }
+}
+
+/// The current language signal, provided by [`App`].
+pub fn use_lang() -> RwSignal<Lang> {
+    use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(Lang::default()))
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let lang = RwSignal::new(initial_lang());
+    provide_context(lang);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let code = lang.get().code();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", code);
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/certportal.css"/>
+        <Title text=move || t(lang.get(), Msg::AppName)/>
+        <Router>
+            <a class="skip-link" href="#main">{move || t(lang.get(), Msg::SkipToContent)}</a>
+            <header class="topbar">
+                <a class="brand" href="/">
+                    <span class="brand-mark" aria-hidden="true">"◆"</span>
+                    {move || t(lang.get(), Msg::AppName)}
+                </a>
+                <LangSwitch/>
+            </header>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=home::Home/>
+                    <Route path=path!("/setup/:token") view=setup::Setup/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Switches between English and Japanese. With JavaScript the page changes in place; without
+/// it the form posts, the server sets the cookie and sends the browser back.
+#[component]
+fn LangSwitch() -> impl IntoView {
+    let lang = use_lang();
+    let action = ServerAction::<SetLanguage>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(chosen)) = action.value().get() {
+            lang.set(chosen);
+        }
+    });
+    view! {
+        <ActionForm action=action attr:class="lang-switch">
+            <input type="hidden" name="lang" value=move || lang.get().other().code()/>
+            <button
+                type="submit"
+                class="lang-button"
+                data-testid="lang-switch"
+                aria-label=move || {
+                    format!("{}: {}", t(lang.get(), Msg::SwitchLanguage), lang.get().other().native_name())
+                }
+                lang=move || lang.get().other().code()
+            >
+                <span aria-hidden="true">"🌐 "</span>
+                {move || lang.get().other().native_name()}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    let lang = use_lang();
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card">
+            <h1>{move || t(lang.get(), Msg::NotFound)}</h1>
+            <p>
+                <a href="/">{move || t(lang.get(), Msg::BackHome)}</a>
+            </p>
+        </section>
+    }
+}

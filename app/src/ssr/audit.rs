@@ -1,0 +1,73 @@
+//! Operation history (rule 10): who did what to whom, written in the same transaction as the
+//! change it describes. The actor is carried from the transport down to the use case.
+
+use super::db::{append_audit, AuditEntry, Conn, DbError};
+
+/// Who performs an action: a signed-in person, the command line, or the portal itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<String>,
+    pub label: String,
+    pub is_admin: bool,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// An administrator at the server's command line.
+    pub fn cli() -> Actor {
+        let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Actor { user_id: None, label: format!("cli:{who}"), is_admin: true, ip: None }
+    }
+    /// The portal's own background work (deadlines, CRL refresh).
+    pub fn system() -> Actor {
+        Actor { user_id: None, label: "system".into(), is_admin: true, ip: None }
+    }
+    /// A person with an account.
+    pub fn user(id: &str, login: &str, is_admin: bool, ip: Option<String>) -> Actor {
+        Actor { user_id: Some(id.to_string()), label: login.to_string(), is_admin, ip }
+    }
+}
+
+/// Stable action names in the history.
+pub mod action {
+    pub const CA_CREATE: &str = "ca.create";
+    pub const CRL_PUBLISH: &str = "crl.publish";
+    pub const ENROLLMENT_CREATE: &str = "enrollment.create";
+    pub const ENROLLMENT_WITHDRAW: &str = "enrollment.withdraw";
+    pub const ENROLLMENT_LAPSE: &str = "enrollment.lapse";
+    pub const CERT_ISSUE: &str = "certificate.issue";
+    pub const CERT_REVOKE: &str = "certificate.revoke";
+    pub const CERT_SUPERSEDE: &str = "certificate.supersede";
+    pub const SETUP_LINK: &str = "setup.link";
+    pub const SETUP_ADMIN: &str = "setup.admin_created";
+}
+
+/// Appends one record for `actor`.
+#[allow(clippy::too_many_arguments)]
+pub async fn record(
+    c: &mut Conn,
+    at: i64,
+    actor: &Actor,
+    action: &str,
+    subject_user_id: Option<&str>,
+    certificate_id: Option<&str>,
+    enrollment_id: Option<&str>,
+    detail: &str,
+) -> Result<(), DbError> {
+    append_audit(
+        c,
+        at,
+        &AuditEntry {
+            actor_id: actor.user_id.clone(),
+            actor_label: actor.label.clone(),
+            subject_user_id: subject_user_id.map(str::to_string),
+            certificate_id: certificate_id.map(str::to_string),
+            enrollment_id: enrollment_id.map(str::to_string),
+            action: action.to_string(),
+            result: "ok".to_string(),
+            detail: detail.to_string(),
+            ip: actor.ip.clone(),
+        },
+    )
+    .await
+}

@@ -1,0 +1,355 @@
+//! The certificate authority: creating a CA (ECDSA P-256), keeping its key encrypted at rest
+//! (PKCS#8 PBES2: PBKDF2-SHA256 + AES-256-CBC, readable by `openssl pkcs8`), issuing client
+//! certificates as SPEC.md describes, and signing CRLs. Pure computation: no database, no
+//! clock (times are parameters).
+
+use super::db::{CaRow, RevokedEntry};
+use super::ids;
+use crate::domain::lifecycle::RevocationReason;
+use crate::domain::policy::KeyAlgorithm;
+use pkcs8::der::pem::LineEnding;
+use pkcs8::der::Decode;
+use rand::RngCore;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
+    DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, OtherNameValue, RevokedCertParams, SanType, SerialNumber,
+};
+use std::fmt;
+
+use super::clock::to_offset;
+
+/// PBKDF2 rounds protecting the CA key (OWASP 2023 guidance for PBKDF2-HMAC-SHA256).
+pub const KEY_PBKDF2_ROUNDS: u32 = 600_000;
+/// Lifetime of a new CA.
+pub const CA_VALIDITY_DAYS: i64 = 3650;
+/// OID of the UPN otherName (Microsoft).
+pub const UPN_OID: [u64; 10] = [1, 3, 6, 1, 4, 1, 311, 20, 2, 3];
+/// OID of the LDAP `uid` attribute, used for the login in the subject.
+pub const UID_OID: [u64; 7] = [0, 9, 2342, 19200300, 100, 1, 1];
+
+/// A secret string whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("certificate generation failed: {0}")]
+    Rcgen(#[from] rcgen::Error),
+    #[error("the CA key could not be decrypted: wrong CERTPORTAL_CA_PASSPHRASE or damaged key")]
+    WrongPassphrase,
+    #[error("key encoding failed: {0}")]
+    Encoding(String),
+    #[error("RSA-2048 keys are not available in this build; use ECDSA P-256")]
+    AlgorithmUnavailable,
+    #[error("invalid subject: {0}")]
+    InvalidSubject(String),
+}
+
+/// An unlocked CA, ready to sign. Holds the private key: `Debug` hides it.
+pub struct CaSigner {
+    pub id: String,
+    pub cert_der: Vec<u8>,
+    pub cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl fmt::Debug for CaSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaSigner").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// Encrypts a PKCS#8 private key under `passphrase` (PBES2, PBKDF2-SHA256, AES-256-CBC).
+pub fn encrypt_key(pkcs8_der: &[u8], passphrase: &Secret) -> Result<String, CaError> {
+    let mut salt = [0u8; 16];
+    let mut iv = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut iv);
+    let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(KEY_PBKDF2_ROUNDS, &salt, &iv)
+        .map_err(|e| CaError::Encoding(e.to_string()))?;
+    let info = pkcs8::PrivateKeyInfo::from_der(pkcs8_der).map_err(|e| CaError::Encoding(e.to_string()))?;
+    let doc = info
+        .encrypt_with_params(params, passphrase.expose().as_bytes())
+        .map_err(|e| CaError::Encoding(e.to_string()))?;
+    doc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+        .map(|z| z.to_string())
+        .map_err(|e| CaError::Encoding(e.to_string()))
+}
+
+/// Decrypts a key made by [`encrypt_key`]; a wrong passphrase is [`CaError::WrongPassphrase`].
+pub fn decrypt_key(pem: &str, passphrase: &Secret) -> Result<KeyPair, CaError> {
+    let (label, doc) = pkcs8::der::SecretDocument::from_pem(pem).map_err(|_| CaError::WrongPassphrase)?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(CaError::WrongPassphrase);
+    }
+    let enc = pkcs8::EncryptedPrivateKeyInfo::from_der(doc.as_bytes()).map_err(|_| CaError::WrongPassphrase)?;
+    let plain = enc.decrypt(passphrase.expose().as_bytes()).map_err(|_| CaError::WrongPassphrase)?;
+    KeyPair::try_from(plain.as_bytes()).map_err(|_| CaError::WrongPassphrase)
+}
+
+/// PEM text of DER bytes.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use pkcs8::der::pem::encode_string;
+    encode_string(label, LineEnding::LF, der).unwrap_or_default()
+}
+
+/// Creates a new self-signed CA at `now`. Returns the row to store (key encrypted) and the
+/// unlocked signer.
+pub fn generate_ca(common_name: &str, now: i64, passphrase: &Secret) -> Result<(CaRow, CaSigner), CaError> {
+    let key = KeyPair::generate()?;
+    let id = ids::new_id()[..16].to_string();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    dn.push(DnType::OrganizationName, "certportal");
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    params.not_before = to_offset(now - 3600);
+    params.not_after = to_offset(now + CA_VALIDITY_DAYS * 86_400);
+    params.serial_number = Some(SerialNumber::from_slice(&ids::new_serial()));
+    params.key_identifier_method = KeyIdMethod::Sha256;
+    let cert = params.self_signed(&key)?;
+    let der = cert.der().to_vec();
+    let row = CaRow {
+        id: id.clone(),
+        subject: format!("CN={common_name}, O=certportal"),
+        cert_pem: cert.pem(),
+        key_pem_encrypted: encrypt_key(&key.serialize_der(), passphrase)?,
+        fingerprint_sha256: ids::fingerprint(&der),
+        not_before: now - 3600,
+        not_after: now + CA_VALIDITY_DAYS * 86_400,
+        created_at: now,
+        retired_at: None,
+        crl_number: 0,
+        crl_der: None,
+        crl_this_update: None,
+        crl_next_update: None,
+    };
+    let issuer = Issuer::new(params, key);
+    Ok((row.clone(), CaSigner { id, cert_der: der, cert_pem: row.cert_pem, issuer }))
+}
+
+/// Unlocks a stored CA with the passphrase.
+pub fn unlock(row: &CaRow, passphrase: &Secret) -> Result<CaSigner, CaError> {
+    let key = decrypt_key(&row.key_pem_encrypted, passphrase)?;
+    let issuer = Issuer::from_ca_cert_pem(&row.cert_pem, key)?;
+    let (_, doc) = pkcs8::der::Document::from_pem(&row.cert_pem)
+        .map_err(|e| CaError::Encoding(e.to_string()))?;
+    Ok(CaSigner {
+        id: row.id.clone(),
+        cert_der: doc.as_bytes().to_vec(),
+        cert_pem: row.cert_pem.clone(),
+        issuer,
+    })
+}
+
+/// Who a client certificate is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSubject {
+    pub display_name: String,
+    pub login: String,
+    pub email: String,
+    pub upn: Option<String>,
+}
+
+/// A freshly signed client certificate and its private key (PKCS#8). The key must not be
+/// stored: it lives only until the bundle is built.
+pub struct IssuedCert {
+    pub cert_der: Vec<u8>,
+    pub key_pkcs8: Vec<u8>,
+    pub serial_hex: String,
+    pub fingerprint_sha256: String,
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+impl fmt::Debug for IssuedCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedCert")
+            .field("serial_hex", &self.serial_hex)
+            .field("subject", &self.subject)
+            .field("key_pkcs8", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// The CRL URL a certificate of `ca_id` points at.
+pub fn crl_url(public_url: &str, ca_id: &str) -> String {
+    format!("{}/crl/{ca_id}.crl", public_url.trim_end_matches('/'))
+}
+
+/// Signs a client certificate (EKU clientAuth, e-mail and optional UPN SAN, random serial,
+/// CRL distribution point) from a key made for this call.
+pub fn issue_client(
+    ca: &CaSigner,
+    subject: &ClientSubject,
+    algorithm: KeyAlgorithm,
+    not_before: i64,
+    not_after: i64,
+    public_url: &str,
+) -> Result<IssuedCert, CaError> {
+    let key = match algorithm {
+        KeyAlgorithm::EcdsaP256 => KeyPair::generate()?,
+        KeyAlgorithm::Rsa2048 => return Err(CaError::AlgorithmUnavailable),
+    };
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, subject.display_name.as_str());
+    dn.push(
+        DnType::CustomDnType(UID_OID.to_vec()),
+        DnValue::Utf8String(subject.login.clone()),
+    );
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    let email = subject
+        .email
+        .clone()
+        .try_into()
+        .map_err(|_| CaError::InvalidSubject("e-mail must be ASCII".into()))?;
+    params.subject_alt_names = vec![SanType::Rfc822Name(email)];
+    if let Some(upn) = &subject.upn {
+        params.subject_alt_names.push(SanType::OtherName((
+            UPN_OID.to_vec(),
+            OtherNameValue::Utf8String(upn.clone()),
+        )));
+    }
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![crl_url(public_url, &ca.id)] }];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = to_offset(not_before);
+    params.not_after = to_offset(not_after);
+    let serial = ids::new_serial();
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    let cert = params.signed_by(&key, &ca.issuer)?;
+    let der = cert.der().to_vec();
+    Ok(IssuedCert {
+        fingerprint_sha256: ids::fingerprint(&der),
+        cert_der: der,
+        key_pkcs8: key.serialize_der(),
+        serial_hex: hex::encode_upper(serial),
+        subject: format!("CN={}, UID={}", subject.display_name, subject.login),
+        not_before,
+        not_after,
+    })
+}
+
+fn rcgen_reason(r: RevocationReason) -> rcgen::RevocationReason {
+    match r {
+        RevocationReason::Unspecified => rcgen::RevocationReason::Unspecified,
+        RevocationReason::KeyCompromise => rcgen::RevocationReason::KeyCompromise,
+        RevocationReason::CaCompromise => rcgen::RevocationReason::CaCompromise,
+        RevocationReason::AffiliationChanged => rcgen::RevocationReason::AffiliationChanged,
+        RevocationReason::Superseded => rcgen::RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation => rcgen::RevocationReason::CessationOfOperation,
+        RevocationReason::PrivilegeWithdrawn => rcgen::RevocationReason::PrivilegeWithdrawn,
+        RevocationReason::AaCompromise => rcgen::RevocationReason::AaCompromise,
+    }
+}
+
+/// Signs a CRL (DER) listing `entries`.
+pub fn sign_crl(
+    ca: &CaSigner,
+    entries: &[RevokedEntry],
+    crl_number: i64,
+    this_update: i64,
+    next_update: i64,
+) -> Result<Vec<u8>, CaError> {
+    let revoked_certs = entries
+        .iter()
+        .map(|e| {
+            let serial = hex::decode(&e.serial_hex).map_err(|e| CaError::Encoding(e.to_string()))?;
+            Ok(RevokedCertParams {
+                serial_number: SerialNumber::from_slice(&serial),
+                revocation_time: to_offset(e.revoked_at),
+                reason_code: e.reason.map(rcgen_reason),
+                invalidity_date: None,
+            })
+        })
+        .collect::<Result<Vec<_>, CaError>>()?;
+    let params = CertificateRevocationListParams {
+        this_update: to_offset(this_update),
+        next_update: to_offset(next_update),
+        crl_number: SerialNumber::from_slice(&crl_number.to_be_bytes()),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    Ok(params.signed_by(&ca.issuer)?.der().to_vec())
+}
+
+/// DER of a PEM certificate (for parsing and bundles).
+pub fn der_of_pem(pem_text: &str) -> Result<Vec<u8>, CaError> {
+    let (_, doc) = pkcs8::der::Document::from_pem(pem_text).map_err(|e| CaError::Encoding(e.to_string()))?;
+    Ok(doc.as_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_round_trips_only_with_the_passphrase() {
+        let key = KeyPair::generate().unwrap();
+        let pass = Secret::new("correct horse battery staple");
+        let pem = encrypt_key(&key.serialize_der(), &pass).unwrap();
+        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        let back = decrypt_key(&pem, &pass).unwrap();
+        assert_eq!(back.public_key_raw(), key.public_key_raw());
+        assert!(matches!(
+            decrypt_key(&pem, &Secret::new("wrong passphrase!")),
+            Err(CaError::WrongPassphrase)
+        ));
+        assert!(!format!("{pass:?}").contains("horse"));
+    }
+
+    #[test]
+    fn issues_a_client_certificate_with_the_spec_fields() {
+        let pass = Secret::new("test passphrase 123");
+        let (row, ca) = generate_ca("Test CA", 1_700_000_000, &pass).unwrap();
+        let again = unlock(&row, &pass).unwrap();
+        let subj = ClientSubject {
+            display_name: "Yamada Taro".into(),
+            login: "yamada".into(),
+            email: "yamada@example.com".into(),
+            upn: Some("yamada@corp.example".into()),
+        };
+        let c = issue_client(&again, &subj, KeyAlgorithm::EcdsaP256, 1_700_000_000, 1_731_536_000, "https://p.example")
+            .unwrap();
+        let (_, x) = x509_parser::parse_x509_certificate(&c.cert_der).unwrap();
+        assert_eq!(x.issuer().to_string(), "CN=Test CA, O=certportal");
+        assert!(x.subject().to_string().contains("CN=Yamada Taro"));
+        assert!(x.raw_serial().len() >= 8);
+        assert_eq!(hex::encode_upper(x.raw_serial()), c.serial_hex);
+        let eku = x.extended_key_usage().unwrap().unwrap();
+        assert!(eku.value.client_auth && !eku.value.server_auth);
+        assert_eq!(x.validity().not_after.timestamp(), 1_731_536_000);
+        assert_eq!(ca.id, row.id);
+        assert!(matches!(
+            issue_client(&again, &subj, KeyAlgorithm::Rsa2048, 0, 1, "x"),
+            Err(CaError::AlgorithmUnavailable)
+        ));
+    }
+}

@@ -1,0 +1,321 @@
+//! Certificate lifecycle use cases: create an enrollment (rule 2, with "remove existing"),
+//! pick it up (sign + bundle; a renewal supersedes the old certificate, rule 3), revoke (rule
+//! 1, with the CRL republished in the same transaction) and lapse overdue enrollments (rule
+//! 6). Each is one database transaction that also writes its audit records; the pure
+//! lifecycle decides every move before the database is touched.
+
+use super::audit::{self, action, Actor};
+use super::bundle::{self, BundleError};
+use super::ca::{self, CaError, ClientSubject, IssuedCert};
+use super::db::{self, CertificateRow, Conn, DbError, EnrollmentRow};
+use super::ids;
+use super::services::{publish_crl, ServiceError, Services};
+use crate::domain::lifecycle::{transition, Event, LifecycleError, RevocationReason, State};
+use crate::domain::policy::{P12Form, QuotaError, ValidityError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Quota(#[from] QuotaError),
+    #[error(transparent)]
+    Validity(#[from] ValidityError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("you may only act on your own certificates")]
+    Forbidden,
+    #[error("this user's account is deactivated")]
+    UserInactive,
+    #[error("somebody else changed this entry at the same moment; reload and try again")]
+    Conflict,
+    #[error(transparent)]
+    Ca(#[from] CaError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for CertError {
+    fn from(e: sqlx::Error) -> Self {
+        CertError::Db(DbError::Sqlx(e))
+    }
+}
+
+/// A request for a new enrollment.
+#[derive(Debug, Clone, Default)]
+pub struct NewEnrollment {
+    pub user_id: String,
+    pub device_label: String,
+    /// End date requested by an administrator (Unix seconds); policy default otherwise.
+    pub not_after: Option<i64>,
+    /// Rule 2: revoke every issued certificate (and withdraw open enrollments) first.
+    pub remove_existing: bool,
+    /// The certificate this renews (rule 3), if any.
+    pub renews_certificate_id: Option<String>,
+}
+
+/// Test hook: makes the use case fail after its first write, to prove atomicity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailPoint {
+    #[default]
+    None,
+    AfterRemoveExisting,
+    AfterIssue,
+}
+
+fn check(state: State, event: Event) -> Result<State, CertError> {
+    Ok(transition(state, event)?)
+}
+
+/// Rule 2 (+ rule 7 for user requests): creates an enrollment, `ready` when an administrator
+/// creates it or in auto mode, `pending` otherwise. With `remove_existing`, every issued
+/// certificate of the user is revoked (`superseded`) and open enrollments withdrawn, in the
+/// same transaction.
+pub async fn create_enrollment(
+    s: &Services,
+    actor: &Actor,
+    req: &NewEnrollment,
+    fail: FailPoint,
+) -> Result<EnrollmentRow, CertError> {
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let user = db::user_by_id(&mut tx, &req.user_id).await?.ok_or(CertError::NotFound("user"))?;
+    if !actor.is_admin && actor.user_id.as_deref() != Some(user.id.as_str()) {
+        return Err(CertError::Forbidden);
+    }
+    if !user.active {
+        return Err(CertError::UserInactive);
+    }
+    let policy = s.policy(&mut tx).await?;
+    // Validate the end date now so a bad date changes nothing; it is applied at pickup.
+    if let Some(end) = req.not_after {
+        policy.not_after(now, Some(end))?;
+    }
+    if let Some(old_id) = &req.renews_certificate_id {
+        let old = db::certificate_by_id(&mut tx, old_id).await?.ok_or(CertError::NotFound("certificate"))?;
+        if old.user_id != user.id {
+            return Err(CertError::Forbidden);
+        }
+        let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);
+        check(st, Event::RequestRenewal)?;
+    }
+    let mut crl_cas = Vec::new();
+    if req.remove_existing {
+        for cert in db::active_certificates_for_user(&mut tx, &user.id, now).await? {
+            let to = check(State::Issued, Event::Revoke(RevocationReason::Superseded))?;
+            if !db::cas_certificate_revoke(&mut tx, &cert.id, to, RevocationReason::Superseded, now).await? {
+                return Err(CertError::Conflict);
+            }
+            audit::record(&mut tx, now, actor, action::CERT_REVOKE, Some(&user.id), Some(&cert.id), None, "superseded (remove existing)").await?;
+            if !crl_cas.contains(&cert.ca_id) {
+                crl_cas.push(cert.ca_id.clone());
+            }
+        }
+        for e in db::open_enrollments_for_user(&mut tx, &user.id).await? {
+            let to = check(e.state, Event::Revoke(RevocationReason::Superseded))?;
+            if !db::cas_enrollment_state(&mut tx, &e.id, e.state, to, None, Some(RevocationReason::Superseded)).await? {
+                return Err(CertError::Conflict);
+            }
+            audit::record(&mut tx, now, actor, action::ENROLLMENT_WITHDRAW, Some(&user.id), None, Some(&e.id), "remove existing").await?;
+        }
+        if fail == FailPoint::AfterRemoveExisting {
+            return Err(CertError::Conflict);
+        }
+    } else {
+        let active = db::active_certificates_for_user(&mut tx, &user.id, now).await?.len()
+            + db::open_enrollments_for_user(&mut tx, &user.id).await?.len();
+        // A renewal replaces its certificate, so it does not count against the limit twice.
+        let replacing = usize::from(req.renews_certificate_id.is_some());
+        policy.check_active_limit(active.saturating_sub(replacing) as i64)?;
+    }
+    let state = if actor.is_admin || policy.distribution_mode == crate::domain::policy::DistributionMode::Auto {
+        State::Ready
+    } else {
+        State::Pending
+    };
+    let e = EnrollmentRow {
+        id: ids::new_id(),
+        user_id: user.id.clone(),
+        state,
+        kind: if req.renews_certificate_id.is_some() { "renewal".into() } else { "new".into() },
+        renews_certificate_id: req.renews_certificate_id.clone(),
+        device_label: req.device_label.trim().to_string(),
+        requested_not_after: req.not_after,
+        pickup_deadline: policy.pickup_deadline(now),
+        admin_created: actor.is_admin,
+        created_by: actor.user_id.clone().or_else(|| Some(actor.label.clone())),
+        created_at: now,
+        certificate_id: None,
+    };
+    db::insert_enrollment(&mut tx, &e).await?;
+    audit::record(&mut tx, now, actor, action::ENROLLMENT_CREATE, Some(&user.id), None, Some(&e.id), &format!("state={} kind={} remove_existing={}", e.state, e.kind, req.remove_existing)).await?;
+    for ca_id in crl_cas {
+        let signer = s.signer(&ca_id).await?;
+        publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+    }
+    tx.commit().await?;
+    Ok(e)
+}
+
+/// What a pickup hands out. Holds the bundle (and thus the key, encrypted under the PIN).
+pub struct PickedUp {
+    pub certificate: CertificateRow,
+    pub p12: Vec<u8>,
+    pub ca_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for PickedUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PickedUp").field("certificate", &self.certificate.serial_hex).finish_non_exhaustive()
+    }
+}
+
+/// Picks up a `ready` enrollment: makes a key, signs the certificate with the current CA,
+/// builds and checks the PKCS#12 under `pin`, and — for a renewal — supersedes the old
+/// certificate and republishes its CA's CRL. One transaction; the key is never stored.
+pub async fn pick_up(
+    s: &Services,
+    actor: &Actor,
+    enrollment_id: &str,
+    pin: &str,
+    form: Option<P12Form>,
+    fail: FailPoint,
+) -> Result<PickedUp, CertError> {
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let e = db::enrollment_by_id(&mut tx, enrollment_id).await?.ok_or(CertError::NotFound("enrollment"))?;
+    if !actor.is_admin && actor.user_id.as_deref() != Some(e.user_id.as_str()) {
+        return Err(CertError::Forbidden);
+    }
+    let next = check(e.state, Event::PickUp)?;
+    let user = db::user_by_id(&mut tx, &e.user_id).await?.ok_or(CertError::NotFound("user"))?;
+    let policy = s.policy(&mut tx).await?;
+    let not_after = policy.not_after(now, e.requested_not_after)?;
+    let ca_id = s.current_ca_id(&mut tx).await?;
+    let signer = s.signer(&ca_id).await?;
+    let subject = ClientSubject {
+        display_name: user.display_name.clone(),
+        login: user.login.clone(),
+        email: user.email.clone(),
+        upn: user.upn.clone(),
+    };
+    let issued: IssuedCert = ca::issue_client(&signer, &subject, policy.key_algorithm, now - 300, not_after, &s.public_url)?;
+    let p12 = bundle::build_p12(
+        form.unwrap_or(policy.p12_form),
+        pin,
+        &issued.key_pkcs8,
+        &issued.cert_der,
+        &signer.cert_der,
+        &format!("{} ({})", user.display_name, user.login),
+    )?;
+    let row = CertificateRow {
+        id: ids::new_id(),
+        enrollment_id: e.id.clone(),
+        user_id: user.id.clone(),
+        ca_id: ca_id.clone(),
+        serial_hex: issued.serial_hex.clone(),
+        fingerprint_sha256: issued.fingerprint_sha256.clone(),
+        subject: issued.subject.clone(),
+        device_label: e.device_label.clone(),
+        not_before: issued.not_before,
+        not_after: issued.not_after,
+        cert_der: issued.cert_der.clone(),
+        state: State::Issued,
+        revoked_at: None,
+        revocation_reason: None,
+        created_at: now,
+    };
+    drop(issued);
+    db::insert_certificate(&mut tx, &row).await?;
+    if !db::cas_enrollment_state(&mut tx, &e.id, e.state, next, Some(&row.id), None).await? {
+        return Err(CertError::Conflict);
+    }
+    audit::record(&mut tx, now, actor, action::CERT_ISSUE, Some(&user.id), Some(&row.id), Some(&e.id), &format!("serial={}", row.serial_hex)).await?;
+    if fail == FailPoint::AfterIssue {
+        return Err(CertError::Conflict);
+    }
+    if let Some(old_id) = &e.renews_certificate_id {
+        if let Some(old) = db::certificate_by_id(&mut tx, old_id).await? {
+            let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);
+            // Already revoked meanwhile (e.g. lost device): nothing to supersede.
+            if let Ok(to) = transition(st, Event::Supersede) {
+                if db::cas_certificate_revoke(&mut tx, &old.id, to, RevocationReason::Superseded, now).await? {
+                    audit::record(&mut tx, now, actor, action::CERT_SUPERSEDE, Some(&user.id), Some(&old.id), Some(&e.id), &format!("by serial={}", row.serial_hex)).await?;
+                    let old_signer = s.signer(&old.ca_id).await?;
+                    publish_crl(&mut tx, &old_signer, now, policy.crl_next_update_days).await?;
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(PickedUp { certificate: row, p12, ca_der: signer.cert_der.clone() })
+}
+
+/// Revokes one certificate (or withdraws one enrollment not yet picked up) and republishes
+/// the CA's CRL in the same transaction. Rule 1: a final state stays final.
+pub async fn revoke_certificate(
+    s: &Services,
+    actor: &Actor,
+    certificate_id: &str,
+    reason: RevocationReason,
+) -> Result<CertificateRow, CertError> {
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let cert = db::certificate_by_id(&mut tx, certificate_id).await?.ok_or(CertError::NotFound("certificate"))?;
+    if !actor.is_admin && actor.user_id.as_deref() != Some(cert.user_id.as_str()) {
+        return Err(CertError::Forbidden);
+    }
+    let st = crate::domain::lifecycle::effective_state(cert.state, Some(cert.not_after), now);
+    let to = check(st, Event::Revoke(reason))?;
+    if !db::cas_certificate_revoke(&mut tx, &cert.id, to, reason, now).await? {
+        return Err(CertError::Conflict);
+    }
+    audit::record(&mut tx, now, actor, action::CERT_REVOKE, Some(&cert.user_id), Some(&cert.id), None, &format!("serial={} reason={}", cert.serial_hex, reason.code())).await?;
+    let signer = s.signer(&cert.ca_id).await?;
+    let policy = s.policy(&mut tx).await?;
+    publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+    let updated = db::certificate_by_id(&mut tx, &cert.id).await?.ok_or(CertError::NotFound("certificate"))?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Rule 6: every `ready` enrollment past its pickup deadline becomes `lapsed`. Returns how
+/// many lapsed. Each one is its own small transaction with its audit record.
+pub async fn lapse_overdue(s: &Services) -> Result<usize, CertError> {
+    let now = s.now();
+    let overdue = {
+        let mut c = s.conn().await?;
+        db::overdue_enrollments(&mut c, now).await?
+    };
+    let mut n = 0;
+    for e in overdue {
+        let mut tx = s.db.begin().await?;
+        let to = check(e.state, Event::DeadlinePassed)?;
+        if db::cas_enrollment_state(&mut tx, &e.id, e.state, to, None, None).await? {
+            audit::record(&mut tx, now, &Actor::system(), action::ENROLLMENT_LAPSE, Some(&e.user_id), None, Some(&e.id), "pickup deadline passed").await?;
+            n += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(n)
+}
+
+/// The entries of one user as the lists show them: certificates, and enrollments that were
+/// never picked up, each with its effective state at `now`.
+pub async fn entries_for_user(c: &mut Conn, user_id: &str, now: i64) -> Result<Vec<(State, Option<CertificateRow>, EnrollmentRow)>, CertError> {
+    let certs = db::certificates_for_user(c, user_id).await?;
+    let mut out = Vec::new();
+    for e in db::enrollments_for_user(c, user_id).await? {
+        let cert = certs.iter().find(|x| x.enrollment_id == e.id).cloned();
+        let st = match &cert {
+            Some(x) => crate::domain::lifecycle::effective_state(x.state, Some(x.not_after), now),
+            None => e.state,
+        };
+        out.push((st, cert, e));
+    }
+    Ok(out)
+}

@@ -1,0 +1,150 @@
+//! The database: one sqlx pool for the process (SQLite by default, PostgreSQL by URL), the
+//! migration runner, and the SQL for every table. SQL lives only in this module.
+//!
+//! Queries use `$1` placeholders and portable SQL so that one text serves both backends
+//! through sqlx's `Any` driver. Times are stored as Unix seconds, flags as integers.
+
+pub mod migrate;
+pub mod rows;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor};
+use std::time::Duration;
+
+pub use rows::*;
+
+/// A transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why a database operation failed. The cause is logged, never shown to a browser.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL (use sqlite://… or postgres://…)")]
+    UnsupportedUrl,
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration {version} ({name}) failed: {cause}")]
+    Migration {
+        version: i64,
+        name: String,
+        cause: String,
+    },
+    #[error("migration {0} was changed after it was applied; migrations are append-only")]
+    MigrationChanged(i64),
+    #[error("the database has schema version {0}, newer than this binary knows; upgrade certportal")]
+    SchemaTooNew(i64),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// The process's database handle: cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects and configures the pool. Call [`Db::migrate`] before use.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(DbError::UnsupportedUrl);
+        };
+        let opts = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            });
+        let opts = if backend == Backend::Sqlite {
+            opts.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the single writer; busy_timeout makes a
+                    // writer wait for the lock instead of failing at once.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            opts
+        };
+        let pool = opts.connect(url).await?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing on upgrade.
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Runs pending migrations; any failure is returned and must stop start-up.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        migrate::run(self).await
+    }
+
+    /// `SELECT 1`, for /healthz.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn get_str(row: &AnyRow, col: &str) -> Result<String, DbError> {
+    use sqlx::Row;
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+pub(crate) fn get_opt_str(row: &AnyRow, col: &str) -> Result<Option<String>, DbError> {
+    use sqlx::Row;
+    Ok(row.try_get::<Option<String>, _>(col)?)
+}
+
+pub(crate) fn get_i64(row: &AnyRow, col: &str) -> Result<i64, DbError> {
+    use sqlx::Row;
+    Ok(row.try_get::<i64, _>(col)?)
+}
+
+pub(crate) fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>, DbError> {
+    use sqlx::Row;
+    Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+
+pub(crate) fn get_bytes(row: &AnyRow, col: &str) -> Result<Vec<u8>, DbError> {
+    use sqlx::Row;
+    Ok(row.try_get::<Vec<u8>, _>(col)?)
+}
+
+pub(crate) fn get_opt_bytes(row: &AnyRow, col: &str) -> Result<Option<Vec<u8>>, DbError> {
+    use sqlx::Row;
+    Ok(row.try_get::<Option<Vec<u8>>, _>(col)?)
+}

@@ -1,0 +1,14 @@
+//! Server-side use cases and adapters (only with the `ssr` feature): the database, the CA,
+//! PKCS#12 bundles, the audit log and the services handed to server functions.
+
+pub mod audit;
+pub mod bundle;
+pub mod ca;
+pub mod certs;
+pub mod clock;
+pub mod db;
+pub mod ids;
+pub mod services;
+pub mod setup;
+
+pub use services::Services;

@@ -1,0 +1,131 @@
+//! First run (SPEC.md "Authentication"): while no administrator exists, a one-time setup link
+//! creates the first one. The token is stored only as a hash; the link works once, and not at
+//! all once an administrator exists. There is no default password anywhere.
+
+use super::audit::{self, action, Actor};
+use super::db::{self, DbError, NewUser, UserRow};
+use super::ids;
+use super::services::Services;
+use crate::domain::validate::{DisplayName, Email, InvalidField, Login, NewPassword};
+
+/// How long a setup link stays valid.
+pub const SETUP_LINK_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("this setup link is invalid, used or expired; run `certportal setup-link` for a new one")]
+    BadToken,
+    #[error("an administrator already exists; sign in instead")]
+    AdminExists,
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    #[error("that login is already taken")]
+    LoginTaken,
+    #[error("password hashing failed")]
+    Hash,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for SetupError {
+    fn from(e: sqlx::Error) -> Self {
+        SetupError::Db(DbError::Sqlx(e))
+    }
+}
+
+/// Makes a new setup link (recorded in the history). Returns the full URL.
+pub async fn new_setup_link(s: &Services, actor: &Actor) -> Result<String, SetupError> {
+    let now = s.now();
+    let token = ids::new_token();
+    let mut tx = s.db.begin().await?;
+    db::insert_setup_token(&mut tx, &ids::token_hash(&token), now, now + SETUP_LINK_SECS).await?;
+    audit::record(&mut tx, now, actor, action::SETUP_LINK, None, None, None, "first-admin setup link created").await?;
+    tx.commit().await?;
+    Ok(format!("{}/setup/{token}", s.public_url))
+}
+
+/// A setup link if no administrator exists yet (printed at start-up), else `None`.
+pub async fn setup_link_if_needed(s: &Services) -> Result<Option<String>, SetupError> {
+    let admins = {
+        let mut c = s.conn().await?;
+        db::count_admins(&mut c).await?
+    };
+    if admins > 0 {
+        return Ok(None);
+    }
+    new_setup_link(s, &Actor::system()).await.map(Some)
+}
+
+/// Whether a setup token can still be used (for showing the form).
+pub async fn setup_token_usable(s: &Services, token: &str) -> Result<bool, SetupError> {
+    let mut c = s.conn().await?;
+    Ok(db::count_admins(&mut c).await? == 0 && db::setup_token_valid(&mut c, &ids::token_hash(token), s.now()).await?)
+}
+
+/// The form's input.
+#[derive(Clone)]
+pub struct FirstAdmin {
+    pub token: String,
+    pub login: String,
+    pub display_name: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Hashes a password with argon2id at OWASP's minimum parameters (19 MiB, t=2, p=1).
+pub fn hash_password(password: &str) -> Result<String, SetupError> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let params = argon2::Params::new(19 * 1024, 2, 1, None).map_err(|_| SetupError::Hash)?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::generate(&mut OsRng);
+    argon
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| SetupError::Hash)
+}
+
+/// Creates the first administrator: validates, hashes the password off the async runtime,
+/// then in one transaction consumes the token, checks no administrator exists, inserts the
+/// user and records it.
+pub async fn complete_setup(s: &Services, input: FirstAdmin, ip: Option<String>) -> Result<UserRow, SetupError> {
+    let login = Login::parse(&input.login)?;
+    let name = DisplayName::parse(&input.display_name)?;
+    let email = Email::parse(&input.email)?;
+    let password = NewPassword::parse(&input.password)?;
+    if !setup_token_usable(s, &input.token).await? {
+        return Err(SetupError::BadToken);
+    }
+    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
+        .await
+        .map_err(|_| SetupError::Hash)??;
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    if db::count_admins(&mut tx).await? > 0 {
+        return Err(SetupError::AdminExists);
+    }
+    if !db::consume_setup_token(&mut tx, &ids::token_hash(&input.token), now).await? {
+        return Err(SetupError::BadToken);
+    }
+    if db::user_by_login(&mut tx, login.as_str()).await?.is_some() {
+        return Err(SetupError::LoginTaken);
+    }
+    let user = db::insert_user(
+        &mut tx,
+        &ids::new_id(),
+        &NewUser {
+            login: login.as_str().to_string(),
+            display_name: name.as_str().to_string(),
+            email: email.as_str().to_string(),
+            upn: None,
+            department_id: None,
+            is_admin: true,
+            password_hash: Some(hash),
+        },
+        now,
+    )
+    .await?;
+    let actor = Actor::user(&user.id, &user.login, true, ip);
+    audit::record(&mut tx, now, &actor, action::SETUP_ADMIN, Some(&user.id), None, None, "first administrator created").await?;
+    tx.commit().await?;
+    Ok(user)
+}

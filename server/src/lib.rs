@@ -1,0 +1,205 @@
+//! The certportal server: configuration, start-up (database, migrations, CA), the axum router
+//! (Leptos app, server functions, plain routes, middleware) and background tasks.
+
+pub mod config;
+pub mod routes;
+
+use app::ssr::clock::{Clock, SystemClock};
+use app::ssr::services::{ServiceError, ServicesConfig};
+use app::ssr::{certs, setup, Services};
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::routing::get;
+use axum::Router;
+use config::Config;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("start-up failed: {0}")]
+    Services(#[from] ServiceError),
+    #[error("cannot use data directory: {0}")]
+    DataDir(String),
+    #[error("cannot listen on {addr}: {cause}")]
+    Listen { addr: SocketAddr, cause: String },
+    #[error("first-admin setup link: {0}")]
+    Setup(String),
+}
+
+/// Builds the services from configuration: data directory (mode 0700), database with
+/// migrations, the CA.
+pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, StartError> {
+    app::ssr::services::create_private_dir(&cfg.data_dir).map_err(|e| StartError::DataDir(e.to_string()))?;
+    let sc = ServicesConfig {
+        database_url: cfg.database_url.clone(),
+        data_dir: cfg.data_dir.clone(),
+        public_url: cfg.public_url.clone(),
+        ca_passphrase: cfg.ca_passphrase.clone(),
+        ca_common_name: cfg.ca_common_name.clone(),
+    };
+    let s = Services::start(&sc, clock).await?;
+    restrict_sqlite_file(&cfg.database_url);
+    Ok(s)
+}
+
+/// The SQLite file holds the encrypted CA key and session hashes: owner-only.
+fn restrict_sqlite_file(url: &str) {
+    #[cfg(unix)]
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        use std::os::unix::fs::PermissionsExt;
+        let path = rest.split('?').next().unwrap_or(rest);
+        for suffix in ["", "-wal", "-shm"] {
+            let p = format!("{path}{suffix}");
+            if std::path::Path::new(&p).exists() {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&app::ssr::ids::new_id()[..16]).ok().map(RequestId::new)
+    }
+}
+
+/// The Leptos options for a site root and address (cargo-leptos's layout: `pkg/` inside).
+pub fn leptos_options(cfg: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("certportal")
+        .site_root(cfg.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(cfg.listen)
+        .build()
+}
+
+/// The whole HTTP surface, without a socket (tests can call it with `oneshot`).
+pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
+    let routes = generate_route_list(App);
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/ca.pem", get(routes::ca_pem))
+        .route("/ca/{file}", get(routes::ca_file))
+        .route("/crl/{file}", get(routes::crl))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let s = services.clone();
+                move || provide_context(s.clone())
+            },
+            {
+                let o = leptos_options.clone();
+                move || shell(o.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // The path only: query strings may carry tokens and are never logged.
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, RandomRequestId))
+        .with_state(state)
+}
+
+/// A running portal.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub services: Services,
+    pub setup_link: Option<String>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, and waits.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+        self.services.db.close().await;
+    }
+}
+
+/// Starts the portal on `cfg.listen` (port 0 picks a free port) with the given clock.
+pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
+    let services = services(cfg, clock).await?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| StartError::Listen { addr: cfg.listen, cause: e.to_string() })?;
+    let addr = listener.local_addr().map_err(|e| StartError::Listen { addr: cfg.listen, cause: e.to_string() })?;
+    let setup_link = setup::setup_link_if_needed(&services).await.map_err(|e| StartError::Setup(e.to_string()))?;
+    let mut opts = leptos_options(cfg);
+    opts.site_addr = addr;
+    let app = router(services.clone(), opts);
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    spawn_background(services.clone(), tx.subscribe());
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    Ok(Running { addr, services, setup_link, shutdown: tx, task })
+}
+
+/// Background work on the real clock's schedule: lapse overdue enrollments (rule 6). The
+/// use case itself reads the injected clock, so tests call it directly instead of waiting.
+fn spawn_background(services: Services, mut stop: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    match certs::lapse_overdue(&services).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(lapsed = n, "enrollments past their pickup deadline lapsed"),
+                        Err(e) => tracing::error!(error = %e, "lapsing overdue enrollments failed"),
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+    });
+}
+
+/// The real clock.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
