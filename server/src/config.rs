@@ -39,6 +39,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub public_url: String,
+    /// False when `public_url` was derived from `listen` (then a port 0 is filled in with
+    /// the port actually bound).
+    pub public_url_explicit: bool,
     pub database_url: String,
     pub ca_passphrase: Secret,
     pub ca_common_name: String,
@@ -75,7 +78,9 @@ impl Config {
             .parse()
             .map_err(|_| err("CERTPORTAL_LISTEN", format!("{listen_text:?} is not an address like 127.0.0.1:3000")))?;
 
-        let public_url = match pick("CERTPORTAL_PUBLIC_URL", fc.public_url) {
+        let explicit_url = pick("CERTPORTAL_PUBLIC_URL", fc.public_url);
+        let public_url_explicit = explicit_url.is_some();
+        let public_url = match explicit_url {
             Some(u) => parse_public_url(&u)?,
             None => {
                 let host = if listen.ip().is_unspecified() || listen.ip().is_loopback() {
@@ -136,6 +141,7 @@ impl Config {
             data_dir,
             listen,
             public_url,
+            public_url_explicit,
             database_url,
             ca_passphrase: Secret::new(passphrase),
             ca_common_name,

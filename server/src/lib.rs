@@ -156,11 +156,16 @@ impl Running {
 
 /// Starts the portal on `cfg.listen` (port 0 picks a free port) with the given clock.
 pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
-    let services = services(cfg, clock).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| StartError::Listen { addr: cfg.listen, cause: e.to_string() })?;
     let addr = listener.local_addr().map_err(|e| StartError::Listen { addr: cfg.listen, cause: e.to_string() })?;
+    let mut cfg = cfg.clone();
+    if !cfg.public_url_explicit {
+        cfg.public_url = format!("http://localhost:{}", addr.port());
+    }
+    let cfg = &cfg;
+    let services = services(cfg, clock).await?;
     let setup_link = setup::setup_link_if_needed(&services).await.map_err(|e| StartError::Setup(e.to_string()))?;
     let mut opts = leptos_options(cfg);
     opts.site_addr = addr;

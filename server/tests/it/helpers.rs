@@ -1,0 +1,193 @@
+//! Test harness: `spawn(Backend)` gives a running portal with its own data directory, its own
+//! database and a manual clock; `both!` runs one scenario on SQLite and on PostgreSQL.
+
+use app::ssr::audit::Actor;
+use app::ssr::clock::{Clock, ManualClock};
+use app::ssr::db::{self, NewUser, UserRow};
+use app::ssr::Services;
+use server::config::Config;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+pub const PASSPHRASE: &str = "integration test passphrase";
+/// 2026-01-01T00:00:00Z: tests run on a fixed, movable clock.
+pub const T0: i64 = 1_767_225_600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub clock: ManualClock,
+    pub services: Services,
+    pub cfg: Config,
+    pub database_url: String,
+    pub running: Option<server::Running>,
+}
+
+impl TestApp {
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Environment for running the `certportal` binary against this portal's database.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("CERTPORTAL_DATA_DIR".into(), self.cfg.data_dir.display().to_string()),
+            ("CERTPORTAL_DATABASE_URL".into(), self.database_url.clone()),
+            ("CERTPORTAL_CA_PASSPHRASE".into(), PASSPHRASE.into()),
+            ("CERTPORTAL_PUBLIC_URL".into(), self.services.public_url.clone()),
+            ("CERTPORTAL_LOG".into(), "warn".into()),
+        ]
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    /// Adds a user directly (account management has its own use cases and tests).
+    pub async fn add_user(&self, login: &str, is_admin: bool) -> UserRow {
+        let mut tx = self.services.db.begin().await.unwrap();
+        let u = db::insert_user(
+            &mut tx,
+            &app::ssr::ids::new_id(),
+            &NewUser {
+                login: login.into(),
+                display_name: format!("{login} Display"),
+                email: format!("{login}@example.com"),
+                upn: Some(format!("{login}@corp.example")),
+                department_id: None,
+                is_admin,
+                password_hash: None,
+            },
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        u
+    }
+
+    pub fn actor(&self, u: &UserRow) -> Actor {
+        Actor::user(&u.id, &u.login, u.is_admin, Some("127.0.0.1".into()))
+    }
+
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let mut c = self.services.conn().await.unwrap();
+        let mut v: Vec<String> = db::list_audit(&mut c, None, None, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.entry.action)
+            .collect();
+        v.reverse();
+        v
+    }
+}
+
+/// A fresh PostgreSQL database on the test server.
+async fn fresh_postgres() -> String {
+    let admin = std::env::var("CERTPORTAL_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("CERTPORTAL_TEST_POSTGRES_URL is not set: run the suite with .ci/test (it starts PostgreSQL)")
+    });
+    let name = format!("cp_test_{}", &app::ssr::ids::new_id()[..12]);
+    let db = db::Db::connect(&admin).await.expect("connect to the PostgreSQL test server");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(db.pool()).await.unwrap();
+    db.close().await;
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    format!("{base}/{name}")
+}
+
+pub async fn database_url(backend: Backend, dir: &Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}/certportal.db?mode=rwc", dir.join("data").display()),
+        Backend::Postgres => fresh_postgres().await,
+    }
+}
+
+pub fn config(dir: &Path, database_url: &str) -> Config {
+    let mut vars = HashMap::new();
+    vars.insert("CERTPORTAL_DATA_DIR", dir.join("data").display().to_string());
+    vars.insert("CERTPORTAL_LISTEN", "127.0.0.1:0".to_string());
+    vars.insert("CERTPORTAL_DATABASE_URL", database_url.to_string());
+    vars.insert("CERTPORTAL_CA_PASSPHRASE", PASSPHRASE.to_string());
+    vars.insert("CERTPORTAL_SITE_ROOT", dir.join("site").display().to_string());
+    Config::load(None, &move |k| vars.get(k).cloned()).unwrap()
+}
+
+/// Starts a portal on a new database.
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_at(backend, T0).await
+}
+
+/// Starts a portal whose clock starts at `now` (for checks by tools that read the real clock,
+/// such as `openssl verify` with a CRL's nextUpdate).
+pub async fn spawn_at(backend: Backend, now: i64) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(backend, dir.path()).await;
+    spawn_on_at(dir, url, now).await
+}
+
+/// The real time, for [`spawn_at`].
+pub fn real_now() -> i64 {
+    app::ssr::clock::SystemClock.now()
+}
+
+/// Starts a portal on an existing database (a second instance, or a restart).
+pub async fn spawn_on(dir: tempfile::TempDir, database_url: String) -> TestApp {
+    spawn_on_at(dir, database_url, T0).await
+}
+
+async fn spawn_on_at(dir: tempfile::TempDir, database_url: String, now: i64) -> TestApp {
+    let cfg = config(dir.path(), &database_url);
+    let clock = ManualClock::new(now);
+    let running = server::start(&cfg, Arc::new(clock.clone())).await.unwrap();
+    TestApp {
+        base: format!("http://localhost:{}", running.addr.port()),
+        services: running.services.clone(),
+        dir,
+        clock,
+        cfg,
+        database_url,
+        running: Some(running),
+    }
+}
+
+/// Runs an external tool and returns (success, stdout+stderr).
+pub fn run(cmd: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// Runs a tool that must succeed; returns its output.
+pub fn ok(cmd: &str, args: &[&str]) -> String {
+    let (success, text) = run(cmd, args);
+    assert!(success, "{cmd} {args:?} failed:\n{text}");
+    text
+}
+
+/// Defines `NAME_sqlite` and `NAME_postgres` running `scenario(Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario($crate::helpers::Backend::Postgres).await
+            }
+        }
+    };
+}

@@ -1,0 +1,91 @@
+//! First run: the printed one-time link creates the first administrator, once.
+
+use crate::helpers::{spawn, Backend};
+use app::ssr::db;
+
+fn form(token: &str, login: &str, password: &str) -> String {
+    format!("token={token}&login={login}&display_name=First+Admin&email=admin%40example.com&password={password}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_link_creates_the_first_admin_once() {
+    let app = spawn(Backend::Sqlite).await;
+    let link = app.running.as_ref().unwrap().setup_link.clone().expect("a setup link when no admin exists");
+    assert!(link.starts_with(&format!("{}/setup/", app.base)), "{link}");
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let page = http.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("name=\"password\""), "the form is rendered on the server");
+
+    // Bad input: a clear error, nothing created, the link still usable.
+    let short = http
+        .post(format!("{}/api/complete_setup", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&token, "admin", "short"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!short.status().is_success());
+    assert!(short.text().await.unwrap().contains("at least 12 characters"));
+
+    // Without JavaScript a wrong token comes back as a redirect carrying the error code.
+    let nojs = http
+        .post(format!("{}/api/complete_setup", app.base))
+        .header("accept", "text/html")
+        .header("referer", &link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form("not-the-token", "admin", "a good long password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nojs.status(), 302);
+    assert!(nojs.headers()["location"].to_str().unwrap().contains("error=setup_link_invalid"));
+
+    let ok = http
+        .post(format!("{}/api/complete_setup", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&token, "Admin", "a good long password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap().trim_matches('"'), "admin");
+
+    let mut c = app.services.conn().await.unwrap();
+    let u = db::user_by_login(&mut c, "admin").await.unwrap().unwrap();
+    assert!(u.is_admin);
+    let hash: String = sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE login = 'admin'")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    drop(c);
+    assert!(app.audit_actions().await.contains(&"setup.admin_created".to_string()));
+
+    // The same link again, or any link now that an admin exists: refused.
+    let again = http
+        .post(format!("{}/api/complete_setup", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&token, "second", "a good long password"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!again.status().is_success());
+    let fresh = app::ssr::setup::new_setup_link(&app.services, &app::ssr::audit::Actor::cli()).await.unwrap();
+    let fresh_token = fresh.rsplit('/').next().unwrap();
+    let third = http
+        .post(format!("{}/api/complete_setup", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(fresh_token, "third", "a good long password"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!third.status().is_success());
+    let mut c = app.services.conn().await.unwrap();
+    assert_eq!(db::count_admins(&mut c).await.unwrap(), 1);
+    drop(c);
+    // With an admin present, a restart prints no link.
+    assert!(app::ssr::setup::setup_link_if_needed(&app.services).await.unwrap().is_none());
+    app.stop().await;
+}
