@@ -87,7 +87,11 @@ impl Lang {
                 }
             })
         });
-        from_cookie.unwrap_or_else(|| accept_language.map(Lang::from_accept_language).unwrap_or_default())
+        from_cookie.unwrap_or_else(|| {
+            accept_language
+                .map(Lang::from_accept_language)
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -242,7 +246,10 @@ mod tests {
     #[test]
     fn accept_language_with_q_values() {
         assert_eq!(Lang::from_accept_language("ja,en-US;q=0.9"), Lang::Ja);
-        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,ja;q=0.8"), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,ja;q=0.8"),
+            Lang::En
+        );
         assert_eq!(Lang::from_accept_language("fr-FR,ja;q=0.5"), Lang::Ja);
         assert_eq!(Lang::from_accept_language("fr-FR"), Lang::En);
         assert_eq!(Lang::from_accept_language("ja;q=0, en;q=0.1"), Lang::En);
@@ -251,16 +258,49 @@ mod tests {
 
     #[test]
     fn cookie_wins_over_header() {
-        assert_eq!(Lang::for_request(Some("a=b; lang=ja"), Some("en")), Lang::Ja);
+        assert_eq!(
+            Lang::for_request(Some("a=b; lang=ja"), Some("en")),
+            Lang::Ja
+        );
         assert_eq!(Lang::for_request(Some("lang=xx"), Some("ja")), Lang::Ja);
         assert_eq!(Lang::for_request(None, None), Lang::En);
     }
 
     #[test]
     fn state_labels_match_the_spec() {
-        let ja: Vec<&str> = State::ALL.iter().map(|s| state_label(Lang::Ja, *s)).collect();
-        assert_eq!(ja, ["承認待ち", "却下", "発行待ち", "期限切れ(未受取)", "発行済", "更新済", "失効済", "期限切れ"]);
-        let en: Vec<&str> = State::ALL.iter().map(|s| state_label(Lang::En, *s)).collect();
-        assert_eq!(en, ["Awaiting approval", "Rejected", "Ready to install", "Not picked up", "Issued", "Renewed", "Revoked", "Expired"]);
+        let ja: Vec<&str> = State::ALL
+            .iter()
+            .map(|s| state_label(Lang::Ja, *s))
+            .collect();
+        assert_eq!(
+            ja,
+            [
+                "承認待ち",
+                "却下",
+                "発行待ち",
+                "期限切れ(未受取)",
+                "発行済",
+                "更新済",
+                "失効済",
+                "期限切れ"
+            ]
+        );
+        let en: Vec<&str> = State::ALL
+            .iter()
+            .map(|s| state_label(Lang::En, *s))
+            .collect();
+        assert_eq!(
+            en,
+            [
+                "Awaiting approval",
+                "Rejected",
+                "Ready to install",
+                "Not picked up",
+                "Issued",
+                "Renewed",
+                "Revoked",
+                "Expired"
+            ]
+        );
     }
 }

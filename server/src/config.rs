@@ -15,7 +15,10 @@ pub struct ConfigError {
 }
 
 fn err(setting: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { setting: setting.to_string(), reason: reason.into() }
+    ConfigError {
+        setting: setting.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// The optional configuration file; every key is optional.
@@ -55,28 +58,38 @@ pub const MIN_PASSPHRASE: usize = 12;
 impl Config {
     /// Loads from `file` (if given) and the environment `env` (a lookup function, so tests
     /// need not touch the process environment).
-    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let fc: FileConfig = match file {
             None => FileConfig::default(),
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .map_err(|e| err("config file", format!("cannot read {}: {e}", p.display())))?;
-                toml::from_str(&text).map_err(|e| err("config file", format!("{}: {e}", p.display())))?
+                toml::from_str(&text)
+                    .map_err(|e| err("config file", format!("{}: {e}", p.display())))?
             }
         };
         let pick = |env_name: &str, file_value: Option<String>| -> Option<String> {
             env(env_name).filter(|v| !v.is_empty()).or(file_value)
         };
 
-        let data_dir = PathBuf::from(pick("CERTPORTAL_DATA_DIR", fc.data_dir).unwrap_or_else(|| "certportal-data".into()));
+        let data_dir = PathBuf::from(
+            pick("CERTPORTAL_DATA_DIR", fc.data_dir).unwrap_or_else(|| "certportal-data".into()),
+        );
         if data_dir.as_os_str().is_empty() {
             return Err(err("CERTPORTAL_DATA_DIR", "must not be empty"));
         }
 
-        let listen_text = pick("CERTPORTAL_LISTEN", fc.listen).unwrap_or_else(|| "127.0.0.1:3000".into());
-        let listen: SocketAddr = listen_text
-            .parse()
-            .map_err(|_| err("CERTPORTAL_LISTEN", format!("{listen_text:?} is not an address like 127.0.0.1:3000")))?;
+        let listen_text =
+            pick("CERTPORTAL_LISTEN", fc.listen).unwrap_or_else(|| "127.0.0.1:3000".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            err(
+                "CERTPORTAL_LISTEN",
+                format!("{listen_text:?} is not an address like 127.0.0.1:3000"),
+            )
+        })?;
 
         let explicit_url = pick("CERTPORTAL_PUBLIC_URL", fc.public_url);
         let public_url_explicit = explicit_url.is_some();
@@ -94,35 +107,54 @@ impl Config {
 
         let database_url = pick("CERTPORTAL_DATABASE_URL", fc.database_url)
             .unwrap_or_else(|| format!("sqlite://{}/certportal.db?mode=rwc", data_dir.display()));
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
-            return Err(err("CERTPORTAL_DATABASE_URL", "must start with sqlite:// or postgres://"));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(err(
+                "CERTPORTAL_DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
         }
 
         let direct = pick("CERTPORTAL_CA_PASSPHRASE", fc.ca_passphrase);
         let file_path = pick("CERTPORTAL_CA_PASSPHRASE_FILE", fc.ca_passphrase_file);
         let passphrase = match (direct, file_path) {
             (Some(_), Some(_)) => {
-                return Err(err("CERTPORTAL_CA_PASSPHRASE", "set either it or CERTPORTAL_CA_PASSPHRASE_FILE, not both"))
+                return Err(err(
+                    "CERTPORTAL_CA_PASSPHRASE",
+                    "set either it or CERTPORTAL_CA_PASSPHRASE_FILE, not both",
+                ))
             }
             (Some(p), None) => p,
             (None, Some(path)) => std::fs::read_to_string(&path)
-                .map_err(|e| err("CERTPORTAL_CA_PASSPHRASE_FILE", format!("cannot read {path}: {e}")))?
+                .map_err(|e| {
+                    err(
+                        "CERTPORTAL_CA_PASSPHRASE_FILE",
+                        format!("cannot read {path}: {e}"),
+                    )
+                })?
                 .trim_end_matches(['\r', '\n'])
                 .to_string(),
-            (None, None) => {
-                return Err(err(
-                    "CERTPORTAL_CA_PASSPHRASE",
-                    "not set; the CA key is encrypted with it (or set CERTPORTAL_CA_PASSPHRASE_FILE)",
-                ))
-            }
+            (None, None) => return Err(err(
+                "CERTPORTAL_CA_PASSPHRASE",
+                "not set; the CA key is encrypted with it (or set CERTPORTAL_CA_PASSPHRASE_FILE)",
+            )),
         };
         if passphrase.chars().count() < MIN_PASSPHRASE {
-            return Err(err("CERTPORTAL_CA_PASSPHRASE", format!("must be at least {MIN_PASSPHRASE} characters")));
+            return Err(err(
+                "CERTPORTAL_CA_PASSPHRASE",
+                format!("must be at least {MIN_PASSPHRASE} characters"),
+            ));
         }
 
-        let ca_common_name = pick("CERTPORTAL_CA_COMMON_NAME", fc.ca_common_name).unwrap_or_else(|| "certportal CA".into());
+        let ca_common_name = pick("CERTPORTAL_CA_COMMON_NAME", fc.ca_common_name)
+            .unwrap_or_else(|| "certportal CA".into());
         if ca_common_name.trim().is_empty() || ca_common_name.len() > 64 {
-            return Err(err("CERTPORTAL_CA_COMMON_NAME", "must be 1 to 64 characters"));
+            return Err(err(
+                "CERTPORTAL_CA_COMMON_NAME",
+                "must be 1 to 64 characters",
+            ));
         }
 
         let site_root = PathBuf::from(
@@ -134,7 +166,12 @@ impl Config {
         let json_logs = match pick("CERTPORTAL_LOG_FORMAT", fc.log_format).as_deref() {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(err("CERTPORTAL_LOG_FORMAT", format!("{other:?} is not text or json"))),
+            Some(other) => {
+                return Err(err(
+                    "CERTPORTAL_LOG_FORMAT",
+                    format!("{other:?} is not text or json"),
+                ))
+            }
         };
 
         Ok(Config {
@@ -161,10 +198,18 @@ fn parse_public_url(u: &str) -> Result<String, ConfigError> {
     let rest = u
         .strip_prefix("https://")
         .or_else(|| u.strip_prefix("http://"))
-        .ok_or_else(|| err("CERTPORTAL_PUBLIC_URL", "must start with https:// (or http:// for local testing)"))?;
+        .ok_or_else(|| {
+            err(
+                "CERTPORTAL_PUBLIC_URL",
+                "must start with https:// (or http:// for local testing)",
+            )
+        })?;
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() || u.contains(['?', '#', ' ']) {
-        return Err(err("CERTPORTAL_PUBLIC_URL", "must be a base URL like https://certs.example.com, without query or fragment"));
+        return Err(err(
+            "CERTPORTAL_PUBLIC_URL",
+            "must be a base URL like https://certs.example.com, without query or fragment",
+        ));
     }
     Ok(u.to_string())
 }
@@ -175,7 +220,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load(None, &move |k| map.get(k).cloned())
     }
 
@@ -186,7 +234,10 @@ mod tests {
         let c = load(&[PASS]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(c.public_url, "http://localhost:3000");
-        assert_eq!(c.database_url, "sqlite://certportal-data/certportal.db?mode=rwc");
+        assert_eq!(
+            c.database_url,
+            "sqlite://certportal-data/certportal.db?mode=rwc"
+        );
         assert!(!format!("{c:?}").contains("long enough"));
     }
 
@@ -194,14 +245,38 @@ mod tests {
     fn every_bad_setting_is_named() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[], "CERTPORTAL_CA_PASSPHRASE"),
-            (&[("CERTPORTAL_CA_PASSPHRASE", "short")], "CERTPORTAL_CA_PASSPHRASE"),
-            (&[PASS, ("CERTPORTAL_CA_PASSPHRASE_FILE", "/x")], "CERTPORTAL_CA_PASSPHRASE"),
-            (&[("CERTPORTAL_CA_PASSPHRASE_FILE", "/nonexistent/file")], "CERTPORTAL_CA_PASSPHRASE_FILE"),
-            (&[PASS, ("CERTPORTAL_LISTEN", "nowhere")], "CERTPORTAL_LISTEN"),
-            (&[PASS, ("CERTPORTAL_PUBLIC_URL", "ftp://x")], "CERTPORTAL_PUBLIC_URL"),
-            (&[PASS, ("CERTPORTAL_PUBLIC_URL", "https://x/?a=b")], "CERTPORTAL_PUBLIC_URL"),
-            (&[PASS, ("CERTPORTAL_DATABASE_URL", "mysql://x")], "CERTPORTAL_DATABASE_URL"),
-            (&[PASS, ("CERTPORTAL_LOG_FORMAT", "xml")], "CERTPORTAL_LOG_FORMAT"),
+            (
+                &[("CERTPORTAL_CA_PASSPHRASE", "short")],
+                "CERTPORTAL_CA_PASSPHRASE",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_CA_PASSPHRASE_FILE", "/x")],
+                "CERTPORTAL_CA_PASSPHRASE",
+            ),
+            (
+                &[("CERTPORTAL_CA_PASSPHRASE_FILE", "/nonexistent/file")],
+                "CERTPORTAL_CA_PASSPHRASE_FILE",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_LISTEN", "nowhere")],
+                "CERTPORTAL_LISTEN",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_PUBLIC_URL", "ftp://x")],
+                "CERTPORTAL_PUBLIC_URL",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_PUBLIC_URL", "https://x/?a=b")],
+                "CERTPORTAL_PUBLIC_URL",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_DATABASE_URL", "mysql://x")],
+                "CERTPORTAL_DATABASE_URL",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_LOG_FORMAT", "xml")],
+                "CERTPORTAL_LOG_FORMAT",
+            ),
         ];
         for (vars, setting) in cases {
             let e = load(vars).unwrap_err();
@@ -219,14 +294,23 @@ mod tests {
         assert_eq!(c.listen.port(), 8443);
         assert_eq!(c.public_url, "https://certs.example.com");
         assert_eq!(c.ca_passphrase.expose(), "from the file 123");
-        let c = Config::load(Some(&f), &|k| (k == "CERTPORTAL_LISTEN").then(|| "127.0.0.1:9000".to_string())).unwrap();
+        let c = Config::load(Some(&f), &|k| {
+            (k == "CERTPORTAL_LISTEN").then(|| "127.0.0.1:9000".to_string())
+        })
+        .unwrap();
         assert_eq!(c.listen.port(), 9000);
         std::fs::write(&f, "bogus_key = 1\n").unwrap();
-        assert_eq!(Config::load(Some(&f), &|_| None).unwrap_err().setting, "config file");
+        assert_eq!(
+            Config::load(Some(&f), &|_| None).unwrap_err().setting,
+            "config file"
+        );
         let pf = dir.path().join("pass");
         std::fs::write(&pf, "passphrase from file\n").unwrap();
         let p = pf.display().to_string();
-        let c = Config::load(None, &move |k| (k == "CERTPORTAL_CA_PASSPHRASE_FILE").then(|| p.clone())).unwrap();
+        let c = Config::load(None, &move |k| {
+            (k == "CERTPORTAL_CA_PASSPHRASE_FILE").then(|| p.clone())
+        })
+        .unwrap();
         assert_eq!(c.ca_passphrase.expose(), "passphrase from file");
     }
 }

@@ -19,7 +19,9 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -53,7 +55,8 @@ pub enum StartError {
 /// Builds the services from configuration: data directory (mode 0700), database with
 /// migrations, the CA.
 pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, StartError> {
-    app::ssr::services::create_private_dir(&cfg.data_dir).map_err(|e| StartError::DataDir(e.to_string()))?;
+    app::ssr::services::create_private_dir(&cfg.data_dir)
+        .map_err(|e| StartError::DataDir(e.to_string()))?;
     let sc = ServicesConfig {
         database_url: cfg.database_url.clone(),
         data_dir: cfg.data_dir.clone(),
@@ -86,7 +89,9 @@ struct RandomRequestId;
 
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&app::ssr::ids::new_id()[..16]).ok().map(RequestId::new)
+        HeaderValue::from_str(&app::ssr::ids::new_id()[..16])
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -102,7 +107,10 @@ pub fn leptos_options(cfg: &Config) -> LeptosOptions {
 
 /// The whole HTTP surface, without a socket (tests can call it with `oneshot`).
 pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
-    let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        services: services.clone(),
+    };
     let routes = generate_route_list(App);
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -158,30 +166,47 @@ impl Running {
 pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .map_err(|e| StartError::Listen { addr: cfg.listen, cause: e.to_string() })?;
-    let addr = listener.local_addr().map_err(|e| StartError::Listen { addr: cfg.listen, cause: e.to_string() })?;
+        .map_err(|e| StartError::Listen {
+            addr: cfg.listen,
+            cause: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| StartError::Listen {
+        addr: cfg.listen,
+        cause: e.to_string(),
+    })?;
     let mut cfg = cfg.clone();
     if !cfg.public_url_explicit {
         cfg.public_url = format!("http://localhost:{}", addr.port());
     }
     let cfg = &cfg;
     let services = services(cfg, clock).await?;
-    let setup_link = setup::setup_link_if_needed(&services).await.map_err(|e| StartError::Setup(e.to_string()))?;
+    let setup_link = setup::setup_link_if_needed(&services)
+        .await
+        .map_err(|e| StartError::Setup(e.to_string()))?;
     let mut opts = leptos_options(cfg);
     opts.site_addr = addr;
     let app = router(services.clone(), opts);
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     spawn_background(services.clone(), tx.subscribe());
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            });
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        });
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "server stopped with an error");
         }
     });
-    Ok(Running { addr, services, setup_link, shutdown: tx, task })
+    Ok(Running {
+        addr,
+        services,
+        setup_link,
+        shutdown: tx,
+        task,
+    })
 }
 
 /// Background work on the real clock's schedule: lapse overdue enrollments (rule 6). The

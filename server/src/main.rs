@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "certportal", version, about = "Self-service portal for client certificates")]
+#[command(
+    name = "certportal",
+    version,
+    about = "Self-service portal for client certificates"
+)]
 struct Cli {
     /// A TOML configuration file; CERTPORTAL_* environment variables override it.
     #[arg(long, global = true, env = "CERTPORTAL_CONFIG")]
@@ -64,8 +68,11 @@ enum CrlCommand {
 
 fn init_logs(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CERTPORTAL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("CERTPORTAL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -97,18 +104,31 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve(cfg).await,
         Command::Migrate => {
-            server::services(&cfg, server::system_clock()).await.map_err(|e| e.to_string())?;
-            println!("database is at schema version {}", app::ssr::db::migrate::latest_version());
+            server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "database is at schema version {}",
+                app::ssr::db::migrate::latest_version()
+            );
             Ok(())
         }
         Command::SetupLink => {
-            let s = server::services(&cfg, server::system_clock()).await.map_err(|e| e.to_string())?;
-            let link = setup::new_setup_link(&s, &Actor::cli()).await.map_err(|e| e.to_string())?;
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
+            let link = setup::new_setup_link(&s, &Actor::cli())
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{link}");
             Ok(())
         }
-        Command::Ca { command: CaCommand::Show { json } } => {
-            let s = server::services(&cfg, server::system_clock()).await.map_err(|e| e.to_string())?;
+        Command::Ca {
+            command: CaCommand::Show { json },
+        } => {
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
             let mut c = s.conn().await.map_err(|e| e.to_string())?;
             let current = db::current_ca_id(&mut c).await.map_err(|e| e.to_string())?;
             let mut cas = db::list_cas(&mut c).await.map_err(|e| e.to_string())?;
@@ -125,38 +145,83 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                );
             } else {
                 for ca in &cas {
-                    let mark = if Some(&ca.id) == current.as_ref() { " (current)" } else { "" };
+                    let mark = if Some(&ca.id) == current.as_ref() {
+                        " (current)"
+                    } else {
+                        ""
+                    };
                     println!("CA {}{mark}", ca.id);
                     println!("  subject:      {}", ca.subject);
                     println!("  sha256:       {}", ca.fingerprint_sha256);
-                    println!("  valid:        {} .. {}", rfc3339(ca.not_before), rfc3339(ca.not_after));
+                    println!(
+                        "  valid:        {} .. {}",
+                        rfc3339(ca.not_before),
+                        rfc3339(ca.not_after)
+                    );
                     println!("  CRL number:   {}", ca.crl_number);
-                    println!("  CRL next:     {}", ca.crl_next_update.map(rfc3339).unwrap_or_default());
+                    println!(
+                        "  CRL next:     {}",
+                        ca.crl_next_update.map(rfc3339).unwrap_or_default()
+                    );
                     println!("  CRL URL:      {}", ca::crl_url(&s.public_url, &ca.id));
                 }
             }
             Ok(())
         }
-        Command::Crl { command: CrlCommand::Export { out, ca: ca_id, pem } } => {
-            let s = server::services(&cfg, server::system_clock()).await.map_err(|e| e.to_string())?;
+        Command::Crl {
+            command:
+                CrlCommand::Export {
+                    out,
+                    ca: ca_id,
+                    pem,
+                },
+        } => {
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
             let mut c = s.conn().await.map_err(|e| e.to_string())?;
-            let id = if ca_id == "current" { s.current_ca_id(&mut c).await.map_err(|e| e.to_string())? } else { ca_id };
-            let row = db::ca_by_id(&mut c, &id).await.map_err(|e| e.to_string())?.ok_or(format!("no CA with id {id:?}"))?;
+            let id = if ca_id == "current" {
+                s.current_ca_id(&mut c).await.map_err(|e| e.to_string())?
+            } else {
+                ca_id
+            };
+            let row = db::ca_by_id(&mut c, &id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no CA with id {id:?}"))?;
             let der = row.crl_der.ok_or("this CA has no CRL yet")?;
-            let bytes = if pem { ca::pem("X509 CRL", &der).into_bytes() } else { der };
-            std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-            println!("wrote CRL number {} of CA {} to {}", row.crl_number, row.id, out.display());
+            let bytes = if pem {
+                ca::pem("X509 CRL", &der).into_bytes()
+            } else {
+                der
+            };
+            std::fs::write(&out, bytes)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            println!(
+                "wrote CRL number {} of CA {} to {}",
+                row.crl_number,
+                row.id,
+                out.display()
+            );
             Ok(())
         }
     }
 }
 
 async fn serve(cfg: Config) -> Result<(), String> {
-    let running = server::start(&cfg, server::system_clock()).await.map_err(|e| e.to_string())?;
-    println!("certportal is listening on http://{} (public URL {})", running.addr, running.services.public_url);
+    let running = server::start(&cfg, server::system_clock())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "certportal is listening on http://{} (public URL {})",
+        running.addr, running.services.public_url
+    );
     if let Some(link) = &running.setup_link {
         println!();
         println!("No administrator exists yet. Open this one-time link to create the first one:");

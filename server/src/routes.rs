@@ -18,18 +18,31 @@ fn not_found() -> Response {
 
 fn body(content_type: &'static str, bytes: Vec<u8>) -> Response {
     let mut r = (StatusCode::OK, bytes).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
     r
 }
 
 /// `GET /healthz`: 200 when the database answers.
 pub async fn healthz(State(st): State<AppState>) -> Response {
     match st.services.db.ping().await {
-        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ok\"}\n").into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"status\":\"ok\"}\n",
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], "{\"status\":\"unavailable\"}\n")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"status\":\"unavailable\"}\n",
+            )
                 .into_response()
         }
     }
@@ -84,7 +97,10 @@ pub async fn crl(State(st): State<AppState>, Path(file): Path<String>) -> Respon
         Ok(None) => not_found(),
         Ok(Some(row)) => match row.crl_der {
             None => not_found(),
-            Some(der) if pem => body("application/x-pem-file", ca::pem("X509 CRL", &der).into_bytes()),
+            Some(der) if pem => body(
+                "application/x-pem-file",
+                ca::pem("X509 CRL", &der).into_bytes(),
+            ),
             Some(der) => body("application/pkix-crl", der),
         },
     }

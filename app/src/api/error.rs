@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     /// The request was understood and refused: bad input or a rule said no.
     #[error("{message}")]
-    Refused { code: String, field: Option<String>, message: String },
+    Refused {
+        code: String,
+        field: Option<String>,
+        message: String,
+    },
     #[error("not found")]
     NotFound,
     #[error("you are not allowed to do this")]
@@ -23,7 +27,11 @@ pub enum AppError {
 
 impl AppError {
     pub fn refused(code: &str, field: Option<&str>, message: impl Into<String>) -> Self {
-        AppError::Refused { code: code.to_string(), field: field.map(str::to_string), message: message.into() }
+        AppError::Refused {
+            code: code.to_string(),
+            field: field.map(str::to_string),
+            message: message.into(),
+        }
     }
 
     /// The stable code of this error.
@@ -61,10 +69,18 @@ mod from_ssr {
     impl From<SetupError> for AppError {
         fn from(e: SetupError) -> Self {
             match e {
-                SetupError::BadToken => AppError::refused("setup_link_invalid", None, e.to_string()),
-                SetupError::AdminExists => AppError::refused("setup_admin_exists", None, e.to_string()),
-                SetupError::Invalid(f) => AppError::refused("invalid_field", Some(f.field), f.to_string()),
-                SetupError::LoginTaken => AppError::refused("login_taken", Some("login"), e.to_string()),
+                SetupError::BadToken => {
+                    AppError::refused("setup_link_invalid", None, e.to_string())
+                }
+                SetupError::AdminExists => {
+                    AppError::refused("setup_admin_exists", None, e.to_string())
+                }
+                SetupError::Invalid(f) => {
+                    AppError::refused("invalid_field", Some(f.field), f.to_string())
+                }
+                SetupError::LoginTaken => {
+                    AppError::refused("login_taken", Some("login"), e.to_string())
+                }
                 SetupError::Hash | SetupError::Db(_) => internal(&e),
             }
         }
@@ -75,12 +91,17 @@ mod from_ssr {
             match &e {
                 CertError::Lifecycle(l) => AppError::refused(l.code(), None, l.to_string()),
                 CertError::Quota(_) => AppError::refused("quota_exceeded", None, e.to_string()),
-                CertError::Validity(_) => AppError::refused("invalid_not_after", Some("not_after"), e.to_string()),
+                CertError::Validity(_) => {
+                    AppError::refused("invalid_not_after", Some("not_after"), e.to_string())
+                }
                 CertError::NotFound(_) => AppError::NotFound,
                 CertError::Forbidden => AppError::Forbidden,
                 CertError::UserInactive => AppError::refused("user_inactive", None, e.to_string()),
                 CertError::Conflict => AppError::refused("conflict", None, e.to_string()),
-                CertError::Ca(_) | CertError::Bundle(_) | CertError::Service(_) | CertError::Db(_) => internal(&e),
+                CertError::Ca(_)
+                | CertError::Bundle(_)
+                | CertError::Service(_)
+                | CertError::Db(_) => internal(&e),
             }
         }
     }

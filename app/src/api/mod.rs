@@ -23,7 +23,8 @@ pub struct PortalSummary {
 
 #[cfg(feature = "ssr")]
 fn services() -> Result<crate::ssr::Services, AppError> {
-    use_context::<crate::ssr::Services>().ok_or_else(|| error::internal(&"services missing from context"))
+    use_context::<crate::ssr::Services>()
+        .ok_or_else(|| error::internal(&"services missing from context"))
 }
 
 #[cfg(feature = "ssr")]
@@ -39,7 +40,12 @@ fn client_ip() -> Option<String> {
 #[cfg(feature = "ssr")]
 fn is_plain_form_post() -> bool {
     use_context::<axum::http::request::Parts>()
-        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .and_then(|p| {
+            p.headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
         .unwrap_or(false)
 }
 
@@ -49,9 +55,17 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
     use crate::ssr::{clock::rfc3339, db};
     let s = services()?;
     let mut c = s.conn().await.map_err(|e| error::internal(&e))?;
-    let ca_id = s.current_ca_id(&mut c).await.map_err(|e| error::internal(&e))?;
-    let ca = db::ca_by_id(&mut c, &ca_id).await.map_err(|e| error::internal(&e))?.ok_or(AppError::NotFound)?;
-    let admins = db::count_admins(&mut c).await.map_err(|e| error::internal(&e))?;
+    let ca_id = s
+        .current_ca_id(&mut c)
+        .await
+        .map_err(|e| error::internal(&e))?;
+    let ca = db::ca_by_id(&mut c, &ca_id)
+        .await
+        .map_err(|e| error::internal(&e))?
+        .ok_or(AppError::NotFound)?;
+    let admins = db::count_admins(&mut c)
+        .await
+        .map_err(|e| error::internal(&e))?;
     Ok(PortalSummary {
         ca_id: ca.id,
         ca_subject: ca.subject,
@@ -65,9 +79,14 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
 /// Remembers the chosen language in a cookie (a year; not a secret, so readable by scripts).
 #[server(endpoint = "set_language")]
 pub async fn set_language(lang: String) -> Result<Lang, AppError> {
-    let lang = Lang::from_code(&lang).ok_or_else(|| AppError::refused("invalid_language", Some("lang"), "unsupported language"))?;
+    let lang = Lang::from_code(&lang).ok_or_else(|| {
+        AppError::refused("invalid_language", Some("lang"), "unsupported language")
+    })?;
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+        let cookie = format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        );
         if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
             res.append_header(axum::http::header::SET_COOKIE, v);
         }
@@ -92,7 +111,13 @@ pub async fn complete_setup(
     password: String,
 ) -> Result<String, AppError> {
     let s = services()?;
-    let input = crate::ssr::setup::FirstAdmin { token: token.clone(), login, display_name, email, password };
+    let input = crate::ssr::setup::FirstAdmin {
+        token: token.clone(),
+        login,
+        display_name,
+        email,
+        password,
+    };
     match crate::ssr::setup::complete_setup(&s, input, client_ip()).await {
         Ok(user) => {
             if is_plain_form_post() {

@@ -72,9 +72,11 @@ impl State {
     pub fn visible_by_default(self) -> bool {
         match self {
             State::Pending | State::Ready | State::Issued => true,
-            State::Rejected | State::Lapsed | State::Superseded | State::Revoked | State::Expired => {
-                false
-            }
+            State::Rejected
+            | State::Lapsed
+            | State::Superseded
+            | State::Revoked
+            | State::Expired => false,
         }
     }
 
@@ -268,9 +270,7 @@ pub fn transition(state: State, event: Event) -> Result<State, LifecycleError> {
         (S::Issued, E::RequestRenewal) => Ok(S::Issued),
 
         (S::Expired, E::Approve | E::Reject) => Err(LifecycleError::NotPending),
-        (S::Expired, E::PickUp | E::DeadlinePassed | E::MakeLink) => {
-            Err(LifecycleError::NotReady)
-        }
+        (S::Expired, E::PickUp | E::DeadlinePassed | E::MakeLink) => Err(LifecycleError::NotReady),
         // An expired certificate no longer authenticates; revoking it adds nothing.
         (S::Expired, E::Revoke(_)) => Err(LifecycleError::AlreadyExpired),
         // Rule 4: an expired certificate can still be renewed; the renewal replaces it.
@@ -385,15 +385,31 @@ mod tests {
             (S::Pending, E::Reject, Ok(S::Rejected)),
             (S::Pending, E::PickUp, Err(LifecycleError::AwaitingApproval)),
             (S::Pending, E::DeadlinePassed, Err(LifecycleError::NotReady)),
-            (S::Pending, E::Revoke(RevocationReason::Unspecified), Ok(S::Revoked)),
+            (
+                S::Pending,
+                E::Revoke(RevocationReason::Unspecified),
+                Ok(S::Revoked),
+            ),
             (S::Pending, E::Supersede, Err(LifecycleError::NotIssued)),
-            (S::Pending, E::MakeLink, Err(LifecycleError::AwaitingApproval)),
-            (S::Pending, E::RequestRenewal, Err(LifecycleError::NotIssued)),
+            (
+                S::Pending,
+                E::MakeLink,
+                Err(LifecycleError::AwaitingApproval),
+            ),
+            (
+                S::Pending,
+                E::RequestRenewal,
+                Err(LifecycleError::NotIssued),
+            ),
             (S::Ready, E::Approve, Err(LifecycleError::NotPending)),
             (S::Ready, E::Reject, Err(LifecycleError::NotPending)),
             (S::Ready, E::PickUp, Ok(S::Issued)),
             (S::Ready, E::DeadlinePassed, Ok(S::Lapsed)),
-            (S::Ready, E::Revoke(RevocationReason::Unspecified), Ok(S::Revoked)),
+            (
+                S::Ready,
+                E::Revoke(RevocationReason::Unspecified),
+                Ok(S::Revoked),
+            ),
             (S::Ready, E::Supersede, Err(LifecycleError::NotIssued)),
             (S::Ready, E::MakeLink, Ok(S::Ready)),
             (S::Ready, E::RequestRenewal, Err(LifecycleError::NotIssued)),
@@ -401,7 +417,11 @@ mod tests {
             (S::Issued, E::Reject, Err(LifecycleError::NotPending)),
             (S::Issued, E::PickUp, Err(LifecycleError::NotReady)),
             (S::Issued, E::DeadlinePassed, Err(LifecycleError::NotReady)),
-            (S::Issued, E::Revoke(RevocationReason::Unspecified), Ok(S::Revoked)),
+            (
+                S::Issued,
+                E::Revoke(RevocationReason::Unspecified),
+                Ok(S::Revoked),
+            ),
             (S::Issued, E::Supersede, Ok(S::Superseded)),
             (S::Issued, E::MakeLink, Err(LifecycleError::NotReady)),
             (S::Issued, E::RequestRenewal, Ok(S::Issued)),
@@ -409,7 +429,11 @@ mod tests {
             (S::Expired, E::Reject, Err(LifecycleError::NotPending)),
             (S::Expired, E::PickUp, Err(LifecycleError::NotReady)),
             (S::Expired, E::DeadlinePassed, Err(LifecycleError::NotReady)),
-            (S::Expired, E::Revoke(RevocationReason::Unspecified), Err(LifecycleError::AlreadyExpired)),
+            (
+                S::Expired,
+                E::Revoke(RevocationReason::Unspecified),
+                Err(LifecycleError::AlreadyExpired),
+            ),
             (S::Expired, E::Supersede, Ok(S::Superseded)),
             (S::Expired, E::MakeLink, Err(LifecycleError::NotReady)),
             (S::Expired, E::RequestRenewal, Ok(S::Expired)),
@@ -461,7 +485,12 @@ mod tests {
         let finals: Vec<State> = State::ALL.into_iter().filter(|s| s.is_final()).collect();
         assert_eq!(
             finals,
-            vec![State::Rejected, State::Lapsed, State::Superseded, State::Revoked]
+            vec![
+                State::Rejected,
+                State::Lapsed,
+                State::Superseded,
+                State::Revoked
+            ]
         );
     }
 
@@ -478,8 +507,14 @@ mod tests {
     #[test]
     fn expired_is_derived_from_the_clock() {
         assert_eq!(effective_state(State::Issued, Some(100), 99), State::Issued);
-        assert_eq!(effective_state(State::Issued, Some(100), 100), State::Expired);
-        assert_eq!(effective_state(State::Revoked, Some(100), 200), State::Revoked);
+        assert_eq!(
+            effective_state(State::Issued, Some(100), 100),
+            State::Expired
+        );
+        assert_eq!(
+            effective_state(State::Revoked, Some(100), 200),
+            State::Revoked
+        );
         assert_eq!(effective_state(State::Ready, None, 200), State::Ready);
     }
 
@@ -518,31 +553,53 @@ mod tests {
             RevocationReason::parse("nonsense"),
             Err(LifecycleError::UnknownReason)
         );
-        let values: Vec<u8> = RevocationReason::ALL.iter().map(|r| r.rfc5280_value()).collect();
+        let values: Vec<u8> = RevocationReason::ALL
+            .iter()
+            .map(|r| r.rfc5280_value())
+            .collect();
         assert_eq!(values, vec![0, 1, 2, 3, 4, 5, 9, 10]);
     }
 
     #[test]
     fn authorization_comes_before_the_lifecycle() {
-        let stranger = Actor { is_admin: false, owns_entry: false, reissue_allowed: true };
+        let stranger = Actor {
+            is_admin: false,
+            owns_entry: false,
+            reissue_allowed: true,
+        };
         for s in State::ALL {
             for a in Action::ALL {
                 assert_eq!(check_action(stranger, s, a), Err(PermissionError::NotOwner));
             }
         }
-        let owner = Actor { is_admin: false, owns_entry: true, reissue_allowed: true };
+        let owner = Actor {
+            is_admin: false,
+            owns_entry: true,
+            reissue_allowed: true,
+        };
         assert_eq!(
             check_action(owner, State::Pending, Action::Approve),
             Err(PermissionError::AdminOnly)
         );
-        let admin = Actor { is_admin: true, owns_entry: false, reissue_allowed: false };
+        let admin = Actor {
+            is_admin: true,
+            owns_entry: false,
+            reissue_allowed: false,
+        };
         assert_eq!(check_action(admin, State::Pending, Action::Approve), Ok(()));
     }
 
     #[test]
     fn renewal_needs_the_reissue_flag() {
-        let no = Actor { is_admin: false, owns_entry: true, reissue_allowed: false };
-        let yes = Actor { reissue_allowed: true, ..no };
+        let no = Actor {
+            is_admin: false,
+            owns_entry: true,
+            reissue_allowed: false,
+        };
+        let yes = Actor {
+            reissue_allowed: true,
+            ..no
+        };
         assert_eq!(
             check_action(no, State::Issued, Action::Renew),
             Err(PermissionError::ReissueNotAllowed)
@@ -551,21 +608,42 @@ mod tests {
         // A lifecycle refusal wins over the flag: the user learns the real reason.
         assert_eq!(
             check_action(no, State::Revoked, Action::Renew),
-            Err(PermissionError::Lifecycle(LifecycleError::Final(State::Revoked)))
+            Err(PermissionError::Lifecycle(LifecycleError::Final(
+                State::Revoked
+            )))
         );
     }
 
     #[test]
     fn offered_actions_follow_the_lifecycle() {
-        let owner = Actor { is_admin: false, owns_entry: true, reissue_allowed: true };
-        assert_eq!(allowed_actions(owner, State::Ready), vec![Action::ShowLink, Action::Revoke]);
-        assert_eq!(allowed_actions(owner, State::Issued), vec![Action::Renew, Action::Revoke]);
+        let owner = Actor {
+            is_admin: false,
+            owns_entry: true,
+            reissue_allowed: true,
+        };
+        assert_eq!(
+            allowed_actions(owner, State::Ready),
+            vec![Action::ShowLink, Action::Revoke]
+        );
+        assert_eq!(
+            allowed_actions(owner, State::Issued),
+            vec![Action::Renew, Action::Revoke]
+        );
         assert_eq!(allowed_actions(owner, State::Expired), vec![Action::Renew]);
         assert_eq!(allowed_actions(owner, State::Pending), vec![Action::Revoke]);
-        for s in [State::Revoked, State::Superseded, State::Rejected, State::Lapsed] {
+        for s in [
+            State::Revoked,
+            State::Superseded,
+            State::Rejected,
+            State::Lapsed,
+        ] {
             assert!(allowed_actions(owner, s).is_empty(), "{s:?}");
         }
-        let admin = Actor { is_admin: true, owns_entry: false, reissue_allowed: false };
+        let admin = Actor {
+            is_admin: true,
+            owns_entry: false,
+            reissue_allowed: false,
+        };
         assert_eq!(
             allowed_actions(admin, State::Pending),
             vec![Action::Approve, Action::Reject, Action::Revoke]

@@ -3,5 +3,5 @@
 
 pub mod lifecycle;
 pub mod pin;
-pub mod validate;
 pub mod policy;
+pub mod validate;

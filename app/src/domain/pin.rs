@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn pins_use_40_bits() {
-        assert_eq!(pin_from_bytes(&[0, 0, 0, 0, 0]).as_deref(), Some("22222222"));
+        assert_eq!(
+            pin_from_bytes(&[0, 0, 0, 0, 0]).as_deref(),
+            Some("22222222")
+        );
         assert_eq!(pin_from_bytes(&[0xff; 5]).as_deref(), Some("ZZZZZZZZ"));
         assert_eq!(pin_from_bytes(&[1, 2, 3]), None);
         // Every bit matters: flipping the lowest bit changes the last character.

@@ -78,7 +78,10 @@ pub struct PolicyError {
 }
 
 fn bad(setting: &str, reason: &str) -> PolicyError {
-    PolicyError { setting: setting.to_string(), reason: reason.to_string() }
+    PolicyError {
+        setting: setting.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 impl Policy {
@@ -94,7 +97,10 @@ impl Policy {
             ));
         }
         if !(1..=24 * 60).contains(&self.link_lifetime_minutes) {
-            return Err(bad("link_lifetime_minutes", "must be between 1 minute and 24 hours"));
+            return Err(bad(
+                "link_lifetime_minutes",
+                "must be between 1 minute and 24 hours",
+            ));
         }
         if !(1..=90).contains(&self.pickup_deadline_days) {
             return Err(bad("pickup_deadline_days", "must be between 1 and 90 days"));
@@ -103,7 +109,10 @@ impl Policy {
             return Err(bad("max_active_per_user", "must be between 1 and 100"));
         }
         if !(1..=365).contains(&self.crl_next_update_days) {
-            return Err(bad("crl_next_update_days", "must be between 1 and 365 days"));
+            return Err(bad(
+                "crl_next_update_days",
+                "must be between 1 and 365 days",
+            ));
         }
         if let Some(link) = &self.installer_link {
             let ok_scheme = link
@@ -111,13 +120,18 @@ impl Policy {
                 .map(|(scheme, rest)| {
                     !scheme.is_empty()
                         && !rest.is_empty()
-                        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+                        && scheme
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
                         && !["javascript", "data", "vbscript", "file"]
                             .contains(&scheme.to_ascii_lowercase().as_str())
                 })
                 .unwrap_or(false);
             if !ok_scheme || link.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(bad("installer_link", "must be an app or https URL without spaces"));
+                return Err(bad(
+                    "installer_link",
+                    "must be an app or https URL without spaces",
+                ));
             }
         }
         Ok(())
@@ -130,7 +144,9 @@ impl Policy {
             None => Ok(now + self.default_validity_days * DAY),
             Some(end) if end <= now => Err(ValidityError::InThePast),
             Some(end) if end > now + self.max_validity_days * DAY => {
-                Err(ValidityError::BeyondMaximum { max_days: self.max_validity_days })
+                Err(ValidityError::BeyondMaximum {
+                    max_days: self.max_validity_days,
+                })
             }
             Some(end) => Ok(end),
         }
@@ -140,7 +156,9 @@ impl Policy {
     /// without "remove existing"?
     pub fn check_active_limit(&self, active: i64) -> Result<(), QuotaError> {
         if active >= self.max_active_per_user {
-            Err(QuotaError { max: self.max_active_per_user })
+            Err(QuotaError {
+                max: self.max_active_per_user,
+            })
         } else {
             Ok(())
         }
@@ -191,20 +209,80 @@ mod tests {
     #[test]
     fn invalid_settings_name_the_setting() {
         let cases: Vec<(Policy, &str)> = vec![
-            (Policy { link_lifetime_minutes: 24 * 60 + 1, ..Policy::default() }, "link_lifetime_minutes"),
-            (Policy { link_lifetime_minutes: 0, ..Policy::default() }, "link_lifetime_minutes"),
-            (Policy { default_validity_days: 900, ..Policy::default() }, "default_validity_days"),
-            (Policy { max_validity_days: 0, ..Policy::default() }, "max_validity_days"),
-            (Policy { pickup_deadline_days: 0, ..Policy::default() }, "pickup_deadline_days"),
-            (Policy { max_active_per_user: 0, ..Policy::default() }, "max_active_per_user"),
-            (Policy { crl_next_update_days: 0, ..Policy::default() }, "crl_next_update_days"),
-            (Policy { installer_link: Some("javascript:alert(1)".into()), ..Policy::default() }, "installer_link"),
-            (Policy { installer_link: Some("nocolon".into()), ..Policy::default() }, "installer_link"),
+            (
+                Policy {
+                    link_lifetime_minutes: 24 * 60 + 1,
+                    ..Policy::default()
+                },
+                "link_lifetime_minutes",
+            ),
+            (
+                Policy {
+                    link_lifetime_minutes: 0,
+                    ..Policy::default()
+                },
+                "link_lifetime_minutes",
+            ),
+            (
+                Policy {
+                    default_validity_days: 900,
+                    ..Policy::default()
+                },
+                "default_validity_days",
+            ),
+            (
+                Policy {
+                    max_validity_days: 0,
+                    ..Policy::default()
+                },
+                "max_validity_days",
+            ),
+            (
+                Policy {
+                    pickup_deadline_days: 0,
+                    ..Policy::default()
+                },
+                "pickup_deadline_days",
+            ),
+            (
+                Policy {
+                    max_active_per_user: 0,
+                    ..Policy::default()
+                },
+                "max_active_per_user",
+            ),
+            (
+                Policy {
+                    crl_next_update_days: 0,
+                    ..Policy::default()
+                },
+                "crl_next_update_days",
+            ),
+            (
+                Policy {
+                    installer_link: Some("javascript:alert(1)".into()),
+                    ..Policy::default()
+                },
+                "installer_link",
+            ),
+            (
+                Policy {
+                    installer_link: Some("nocolon".into()),
+                    ..Policy::default()
+                },
+                "installer_link",
+            ),
         ];
         for (p, setting) in cases {
-            assert_eq!(p.validate().map_err(|e| e.setting), Err(setting.to_string()));
+            assert_eq!(
+                p.validate().map_err(|e| e.setting),
+                Err(setting.to_string())
+            );
         }
-        let ok = Policy { installer_link: Some("keymanager://enroll".into()), ..Policy::default() };
+        let ok = Policy {
+            installer_link: Some("keymanager://enroll".into()),
+            ..Policy::default()
+        };
         assert_eq!(ok.validate(), Ok(()));
     }
 
@@ -213,7 +291,10 @@ mod tests {
         let p = Policy::default();
         let now = 1_000_000;
         assert_eq!(p.not_after(now, None), Ok(now + 365 * DAY));
-        assert_eq!(p.not_after(now, Some(now - 1)), Err(ValidityError::InThePast));
+        assert_eq!(
+            p.not_after(now, Some(now - 1)),
+            Err(ValidityError::InThePast)
+        );
         assert_eq!(p.not_after(now, Some(now)), Err(ValidityError::InThePast));
         assert_eq!(p.not_after(now, Some(now + 30 * DAY)), Ok(now + 30 * DAY));
         assert_eq!(p.not_after(now, Some(now + 825 * DAY)), Ok(now + 825 * DAY));

@@ -25,8 +25,14 @@ impl Login {
         if s.is_empty() || s.len() > 64 {
             return Err(invalid("login", "must be 1 to 64 characters"));
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)) {
-            return Err(invalid("login", "may contain only letters, digits, '.', '_', '-' and '@'"));
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        {
+            return Err(invalid(
+                "login",
+                "may contain only letters, digits, '.', '_', '-' and '@'",
+            ));
         }
         Ok(Login(s))
     }
@@ -46,7 +52,10 @@ impl DisplayName {
             return Err(invalid("display_name", "must be 1 to 128 characters"));
         }
         if s.chars().any(char::is_control) {
-            return Err(invalid("display_name", "must not contain control characters"));
+            return Err(invalid(
+                "display_name",
+                "must not contain control characters",
+            ));
         }
         Ok(DisplayName(s.to_string()))
     }
@@ -85,7 +94,10 @@ impl Upn {
 fn parse_address(s: &str, field: &'static str) -> Result<String, InvalidField> {
     let s = s.trim();
     if s.len() > 254 || !s.is_ascii() {
-        return Err(invalid(field, "must be an ASCII address of at most 254 characters"));
+        return Err(invalid(
+            field,
+            "must be an ASCII address of at most 254 characters",
+        ));
     }
     match s.split_once('@') {
         Some((local, domain))
@@ -94,7 +106,9 @@ fn parse_address(s: &str, field: &'static str) -> Result<String, InvalidField> {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !domain.contains('@')
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\",;".contains(c)) =>
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>\",;".contains(c)) =>
         {
             Ok(s.to_string())
         }
@@ -142,11 +156,22 @@ mod tests {
 
     #[test]
     fn names_emails_upns() {
-        assert_eq!(DisplayName::parse("山田 太郎").unwrap().as_str(), "山田 太郎");
+        assert_eq!(
+            DisplayName::parse("山田 太郎").unwrap().as_str(),
+            "山田 太郎"
+        );
         assert!(DisplayName::parse("a\u{7}b").is_err());
         assert!(DisplayName::parse("   ").is_err());
         assert!(Email::parse("taro@example.com").is_ok());
-        for bad in ["taro", "taro@", "@example.com", "t@example", "太郎@example.com", "a b@c.d", "a@b@c.d"] {
+        for bad in [
+            "taro",
+            "taro@",
+            "@example.com",
+            "t@example",
+            "太郎@example.com",
+            "a b@c.d",
+            "a@b@c.d",
+        ] {
             assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
         }
         assert!(Upn::parse("taro@corp.example").is_ok());
@@ -157,6 +182,9 @@ mod tests {
     fn passwords() {
         assert!(NewPassword::parse("short").is_err());
         assert!(NewPassword::parse("twelve chars").is_ok());
-        assert!(!format!("{:?}", NewPassword::parse("secret secret").unwrap()).contains("secret secret"));
+        assert!(
+            !format!("{:?}", NewPassword::parse("secret secret").unwrap())
+                .contains("secret secret")
+        );
     }
 }

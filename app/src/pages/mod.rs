@@ -42,7 +42,11 @@ fn initial_lang() -> Lang {
         use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
         use_context::<axum::http::request::Parts>()
             .map(|p| {
-                let h = |name| p.headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+                let h = |name| {
+                    p.headers
+                        .get(name)
+                        .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+                };
                 Lang::for_request(h(COOKIE), h(ACCEPT_LANGUAGE))
             })
             .unwrap_or_default()

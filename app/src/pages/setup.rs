@@ -32,11 +32,15 @@ pub fn Setup() -> impl IntoView {
     let token = move || params.read().get("token").unwrap_or_default();
     let status = Resource::new(token, setup_status);
     let action = ServerAction::<CompleteSetup>::new();
-    let done = move || query.read().get("done").is_some() || matches!(action.value().get(), Some(Ok(_)));
+    let done =
+        move || query.read().get("done").is_some() || matches!(action.value().get(), Some(Ok(_)));
     let error = move || match action.value().get() {
         Some(Err(e)) => Some(e.to_string()),
         Some(Ok(_)) => None,
-        None => query.read().get("error").map(|code| error_text(lang.get(), &code)),
+        None => query
+            .read()
+            .get("error")
+            .map(|code| error_text(lang.get(), &code)),
     };
     view! {
         <section class="card narrow" aria-labelledby="setup-title">

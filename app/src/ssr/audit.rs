@@ -16,15 +16,30 @@ impl Actor {
     /// An administrator at the server's command line.
     pub fn cli() -> Actor {
         let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        Actor { user_id: None, label: format!("cli:{who}"), is_admin: true, ip: None }
+        Actor {
+            user_id: None,
+            label: format!("cli:{who}"),
+            is_admin: true,
+            ip: None,
+        }
     }
     /// The portal's own background work (deadlines, CRL refresh).
     pub fn system() -> Actor {
-        Actor { user_id: None, label: "system".into(), is_admin: true, ip: None }
+        Actor {
+            user_id: None,
+            label: "system".into(),
+            is_admin: true,
+            ip: None,
+        }
     }
     /// A person with an account.
     pub fn user(id: &str, login: &str, is_admin: bool, ip: Option<String>) -> Actor {
-        Actor { user_id: Some(id.to_string()), label: login.to_string(), is_admin, ip }
+        Actor {
+            user_id: Some(id.to_string()),
+            label: login.to_string(),
+            is_admin,
+            ip,
+        }
     }
 }
 

@@ -64,7 +64,12 @@ pub fn build_p12(
 }
 
 /// Opens a bundle with `password` and checks it carries `cert_der` with `key_pkcs8`.
-pub fn check_p12(bytes: &[u8], password: &str, cert_der: &[u8], key_pkcs8: &[u8]) -> Result<(), BundleError> {
+pub fn check_p12(
+    bytes: &[u8],
+    password: &str,
+    cert_der: &[u8],
+    key_pkcs8: &[u8],
+) -> Result<(), BundleError> {
     let ks = KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Strict)
         .map_err(|e| BundleError::ParseBack(e.to_string()))?;
     let (_, chain) = ks

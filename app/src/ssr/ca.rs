@@ -71,7 +71,9 @@ pub struct CaSigner {
 
 impl fmt::Debug for CaSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CaSigner").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("CaSigner")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,9 +83,11 @@ pub fn encrypt_key(pkcs8_der: &[u8], passphrase: &Secret) -> Result<String, CaEr
     let mut iv = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     rand::rng().fill_bytes(&mut iv);
-    let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(KEY_PBKDF2_ROUNDS, &salt, &iv)
-        .map_err(|e| CaError::Encoding(e.to_string()))?;
-    let info = pkcs8::PrivateKeyInfo::from_der(pkcs8_der).map_err(|e| CaError::Encoding(e.to_string()))?;
+    let params =
+        pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(KEY_PBKDF2_ROUNDS, &salt, &iv)
+            .map_err(|e| CaError::Encoding(e.to_string()))?;
+    let info =
+        pkcs8::PrivateKeyInfo::from_der(pkcs8_der).map_err(|e| CaError::Encoding(e.to_string()))?;
     let doc = info
         .encrypt_with_params(params, passphrase.expose().as_bytes())
         .map_err(|e| CaError::Encoding(e.to_string()))?;
@@ -94,12 +98,16 @@ pub fn encrypt_key(pkcs8_der: &[u8], passphrase: &Secret) -> Result<String, CaEr
 
 /// Decrypts a key made by [`encrypt_key`]; a wrong passphrase is [`CaError::WrongPassphrase`].
 pub fn decrypt_key(pem: &str, passphrase: &Secret) -> Result<KeyPair, CaError> {
-    let (label, doc) = pkcs8::der::SecretDocument::from_pem(pem).map_err(|_| CaError::WrongPassphrase)?;
+    let (label, doc) =
+        pkcs8::der::SecretDocument::from_pem(pem).map_err(|_| CaError::WrongPassphrase)?;
     if label != "ENCRYPTED PRIVATE KEY" {
         return Err(CaError::WrongPassphrase);
     }
-    let enc = pkcs8::EncryptedPrivateKeyInfo::from_der(doc.as_bytes()).map_err(|_| CaError::WrongPassphrase)?;
-    let plain = enc.decrypt(passphrase.expose().as_bytes()).map_err(|_| CaError::WrongPassphrase)?;
+    let enc = pkcs8::EncryptedPrivateKeyInfo::from_der(doc.as_bytes())
+        .map_err(|_| CaError::WrongPassphrase)?;
+    let plain = enc
+        .decrypt(passphrase.expose().as_bytes())
+        .map_err(|_| CaError::WrongPassphrase)?;
     KeyPair::try_from(plain.as_bytes()).map_err(|_| CaError::WrongPassphrase)
 }
 
@@ -111,7 +119,11 @@ pub fn pem(label: &str, der: &[u8]) -> String {
 
 /// Creates a new self-signed CA at `now`. Returns the row to store (key encrypted) and the
 /// unlocked signer.
-pub fn generate_ca(common_name: &str, now: i64, passphrase: &Secret) -> Result<(CaRow, CaSigner), CaError> {
+pub fn generate_ca(
+    common_name: &str,
+    now: i64,
+    passphrase: &Secret,
+) -> Result<(CaRow, CaSigner), CaError> {
     let key = KeyPair::generate()?;
     let id = ids::new_id()[..16].to_string();
     let mut dn = DistinguishedName::new();
@@ -147,7 +159,15 @@ pub fn generate_ca(common_name: &str, now: i64, passphrase: &Secret) -> Result<(
         crl_next_update: None,
     };
     let issuer = Issuer::new(params, key);
-    Ok((row.clone(), CaSigner { id, cert_der: der, cert_pem: row.cert_pem, issuer }))
+    Ok((
+        row.clone(),
+        CaSigner {
+            id,
+            cert_der: der,
+            cert_pem: row.cert_pem,
+            issuer,
+        },
+    ))
 }
 
 /// Unlocks a stored CA with the passphrase.
@@ -237,7 +257,9 @@ pub fn issue_client(
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![crl_url(public_url, &ca.id)] }];
+    params.crl_distribution_points = vec![CrlDistributionPoint {
+        uris: vec![crl_url(public_url, &ca.id)],
+    }];
     params.use_authority_key_identifier_extension = true;
     params.not_before = to_offset(not_before);
     params.not_after = to_offset(not_after);
@@ -280,7 +302,8 @@ pub fn sign_crl(
     let revoked_certs = entries
         .iter()
         .map(|e| {
-            let serial = hex::decode(&e.serial_hex).map_err(|e| CaError::Encoding(e.to_string()))?;
+            let serial =
+                hex::decode(&e.serial_hex).map_err(|e| CaError::Encoding(e.to_string()))?;
             Ok(RevokedCertParams {
                 serial_number: SerialNumber::from_slice(&serial),
                 revocation_time: to_offset(e.revoked_at),
@@ -302,7 +325,8 @@ pub fn sign_crl(
 
 /// DER of a PEM certificate (for parsing and bundles).
 pub fn der_of_pem(pem_text: &str) -> Result<Vec<u8>, CaError> {
-    let (_, doc) = pkcs8::der::Document::from_pem(pem_text).map_err(|e| CaError::Encoding(e.to_string()))?;
+    let (_, doc) =
+        pkcs8::der::Document::from_pem(pem_text).map_err(|e| CaError::Encoding(e.to_string()))?;
     Ok(doc.as_bytes().to_vec())
 }
 
@@ -336,8 +360,15 @@ mod tests {
             email: "yamada@example.com".into(),
             upn: Some("yamada@corp.example".into()),
         };
-        let c = issue_client(&again, &subj, KeyAlgorithm::EcdsaP256, 1_700_000_000, 1_731_536_000, "https://p.example")
-            .unwrap();
+        let c = issue_client(
+            &again,
+            &subj,
+            KeyAlgorithm::EcdsaP256,
+            1_700_000_000,
+            1_731_536_000,
+            "https://p.example",
+        )
+        .unwrap();
         let (_, x) = x509_parser::parse_x509_certificate(&c.cert_der).unwrap();
         assert_eq!(x.issuer().to_string(), "CN=Test CA, O=certportal");
         assert!(x.subject().to_string().contains("CN=Yamada Taro"));

@@ -83,7 +83,9 @@ pub async fn create_enrollment(
 ) -> Result<EnrollmentRow, CertError> {
     let now = s.now();
     let mut tx = s.db.begin().await?;
-    let user = db::user_by_id(&mut tx, &req.user_id).await?.ok_or(CertError::NotFound("user"))?;
+    let user = db::user_by_id(&mut tx, &req.user_id)
+        .await?
+        .ok_or(CertError::NotFound("user"))?;
     if !actor.is_admin && actor.user_id.as_deref() != Some(user.id.as_str()) {
         return Err(CertError::Forbidden);
     }
@@ -96,7 +98,9 @@ pub async fn create_enrollment(
         policy.not_after(now, Some(end))?;
     }
     if let Some(old_id) = &req.renews_certificate_id {
-        let old = db::certificate_by_id(&mut tx, old_id).await?.ok_or(CertError::NotFound("certificate"))?;
+        let old = db::certificate_by_id(&mut tx, old_id)
+            .await?
+            .ok_or(CertError::NotFound("certificate"))?;
         if old.user_id != user.id {
             return Err(CertError::Forbidden);
         }
@@ -107,32 +111,69 @@ pub async fn create_enrollment(
     if req.remove_existing {
         for cert in db::active_certificates_for_user(&mut tx, &user.id, now).await? {
             let to = check(State::Issued, Event::Revoke(RevocationReason::Superseded))?;
-            if !db::cas_certificate_revoke(&mut tx, &cert.id, to, RevocationReason::Superseded, now).await? {
+            if !db::cas_certificate_revoke(&mut tx, &cert.id, to, RevocationReason::Superseded, now)
+                .await?
+            {
                 return Err(CertError::Conflict);
             }
-            audit::record(&mut tx, now, actor, action::CERT_REVOKE, Some(&user.id), Some(&cert.id), None, "superseded (remove existing)").await?;
+            audit::record(
+                &mut tx,
+                now,
+                actor,
+                action::CERT_REVOKE,
+                Some(&user.id),
+                Some(&cert.id),
+                None,
+                "superseded (remove existing)",
+            )
+            .await?;
             if !crl_cas.contains(&cert.ca_id) {
                 crl_cas.push(cert.ca_id.clone());
             }
         }
         for e in db::open_enrollments_for_user(&mut tx, &user.id).await? {
             let to = check(e.state, Event::Revoke(RevocationReason::Superseded))?;
-            if !db::cas_enrollment_state(&mut tx, &e.id, e.state, to, None, Some(RevocationReason::Superseded)).await? {
+            if !db::cas_enrollment_state(
+                &mut tx,
+                &e.id,
+                e.state,
+                to,
+                None,
+                Some(RevocationReason::Superseded),
+            )
+            .await?
+            {
                 return Err(CertError::Conflict);
             }
-            audit::record(&mut tx, now, actor, action::ENROLLMENT_WITHDRAW, Some(&user.id), None, Some(&e.id), "remove existing").await?;
+            audit::record(
+                &mut tx,
+                now,
+                actor,
+                action::ENROLLMENT_WITHDRAW,
+                Some(&user.id),
+                None,
+                Some(&e.id),
+                "remove existing",
+            )
+            .await?;
         }
         if fail == FailPoint::AfterRemoveExisting {
             return Err(CertError::Conflict);
         }
     } else {
-        let active = db::active_certificates_for_user(&mut tx, &user.id, now).await?.len()
-            + db::open_enrollments_for_user(&mut tx, &user.id).await?.len();
+        let active = db::active_certificates_for_user(&mut tx, &user.id, now)
+            .await?
+            .len()
+            + db::open_enrollments_for_user(&mut tx, &user.id)
+                .await?
+                .len();
         // A renewal replaces its certificate, so it does not count against the limit twice.
         let replacing = usize::from(req.renews_certificate_id.is_some());
         policy.check_active_limit(active.saturating_sub(replacing) as i64)?;
     }
-    let state = if actor.is_admin || policy.distribution_mode == crate::domain::policy::DistributionMode::Auto {
+    let state = if actor.is_admin
+        || policy.distribution_mode == crate::domain::policy::DistributionMode::Auto
+    {
         State::Ready
     } else {
         State::Pending
@@ -141,7 +182,11 @@ pub async fn create_enrollment(
         id: ids::new_id(),
         user_id: user.id.clone(),
         state,
-        kind: if req.renews_certificate_id.is_some() { "renewal".into() } else { "new".into() },
+        kind: if req.renews_certificate_id.is_some() {
+            "renewal".into()
+        } else {
+            "new".into()
+        },
         renews_certificate_id: req.renews_certificate_id.clone(),
         device_label: req.device_label.trim().to_string(),
         requested_not_after: req.not_after,
@@ -152,7 +197,20 @@ pub async fn create_enrollment(
         certificate_id: None,
     };
     db::insert_enrollment(&mut tx, &e).await?;
-    audit::record(&mut tx, now, actor, action::ENROLLMENT_CREATE, Some(&user.id), None, Some(&e.id), &format!("state={} kind={} remove_existing={}", e.state, e.kind, req.remove_existing)).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::ENROLLMENT_CREATE,
+        Some(&user.id),
+        None,
+        Some(&e.id),
+        &format!(
+            "state={} kind={} remove_existing={}",
+            e.state, e.kind, req.remove_existing
+        ),
+    )
+    .await?;
     for ca_id in crl_cas {
         let signer = s.signer(&ca_id).await?;
         publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
@@ -170,7 +228,9 @@ pub struct PickedUp {
 
 impl std::fmt::Debug for PickedUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PickedUp").field("certificate", &self.certificate.serial_hex).finish_non_exhaustive()
+        f.debug_struct("PickedUp")
+            .field("certificate", &self.certificate.serial_hex)
+            .finish_non_exhaustive()
     }
 }
 
@@ -187,12 +247,16 @@ pub async fn pick_up(
 ) -> Result<PickedUp, CertError> {
     let now = s.now();
     let mut tx = s.db.begin().await?;
-    let e = db::enrollment_by_id(&mut tx, enrollment_id).await?.ok_or(CertError::NotFound("enrollment"))?;
+    let e = db::enrollment_by_id(&mut tx, enrollment_id)
+        .await?
+        .ok_or(CertError::NotFound("enrollment"))?;
     if !actor.is_admin && actor.user_id.as_deref() != Some(e.user_id.as_str()) {
         return Err(CertError::Forbidden);
     }
     let next = check(e.state, Event::PickUp)?;
-    let user = db::user_by_id(&mut tx, &e.user_id).await?.ok_or(CertError::NotFound("user"))?;
+    let user = db::user_by_id(&mut tx, &e.user_id)
+        .await?
+        .ok_or(CertError::NotFound("user"))?;
     let policy = s.policy(&mut tx).await?;
     let not_after = policy.not_after(now, e.requested_not_after)?;
     let ca_id = s.current_ca_id(&mut tx).await?;
@@ -203,7 +267,14 @@ pub async fn pick_up(
         email: user.email.clone(),
         upn: user.upn.clone(),
     };
-    let issued: IssuedCert = ca::issue_client(&signer, &subject, policy.key_algorithm, now - 300, not_after, &s.public_url)?;
+    let issued: IssuedCert = ca::issue_client(
+        &signer,
+        &subject,
+        policy.key_algorithm,
+        now - 300,
+        not_after,
+        &s.public_url,
+    )?;
     let p12 = bundle::build_p12(
         form.unwrap_or(policy.p12_form),
         pin,
@@ -234,7 +305,17 @@ pub async fn pick_up(
     if !db::cas_enrollment_state(&mut tx, &e.id, e.state, next, Some(&row.id), None).await? {
         return Err(CertError::Conflict);
     }
-    audit::record(&mut tx, now, actor, action::CERT_ISSUE, Some(&user.id), Some(&row.id), Some(&e.id), &format!("serial={}", row.serial_hex)).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::CERT_ISSUE,
+        Some(&user.id),
+        Some(&row.id),
+        Some(&e.id),
+        &format!("serial={}", row.serial_hex),
+    )
+    .await?;
     if fail == FailPoint::AfterIssue {
         return Err(CertError::Conflict);
     }
@@ -243,8 +324,26 @@ pub async fn pick_up(
             let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);
             // Already revoked meanwhile (e.g. lost device): nothing to supersede.
             if let Ok(to) = transition(st, Event::Supersede) {
-                if db::cas_certificate_revoke(&mut tx, &old.id, to, RevocationReason::Superseded, now).await? {
-                    audit::record(&mut tx, now, actor, action::CERT_SUPERSEDE, Some(&user.id), Some(&old.id), Some(&e.id), &format!("by serial={}", row.serial_hex)).await?;
+                if db::cas_certificate_revoke(
+                    &mut tx,
+                    &old.id,
+                    to,
+                    RevocationReason::Superseded,
+                    now,
+                )
+                .await?
+                {
+                    audit::record(
+                        &mut tx,
+                        now,
+                        actor,
+                        action::CERT_SUPERSEDE,
+                        Some(&user.id),
+                        Some(&old.id),
+                        Some(&e.id),
+                        &format!("by serial={}", row.serial_hex),
+                    )
+                    .await?;
                     let old_signer = s.signer(&old.ca_id).await?;
                     publish_crl(&mut tx, &old_signer, now, policy.crl_next_update_days).await?;
                 }
@@ -252,7 +351,11 @@ pub async fn pick_up(
         }
     }
     tx.commit().await?;
-    Ok(PickedUp { certificate: row, p12, ca_der: signer.cert_der.clone() })
+    Ok(PickedUp {
+        certificate: row,
+        p12,
+        ca_der: signer.cert_der.clone(),
+    })
 }
 
 /// Revokes one certificate (or withdraws one enrollment not yet picked up) and republishes
@@ -265,7 +368,9 @@ pub async fn revoke_certificate(
 ) -> Result<CertificateRow, CertError> {
     let now = s.now();
     let mut tx = s.db.begin().await?;
-    let cert = db::certificate_by_id(&mut tx, certificate_id).await?.ok_or(CertError::NotFound("certificate"))?;
+    let cert = db::certificate_by_id(&mut tx, certificate_id)
+        .await?
+        .ok_or(CertError::NotFound("certificate"))?;
     if !actor.is_admin && actor.user_id.as_deref() != Some(cert.user_id.as_str()) {
         return Err(CertError::Forbidden);
     }
@@ -274,11 +379,23 @@ pub async fn revoke_certificate(
     if !db::cas_certificate_revoke(&mut tx, &cert.id, to, reason, now).await? {
         return Err(CertError::Conflict);
     }
-    audit::record(&mut tx, now, actor, action::CERT_REVOKE, Some(&cert.user_id), Some(&cert.id), None, &format!("serial={} reason={}", cert.serial_hex, reason.code())).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::CERT_REVOKE,
+        Some(&cert.user_id),
+        Some(&cert.id),
+        None,
+        &format!("serial={} reason={}", cert.serial_hex, reason.code()),
+    )
+    .await?;
     let signer = s.signer(&cert.ca_id).await?;
     let policy = s.policy(&mut tx).await?;
     publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
-    let updated = db::certificate_by_id(&mut tx, &cert.id).await?.ok_or(CertError::NotFound("certificate"))?;
+    let updated = db::certificate_by_id(&mut tx, &cert.id)
+        .await?
+        .ok_or(CertError::NotFound("certificate"))?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -296,7 +413,17 @@ pub async fn lapse_overdue(s: &Services) -> Result<usize, CertError> {
         let mut tx = s.db.begin().await?;
         let to = check(e.state, Event::DeadlinePassed)?;
         if db::cas_enrollment_state(&mut tx, &e.id, e.state, to, None, None).await? {
-            audit::record(&mut tx, now, &Actor::system(), action::ENROLLMENT_LAPSE, Some(&e.user_id), None, Some(&e.id), "pickup deadline passed").await?;
+            audit::record(
+                &mut tx,
+                now,
+                &Actor::system(),
+                action::ENROLLMENT_LAPSE,
+                Some(&e.user_id),
+                None,
+                Some(&e.id),
+                "pickup deadline passed",
+            )
+            .await?;
             n += 1;
         }
         tx.commit().await?;
@@ -306,7 +433,11 @@ pub async fn lapse_overdue(s: &Services) -> Result<usize, CertError> {
 
 /// The entries of one user as the lists show them: certificates, and enrollments that were
 /// never picked up, each with its effective state at `now`.
-pub async fn entries_for_user(c: &mut Conn, user_id: &str, now: i64) -> Result<Vec<(State, Option<CertificateRow>, EnrollmentRow)>, CertError> {
+pub async fn entries_for_user(
+    c: &mut Conn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<(State, Option<CertificateRow>, EnrollmentRow)>, CertError> {
     let certs = db::certificates_for_user(c, user_id).await?;
     let mut out = Vec::new();
     for e in db::enrollments_for_user(c, user_id).await? {

@@ -49,7 +49,10 @@ pub struct Services {
 
 impl Services {
     /// Connects, migrates (a failure stops start-up), and makes sure a CA exists.
-    pub async fn start(cfg: &ServicesConfig, clock: Arc<dyn Clock>) -> Result<Services, ServiceError> {
+    pub async fn start(
+        cfg: &ServicesConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Services, ServiceError> {
         let db = Db::connect(&cfg.database_url).await?;
         db.migrate().await?;
         let services = Services {
@@ -78,8 +81,10 @@ impl Services {
         match db::get_setting(c, "policy").await? {
             None => Ok(Policy::default()),
             Some(json) => {
-                let p: Policy = serde_json::from_str(&json).map_err(|e| ServiceError::BadPolicy(e.to_string()))?;
-                p.validate().map_err(|e| ServiceError::BadPolicy(e.to_string()))?;
+                let p: Policy = serde_json::from_str(&json)
+                    .map_err(|e| ServiceError::BadPolicy(e.to_string()))?;
+                p.validate()
+                    .map_err(|e| ServiceError::BadPolicy(e.to_string()))?;
                 Ok(p)
             }
         }
@@ -107,7 +112,17 @@ impl Services {
             return Ok(());
         }
         db::insert_ca(&mut tx, &row).await?;
-        audit::record(&mut tx, now, &Actor::system(), action::CA_CREATE, None, None, None, &row.subject).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::system(),
+            action::CA_CREATE,
+            None,
+            None,
+            None,
+            &row.subject,
+        )
+        .await?;
         let signer = Arc::new(signer);
         let policy = self.policy(&mut tx).await?;
         publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
@@ -122,8 +137,14 @@ impl Services {
     fn write_key_backup(&self, row: &db::CaRow) -> Result<(), ServiceError> {
         let dir = self.data_dir.join("ca");
         create_private_dir(&dir)?;
-        write_private(&dir.join(format!("{}.key.pem", row.id)), row.key_pem_encrypted.as_bytes())?;
-        write_private(&dir.join(format!("{}.crt.pem", row.id)), row.cert_pem.as_bytes())?;
+        write_private(
+            &dir.join(format!("{}.key.pem", row.id)),
+            row.key_pem_encrypted.as_bytes(),
+        )?;
+        write_private(
+            &dir.join(format!("{}.crt.pem", row.id)),
+            row.cert_pem.as_bytes(),
+        )?;
         Ok(())
     }
 
@@ -147,7 +168,10 @@ impl Services {
         // PBKDF2 with 600k rounds: keep it off the async worker threads.
         let signer = tokio::task::spawn_blocking(move || ca::unlock(&row, &pass))
             .await
-            .map_err(|e| ServiceError::Io { path: "ca".into(), cause: e.to_string() })??;
+            .map_err(|e| ServiceError::Io {
+                path: "ca".into(),
+                cause: e.to_string(),
+            })??;
         let signer = Arc::new(signer);
         self.cache(signer.clone());
         Ok(signer)
@@ -188,7 +212,10 @@ pub async fn publish_crl(
 
 /// Creates a directory readable only by the owner.
 pub fn create_private_dir(dir: &Path) -> Result<(), ServiceError> {
-    let io = |e: std::io::Error| ServiceError::Io { path: dir.display().to_string(), cause: e.to_string() };
+    let io = |e: std::io::Error| ServiceError::Io {
+        path: dir.display().to_string(),
+        cause: e.to_string(),
+    };
     std::fs::create_dir_all(dir).map_err(io)?;
     #[cfg(unix)]
     {
@@ -201,7 +228,10 @@ pub fn create_private_dir(dir: &Path) -> Result<(), ServiceError> {
 /// Writes a file with mode 0600 (created that way, never world-readable for a moment).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
     use std::io::Write;
-    let io = |e: std::io::Error| ServiceError::Io { path: path.display().to_string(), cause: e.to_string() };
+    let io = |e: std::io::Error| ServiceError::Io {
+        path: path.display().to_string(),
+        cause: e.to_string(),
+    };
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]

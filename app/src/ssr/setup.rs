@@ -13,7 +13,9 @@ pub const SETUP_LINK_SECS: i64 = 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("this setup link is invalid, used or expired; run `certportal setup-link` for a new one")]
+    #[error(
+        "this setup link is invalid, used or expired; run `certportal setup-link` for a new one"
+    )]
     BadToken,
     #[error("an administrator already exists; sign in instead")]
     AdminExists,
@@ -38,8 +40,24 @@ pub async fn new_setup_link(s: &Services, actor: &Actor) -> Result<String, Setup
     let now = s.now();
     let token = ids::new_token();
     let mut tx = s.db.begin().await?;
-    db::insert_setup_token(&mut tx, &ids::token_hash(&token), now, now + SETUP_LINK_SECS).await?;
-    audit::record(&mut tx, now, actor, action::SETUP_LINK, None, None, None, "first-admin setup link created").await?;
+    db::insert_setup_token(
+        &mut tx,
+        &ids::token_hash(&token),
+        now,
+        now + SETUP_LINK_SECS,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::SETUP_LINK,
+        None,
+        None,
+        None,
+        "first-admin setup link created",
+    )
+    .await?;
     tx.commit().await?;
     Ok(format!("{}/setup/{token}", s.public_url))
 }
@@ -59,7 +77,8 @@ pub async fn setup_link_if_needed(s: &Services) -> Result<Option<String>, SetupE
 /// Whether a setup token can still be used (for showing the form).
 pub async fn setup_token_usable(s: &Services, token: &str) -> Result<bool, SetupError> {
     let mut c = s.conn().await?;
-    Ok(db::count_admins(&mut c).await? == 0 && db::setup_token_valid(&mut c, &ids::token_hash(token), s.now()).await?)
+    Ok(db::count_admins(&mut c).await? == 0
+        && db::setup_token_valid(&mut c, &ids::token_hash(token), s.now()).await?)
 }
 
 /// The form's input.
@@ -87,7 +106,11 @@ pub fn hash_password(password: &str) -> Result<String, SetupError> {
 /// Creates the first administrator: validates, hashes the password off the async runtime,
 /// then in one transaction consumes the token, checks no administrator exists, inserts the
 /// user and records it.
-pub async fn complete_setup(s: &Services, input: FirstAdmin, ip: Option<String>) -> Result<UserRow, SetupError> {
+pub async fn complete_setup(
+    s: &Services,
+    input: FirstAdmin,
+    ip: Option<String>,
+) -> Result<UserRow, SetupError> {
     let login = Login::parse(&input.login)?;
     let name = DisplayName::parse(&input.display_name)?;
     let email = Email::parse(&input.email)?;
@@ -125,7 +148,17 @@ pub async fn complete_setup(s: &Services, input: FirstAdmin, ip: Option<String>)
     )
     .await?;
     let actor = Actor::user(&user.id, &user.login, true, ip);
-    audit::record(&mut tx, now, &actor, action::SETUP_ADMIN, Some(&user.id), None, None, "first administrator created").await?;
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        action::SETUP_ADMIN,
+        Some(&user.id),
+        None,
+        None,
+        "first administrator created",
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -6,7 +6,8 @@ use std::process::Command;
 
 fn certportal(env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certportal"));
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -24,8 +25,14 @@ fn bad_configuration_stops_with_the_setting_named() {
     assert_eq!(code, 2);
     assert!(err.contains("CERTPORTAL_CA_PASSPHRASE"), "{err}");
     let env = vec![
-        ("CERTPORTAL_CA_PASSPHRASE".to_string(), "long enough passphrase".to_string()),
-        ("CERTPORTAL_LISTEN".to_string(), "not-an-address".to_string()),
+        (
+            "CERTPORTAL_CA_PASSPHRASE".to_string(),
+            "long enough passphrase".to_string(),
+        ),
+        (
+            "CERTPORTAL_LISTEN".to_string(),
+            "not-an-address".to_string(),
+        ),
     ];
     let (code, _, err) = certportal(&env, &["serve"]);
     assert_eq!(code, 2);
@@ -52,17 +59,30 @@ async fn admin_commands_share_the_database() {
 
     let (code, _, err) = certportal(&env, &["crl", "export", "--out", crl_out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let text = crate::helpers::ok("openssl", &["crl", "-inform", "DER", "-in", crl_out.to_str().unwrap(), "-noout", "-text"]);
+    let text = crate::helpers::ok(
+        "openssl",
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            crl_out.to_str().unwrap(),
+            "-noout",
+            "-text",
+        ],
+    );
     assert!(text.contains("Certificate Revocation List"), "{text}");
 
     // A database from a newer certportal: refuse to start, say why.
     let db_file = dir_keep.join("data/certportal.db");
     let url = format!("sqlite://{}?mode=rwc", db_file.display());
     let db = app::ssr::db::Db::connect(&url).await.unwrap();
-    sqlx::query("INSERT INTO schema_migrations (version, name, checksum) VALUES (99, 'future', 'x')")
-        .execute(db.pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (99, 'future', 'x')",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
     db.close().await;
     let (code, _, err) = certportal(&env, &["migrate"]);
     assert_ne!(code, 0);

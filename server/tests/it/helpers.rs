@@ -39,10 +39,16 @@ impl TestApp {
     /// Environment for running the `certportal` binary against this portal's database.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
-            ("CERTPORTAL_DATA_DIR".into(), self.cfg.data_dir.display().to_string()),
+            (
+                "CERTPORTAL_DATA_DIR".into(),
+                self.cfg.data_dir.display().to_string(),
+            ),
             ("CERTPORTAL_DATABASE_URL".into(), self.database_url.clone()),
             ("CERTPORTAL_CA_PASSPHRASE".into(), PASSPHRASE.into()),
-            ("CERTPORTAL_PUBLIC_URL".into(), self.services.public_url.clone()),
+            (
+                "CERTPORTAL_PUBLIC_URL".into(),
+                self.services.public_url.clone(),
+            ),
             ("CERTPORTAL_LOG".into(), "warn".into()),
         ]
     }
@@ -99,8 +105,13 @@ async fn fresh_postgres() -> String {
         panic!("CERTPORTAL_TEST_POSTGRES_URL is not set: run the suite with .ci/test (it starts PostgreSQL)")
     });
     let name = format!("cp_test_{}", &app::ssr::ids::new_id()[..12]);
-    let db = db::Db::connect(&admin).await.expect("connect to the PostgreSQL test server");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(db.pool()).await.unwrap();
+    let db = db::Db::connect(&admin)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(db.pool())
+        .await
+        .unwrap();
     db.close().await;
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
     format!("{base}/{name}")
@@ -108,18 +119,27 @@ async fn fresh_postgres() -> String {
 
 pub async fn database_url(backend: Backend, dir: &Path) -> String {
     match backend {
-        Backend::Sqlite => format!("sqlite://{}/certportal.db?mode=rwc", dir.join("data").display()),
+        Backend::Sqlite => format!(
+            "sqlite://{}/certportal.db?mode=rwc",
+            dir.join("data").display()
+        ),
         Backend::Postgres => fresh_postgres().await,
     }
 }
 
 pub fn config(dir: &Path, database_url: &str) -> Config {
     let mut vars = HashMap::new();
-    vars.insert("CERTPORTAL_DATA_DIR", dir.join("data").display().to_string());
+    vars.insert(
+        "CERTPORTAL_DATA_DIR",
+        dir.join("data").display().to_string(),
+    );
     vars.insert("CERTPORTAL_LISTEN", "127.0.0.1:0".to_string());
     vars.insert("CERTPORTAL_DATABASE_URL", database_url.to_string());
     vars.insert("CERTPORTAL_CA_PASSPHRASE", PASSPHRASE.to_string());
-    vars.insert("CERTPORTAL_SITE_ROOT", dir.join("site").display().to_string());
+    vars.insert(
+        "CERTPORTAL_SITE_ROOT",
+        dir.join("site").display().to_string(),
+    );
     Config::load(None, &move |k| vars.get(k).cloned()).unwrap()
 }
 
@@ -163,8 +183,15 @@ async fn spawn_on_at(dir: tempfile::TempDir, database_url: String, now: i64) -> 
 
 /// Runs an external tool and returns (success, stdout+stderr).
 pub fn run(cmd: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 

@@ -11,12 +11,33 @@ use x509_parser::prelude::FromDer;
 const PIN: &str = "ABCD2345";
 
 fn req(user_id: &str) -> NewEnrollment {
-    NewEnrollment { user_id: user_id.into(), device_label: "phone".into(), ..Default::default() }
+    NewEnrollment {
+        user_id: user_id.into(),
+        device_label: "phone".into(),
+        ..Default::default()
+    }
 }
 
 async fn issue(app: &TestApp, admin: &app::ssr::db::UserRow, user_id: &str) -> db::CertificateRow {
-    let e = certs::create_enrollment(&app.services, &app.actor(admin), &req(user_id), FailPoint::None).await.unwrap();
-    certs::pick_up(&app.services, &app.actor(admin), &e.id, PIN, None, FailPoint::None).await.unwrap().certificate
+    let e = certs::create_enrollment(
+        &app.services,
+        &app.actor(admin),
+        &req(user_id),
+        FailPoint::None,
+    )
+    .await
+    .unwrap();
+    certs::pick_up(
+        &app.services,
+        &app.actor(admin),
+        &e.id,
+        PIN,
+        None,
+        FailPoint::None,
+    )
+    .await
+    .unwrap()
+    .certificate
 }
 
 async fn crl_serials(app: &TestApp, ca_id: &str) -> (i64, Vec<(String, Option<u8>)>) {
@@ -38,20 +59,57 @@ async fn create_pickup_revoke(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.add_user("admin", true).await;
     let user = app.add_user("taro", false).await;
-    let e = certs::create_enrollment(&app.services, &app.actor(&user), &req(&user.id), FailPoint::None).await.unwrap();
-    assert_eq!(e.state, State::Ready, "auto mode: a user's request is ready at once");
-    let picked = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None, FailPoint::None).await.unwrap();
+    let e = certs::create_enrollment(
+        &app.services,
+        &app.actor(&user),
+        &req(&user.id),
+        FailPoint::None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        e.state,
+        State::Ready,
+        "auto mode: a user's request is ready at once"
+    );
+    let picked = certs::pick_up(
+        &app.services,
+        &app.actor(&user),
+        &e.id,
+        PIN,
+        None,
+        FailPoint::None,
+    )
+    .await
+    .unwrap();
     let cert = picked.certificate;
     assert_eq!(cert.state, State::Issued);
-    assert_eq!(cert.not_after, T0 + 365 * 86_400, "default validity is one year from issuance");
+    assert_eq!(
+        cert.not_after,
+        T0 + 365 * 86_400,
+        "default validity is one year from issuance"
+    );
     let (n0, entries) = crl_serials(&app, &cert.ca_id).await;
     assert!(entries.is_empty());
 
     // Another user may not revoke it; the owner may.
     let other = app.add_user("jiro", false).await;
-    let err = certs::revoke_certificate(&app.services, &app.actor(&other), &cert.id, RevocationReason::KeyCompromise).await;
+    let err = certs::revoke_certificate(
+        &app.services,
+        &app.actor(&other),
+        &cert.id,
+        RevocationReason::KeyCompromise,
+    )
+    .await;
     assert!(matches!(err, Err(CertError::Forbidden)), "{err:?}");
-    let revoked = certs::revoke_certificate(&app.services, &app.actor(&user), &cert.id, RevocationReason::KeyCompromise).await.unwrap();
+    let revoked = certs::revoke_certificate(
+        &app.services,
+        &app.actor(&user),
+        &cert.id,
+        RevocationReason::KeyCompromise,
+    )
+    .await
+    .unwrap();
     assert_eq!(revoked.state, State::Revoked);
     assert_eq!(revoked.revocation_reason.as_deref(), Some("keyCompromise"));
     let (n1, entries) = crl_serials(&app, &cert.ca_id).await;
@@ -60,14 +118,43 @@ async fn create_pickup_revoke(backend: Backend) {
 
     // Rule 1: final. Not even an admin gets it back or revokes it twice; nothing is written.
     let before = app.audit_actions().await;
-    let again = certs::revoke_certificate(&app.services, &app.actor(&admin), &cert.id, RevocationReason::Unspecified).await;
-    assert!(matches!(again, Err(CertError::Lifecycle(LifecycleError::Final(State::Revoked)))), "{again:?}");
-    let repick = certs::pick_up(&app.services, &app.actor(&admin), &e.id, PIN, None, FailPoint::None).await;
-    assert!(matches!(repick, Err(CertError::Lifecycle(LifecycleError::NotReady))), "{repick:?}");
+    let again = certs::revoke_certificate(
+        &app.services,
+        &app.actor(&admin),
+        &cert.id,
+        RevocationReason::Unspecified,
+    )
+    .await;
+    assert!(
+        matches!(
+            again,
+            Err(CertError::Lifecycle(LifecycleError::Final(State::Revoked)))
+        ),
+        "{again:?}"
+    );
+    let repick = certs::pick_up(
+        &app.services,
+        &app.actor(&admin),
+        &e.id,
+        PIN,
+        None,
+        FailPoint::None,
+    )
+    .await;
+    assert!(
+        matches!(repick, Err(CertError::Lifecycle(LifecycleError::NotReady))),
+        "{repick:?}"
+    );
     assert_eq!(app.audit_actions().await, before);
 
     let actions = app.audit_actions().await;
-    for a in ["ca.create", "crl.publish", "enrollment.create", "certificate.issue", "certificate.revoke"] {
+    for a in [
+        "ca.create",
+        "crl.publish",
+        "enrollment.create",
+        "certificate.issue",
+        "certificate.revoke",
+    ] {
         assert!(actions.iter().any(|x| x == a), "missing {a} in {actions:?}");
     }
     app.stop().await;
@@ -83,24 +170,54 @@ async fn remove_existing(backend: Backend) {
 
     // Rule 2 without the option: the third is refused and nothing changes.
     let before = app.audit_actions().await;
-    let refused = certs::create_enrollment(&app.services, &app.actor(&admin), &req(&user.id), FailPoint::None).await;
+    let refused = certs::create_enrollment(
+        &app.services,
+        &app.actor(&admin),
+        &req(&user.id),
+        FailPoint::None,
+    )
+    .await;
     assert!(matches!(refused, Err(CertError::Quota(_))), "{refused:?}");
     assert_eq!(app.audit_actions().await, before);
 
     // A failure after revoking the old ones rolls everything back.
-    let with = NewEnrollment { remove_existing: true, ..req(&user.id) };
-    let failed = certs::create_enrollment(&app.services, &app.actor(&admin), &with, FailPoint::AfterRemoveExisting).await;
+    let with = NewEnrollment {
+        remove_existing: true,
+        ..req(&user.id)
+    };
+    let failed = certs::create_enrollment(
+        &app.services,
+        &app.actor(&admin),
+        &with,
+        FailPoint::AfterRemoveExisting,
+    )
+    .await;
     assert!(failed.is_err());
     let mut c = app.services.conn().await.unwrap();
     for id in [&a.id, &b.id] {
-        assert_eq!(db::certificate_by_id(&mut c, id).await.unwrap().unwrap().state, State::Issued);
+        assert_eq!(
+            db::certificate_by_id(&mut c, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            State::Issued
+        );
     }
-    assert_eq!(db::enrollments_for_user(&mut c, &user.id).await.unwrap().len(), 2);
+    assert_eq!(
+        db::enrollments_for_user(&mut c, &user.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     drop(c);
     assert_eq!(app.audit_actions().await, before);
 
     // The real thing: both superseded, a new ready enrollment, both serials on the CRL.
-    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &with, FailPoint::None).await.unwrap();
+    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &with, FailPoint::None)
+        .await
+        .unwrap();
     assert_eq!(e.state, State::Ready);
     let mut c = app.services.conn().await.unwrap();
     for id in [&a.id, &b.id] {
@@ -112,7 +229,10 @@ async fn remove_existing(backend: Backend) {
     let (_, entries) = crl_serials(&app, &a.ca_id).await;
     let mut serials: Vec<_> = entries.iter().map(|(s, r)| (s.clone(), *r)).collect();
     serials.sort();
-    let mut want = vec![(a.serial_hex.clone(), Some(4)), (b.serial_hex.clone(), Some(4))];
+    let mut want = vec![
+        (a.serial_hex.clone(), Some(4)),
+        (b.serial_hex.clone(), Some(4)),
+    ];
     want.sort();
     assert_eq!(serials, want);
     app.stop().await;
@@ -126,21 +246,60 @@ async fn renewal(backend: Backend) {
     let old = issue(&app, &admin, &user.id).await;
     // Expired certificates can still be renewed (rule 4).
     app.clock.advance(366 * 86_400);
-    let r = NewEnrollment { renews_certificate_id: Some(old.id.clone()), ..req(&user.id) };
-    let e = certs::create_enrollment(&app.services, &app.actor(&user), &r, FailPoint::None).await.unwrap();
+    let r = NewEnrollment {
+        renews_certificate_id: Some(old.id.clone()),
+        ..req(&user.id)
+    };
+    let e = certs::create_enrollment(&app.services, &app.actor(&user), &r, FailPoint::None)
+        .await
+        .unwrap();
     assert_eq!(e.kind, "renewal");
 
     // A failure after signing leaves no certificate and the enrollment ready.
-    let failed = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None, FailPoint::AfterIssue).await;
+    let failed = certs::pick_up(
+        &app.services,
+        &app.actor(&user),
+        &e.id,
+        PIN,
+        None,
+        FailPoint::AfterIssue,
+    )
+    .await;
     assert!(failed.is_err());
     let mut c = app.services.conn().await.unwrap();
-    assert_eq!(db::certificates_for_user(&mut c, &user.id).await.unwrap().len(), 1);
-    assert_eq!(db::enrollment_by_id(&mut c, &e.id).await.unwrap().unwrap().state, State::Ready);
+    assert_eq!(
+        db::certificates_for_user(&mut c, &user.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        db::enrollment_by_id(&mut c, &e.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        State::Ready
+    );
     drop(c);
 
-    let new = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None, FailPoint::None).await.unwrap().certificate;
+    let new = certs::pick_up(
+        &app.services,
+        &app.actor(&user),
+        &e.id,
+        PIN,
+        None,
+        FailPoint::None,
+    )
+    .await
+    .unwrap()
+    .certificate;
     let mut c = app.services.conn().await.unwrap();
-    let old_now = db::certificate_by_id(&mut c, &old.id).await.unwrap().unwrap();
+    let old_now = db::certificate_by_id(&mut c, &old.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(old_now.state, State::Superseded);
     assert_eq!(new.state, State::Issued);
     let actions = app.audit_actions().await;
@@ -153,13 +312,22 @@ async fn concurrent_pickups(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.add_user("admin", true).await;
     let user = app.add_user("shiro", false).await;
-    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &req(&user.id), FailPoint::None).await.unwrap();
+    let e = certs::create_enrollment(
+        &app.services,
+        &app.actor(&admin),
+        &req(&user.id),
+        FailPoint::None,
+    )
+    .await
+    .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let s = app.services.clone();
         let actor = app.actor(&user);
         let id = e.id.clone();
-        tasks.push(tokio::spawn(async move { certs::pick_up(&s, &actor, &id, PIN, None, FailPoint::None).await }));
+        tasks.push(tokio::spawn(async move {
+            certs::pick_up(&s, &actor, &id, PIN, None, FailPoint::None).await
+        }));
     }
     let mut ok = 0;
     for t in tasks {
@@ -169,7 +337,13 @@ async fn concurrent_pickups(backend: Backend) {
     }
     assert_eq!(ok, 1, "exactly one pickup wins");
     let mut c = app.services.conn().await.unwrap();
-    assert_eq!(db::certificates_for_user(&mut c, &user.id).await.unwrap().len(), 1);
+    assert_eq!(
+        db::certificates_for_user(&mut c, &user.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     drop(c);
     app.stop().await;
 }
@@ -179,17 +353,48 @@ async fn lapse(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.add_user("admin", true).await;
     let user = app.add_user("goro", false).await;
-    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &req(&user.id), FailPoint::None).await.unwrap();
+    let e = certs::create_enrollment(
+        &app.services,
+        &app.actor(&admin),
+        &req(&user.id),
+        FailPoint::None,
+    )
+    .await
+    .unwrap();
     app.clock.advance(7 * 86_400 - 1);
     assert_eq!(certs::lapse_overdue(&app.services).await.unwrap(), 0);
     app.clock.advance(1);
     assert_eq!(certs::lapse_overdue(&app.services).await.unwrap(), 1);
     let mut c = app.services.conn().await.unwrap();
-    assert_eq!(db::enrollment_by_id(&mut c, &e.id).await.unwrap().unwrap().state, State::Lapsed);
+    assert_eq!(
+        db::enrollment_by_id(&mut c, &e.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        State::Lapsed
+    );
     drop(c);
-    let late = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None, FailPoint::None).await;
-    assert!(matches!(late, Err(CertError::Lifecycle(LifecycleError::Final(State::Lapsed)))), "{late:?}");
-    assert!(app.audit_actions().await.contains(&"enrollment.lapse".to_string()));
+    let late = certs::pick_up(
+        &app.services,
+        &app.actor(&user),
+        &e.id,
+        PIN,
+        None,
+        FailPoint::None,
+    )
+    .await;
+    assert!(
+        matches!(
+            late,
+            Err(CertError::Lifecycle(LifecycleError::Final(State::Lapsed)))
+        ),
+        "{late:?}"
+    );
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"enrollment.lapse".to_string()));
     app.stop().await;
 }
 both!(ready_enrollments_lapse_after_the_deadline, lapse);
@@ -198,9 +403,13 @@ async fn append_only(backend: Backend) {
     let app = spawn(backend).await;
     let n = app.audit_actions().await.len();
     assert!(n >= 2);
-    let upd = sqlx::query("UPDATE audit SET result = 'forged'").execute(app.services.db.pool()).await;
+    let upd = sqlx::query("UPDATE audit SET result = 'forged'")
+        .execute(app.services.db.pool())
+        .await;
     assert!(upd.is_err(), "the database refuses to edit history");
-    let del = sqlx::query("DELETE FROM audit").execute(app.services.db.pool()).await;
+    let del = sqlx::query("DELETE FROM audit")
+        .execute(app.services.db.pool())
+        .await;
     assert!(del.is_err(), "the database refuses to delete history");
     assert_eq!(app.audit_actions().await.len(), n);
     app.stop().await;

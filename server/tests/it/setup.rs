@@ -10,13 +10,25 @@ fn form(token: &str, login: &str, password: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_link_creates_the_first_admin_once() {
     let app = spawn(Backend::Sqlite).await;
-    let link = app.running.as_ref().unwrap().setup_link.clone().expect("a setup link when no admin exists");
+    let link = app
+        .running
+        .as_ref()
+        .unwrap()
+        .setup_link
+        .clone()
+        .expect("a setup link when no admin exists");
     assert!(link.starts_with(&format!("{}/setup/", app.base)), "{link}");
     let token = link.rsplit('/').next().unwrap().to_string();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
 
     let page = http.get(&link).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("name=\"password\""), "the form is rendered on the server");
+    assert!(
+        page.contains("name=\"password\""),
+        "the form is rendered on the server"
+    );
 
     // Bad input: a clear error, nothing created, the link still usable.
     let short = http
@@ -27,7 +39,11 @@ async fn setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert!(!short.status().is_success());
-    assert!(short.text().await.unwrap().contains("at least 12 characters"));
+    assert!(short
+        .text()
+        .await
+        .unwrap()
+        .contains("at least 12 characters"));
 
     // Without JavaScript a wrong token comes back as a redirect carrying the error code.
     let nojs = http
@@ -40,7 +56,10 @@ async fn setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert_eq!(nojs.status(), 302);
-    assert!(nojs.headers()["location"].to_str().unwrap().contains("error=setup_link_invalid"));
+    assert!(nojs.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("error=setup_link_invalid"));
 
     let ok = http
         .post(format!("{}/api/complete_setup", app.base))
@@ -55,13 +74,20 @@ async fn setup_link_creates_the_first_admin_once() {
     let mut c = app.services.conn().await.unwrap();
     let u = db::user_by_login(&mut c, "admin").await.unwrap().unwrap();
     assert!(u.is_admin);
-    let hash: String = sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE login = 'admin'")
-        .fetch_one(&mut *c)
-        .await
-        .unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    let hash: String =
+        sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE login = 'admin'")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
     drop(c);
-    assert!(app.audit_actions().await.contains(&"setup.admin_created".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"setup.admin_created".to_string()));
 
     // The same link again, or any link now that an admin exists: refused.
     let again = http
@@ -72,7 +98,9 @@ async fn setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert!(!again.status().is_success());
-    let fresh = app::ssr::setup::new_setup_link(&app.services, &app::ssr::audit::Actor::cli()).await.unwrap();
+    let fresh = app::ssr::setup::new_setup_link(&app.services, &app::ssr::audit::Actor::cli())
+        .await
+        .unwrap();
     let fresh_token = fresh.rsplit('/').next().unwrap();
     let third = http
         .post(format!("{}/api/complete_setup", app.base))
@@ -86,6 +114,9 @@ async fn setup_link_creates_the_first_admin_once() {
     assert_eq!(db::count_admins(&mut c).await.unwrap(), 1);
     drop(c);
     // With an admin present, a restart prints no link.
-    assert!(app::ssr::setup::setup_link_if_needed(&app.services).await.unwrap().is_none());
+    assert!(app::ssr::setup::setup_link_if_needed(&app.services)
+        .await
+        .unwrap()
+        .is_none());
     app.stop().await;
 }

@@ -103,7 +103,12 @@ mod tests {
         let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
         let db = Db::connect(&url).await.unwrap();
         let bad = [
-            Migration { version: 1, name: "ok", sqlite: "CREATE TABLE a (x INTEGER);", postgres: "" },
+            Migration {
+                version: 1,
+                name: "ok",
+                sqlite: "CREATE TABLE a (x INTEGER);",
+                postgres: "",
+            },
             Migration {
                 version: 2,
                 name: "broken",
@@ -112,7 +117,10 @@ mod tests {
             },
         ];
         let err = run_list(&db, &bad).await;
-        assert!(matches!(err, Err(DbError::Migration { version: 2, .. })), "{err:?}");
+        assert!(
+            matches!(err, Err(DbError::Migration { version: 2, .. })),
+            "{err:?}"
+        );
         // Nothing of the batch was applied, not even the first migration's table.
         let tables = sqlx::query("SELECT name FROM sqlite_master WHERE name IN ('a','b')")
             .fetch_all(db.pool())
@@ -122,10 +130,20 @@ mod tests {
 
         // The good one alone applies; then a changed text is refused.
         assert!(run_list(&db, &bad[..1]).await.is_ok());
-        let changed =
-            [Migration { version: 1, name: "ok", sqlite: "CREATE TABLE a (x TEXT);", postgres: "" }];
-        assert!(matches!(run_list(&db, &changed).await, Err(DbError::MigrationChanged(1))));
+        let changed = [Migration {
+            version: 1,
+            name: "ok",
+            sqlite: "CREATE TABLE a (x TEXT);",
+            postgres: "",
+        }];
+        assert!(matches!(
+            run_list(&db, &changed).await,
+            Err(DbError::MigrationChanged(1))
+        ));
         // A binary that knows fewer migrations than the database refuses to start.
-        assert!(matches!(run_list(&db, &[]).await, Err(DbError::SchemaTooNew(1))));
+        assert!(matches!(
+            run_list(&db, &[]).await,
+            Err(DbError::SchemaTooNew(1))
+        ));
     }
 }

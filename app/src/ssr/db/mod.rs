@@ -37,7 +37,9 @@ pub enum DbError {
     },
     #[error("migration {0} was changed after it was applied; migrations are append-only")]
     MigrationChanged(i64),
-    #[error("the database has schema version {0}, newer than this binary knows; upgrade certportal")]
+    #[error(
+        "the database has schema version {0}, newer than this binary knows; upgrade certportal"
+    )]
     SchemaTooNew(i64),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),

@@ -66,7 +66,12 @@ fn user_from(row: &AnyRow) -> Result<UserRow, DbError> {
     })
 }
 
-pub async fn insert_user(c: &mut Conn, id: &str, u: &NewUser, now: i64) -> Result<UserRow, DbError> {
+pub async fn insert_user(
+    c: &mut Conn,
+    id: &str,
+    u: &NewUser,
+    now: i64,
+) -> Result<UserRow, DbError> {
     sqlx::query(
         "INSERT INTO users (id, login, display_name, email, upn, department_id, is_admin, \
          password_hash, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
@@ -95,7 +100,10 @@ pub async fn user_by_id(c: &mut Conn, id: &str) -> Result<Option<UserRow>, DbErr
 
 pub async fn user_by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>, DbError> {
     let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1");
-    let row = sqlx::query(&sql).bind(login).fetch_optional(&mut *c).await?;
+    let row = sqlx::query(&sql)
+        .bind(login)
+        .fetch_optional(&mut *c)
+        .await?;
     row.as_ref().map(user_from).transpose()
 }
 
@@ -130,12 +138,18 @@ pub async fn put_setting(c: &mut Conn, key: &str, value: &str) -> Result<(), DbE
 
 /// Inserts a setting only if it is absent; returns whether this call inserted it. Used to
 /// elect one winner when several instances start at once.
-pub async fn insert_setting_if_absent(c: &mut Conn, key: &str, value: &str) -> Result<bool, DbError> {
-    let r = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(key)
-        .bind(value)
-        .execute(&mut *c)
-        .await?;
+pub async fn insert_setting_if_absent(
+    c: &mut Conn,
+    key: &str,
+    value: &str,
+) -> Result<bool, DbError> {
+    let r = sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(&mut *c)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -230,21 +244,31 @@ pub async fn current_ca_id(c: &mut Conn) -> Result<Option<String>, DbError> {
 
 /// Takes the next CRL number for a CA (numbers only grow, RFC 5280 §5.2.3).
 pub async fn next_crl_number(c: &mut Conn, ca_id: &str) -> Result<i64, DbError> {
-    let row = sqlx::query("UPDATE cas SET crl_number = crl_number + 1 WHERE id = $1 RETURNING crl_number")
-        .bind(ca_id)
-        .fetch_one(&mut *c)
-        .await?;
+    let row = sqlx::query(
+        "UPDATE cas SET crl_number = crl_number + 1 WHERE id = $1 RETURNING crl_number",
+    )
+    .bind(ca_id)
+    .fetch_one(&mut *c)
+    .await?;
     get_i64(&row, "crl_number")
 }
 
-pub async fn store_crl(c: &mut Conn, ca_id: &str, der: &[u8], this_update: i64, next_update: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE cas SET crl_der = $1, crl_this_update = $2, crl_next_update = $3 WHERE id = $4")
-        .bind(der.to_vec())
-        .bind(this_update)
-        .bind(next_update)
-        .bind(ca_id)
-        .execute(&mut *c)
-        .await?;
+pub async fn store_crl(
+    c: &mut Conn,
+    ca_id: &str,
+    der: &[u8],
+    this_update: i64,
+    next_update: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE cas SET crl_der = $1, crl_this_update = $2, crl_next_update = $3 WHERE id = $4",
+    )
+    .bind(der.to_vec())
+    .bind(this_update)
+    .bind(next_update)
+    .bind(ca_id)
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 
@@ -314,8 +338,12 @@ pub async fn enrollment_by_id(c: &mut Conn, id: &str) -> Result<Option<Enrollmen
     row.as_ref().map(enrollment_from).transpose()
 }
 
-pub async fn enrollments_for_user(c: &mut Conn, user_id: &str) -> Result<Vec<EnrollmentRow>, DbError> {
-    let sql = format!("SELECT {ENR_COLS} FROM enrollments WHERE user_id = $1 ORDER BY created_at, id");
+pub async fn enrollments_for_user(
+    c: &mut Conn,
+    user_id: &str,
+) -> Result<Vec<EnrollmentRow>, DbError> {
+    let sql =
+        format!("SELECT {ENR_COLS} FROM enrollments WHERE user_id = $1 ORDER BY created_at, id");
     let rows = sqlx::query(&sql).bind(user_id).fetch_all(&mut *c).await?;
     rows.iter().map(enrollment_from).collect()
 }
@@ -345,7 +373,10 @@ pub async fn cas_enrollment_state(
 }
 
 /// Enrollments still waiting (`pending` or `ready`) for a user.
-pub async fn open_enrollments_for_user(c: &mut Conn, user_id: &str) -> Result<Vec<EnrollmentRow>, DbError> {
+pub async fn open_enrollments_for_user(
+    c: &mut Conn,
+    user_id: &str,
+) -> Result<Vec<EnrollmentRow>, DbError> {
     let sql = format!(
         "SELECT {ENR_COLS} FROM enrollments WHERE user_id = $1 AND state IN ('pending','ready') \
          ORDER BY created_at, id"
@@ -439,7 +470,10 @@ pub async fn certificate_by_id(c: &mut Conn, id: &str) -> Result<Option<Certific
     row.as_ref().map(certificate_from).transpose()
 }
 
-pub async fn certificate_by_serial(c: &mut Conn, serial_hex: &str) -> Result<Option<CertificateRow>, DbError> {
+pub async fn certificate_by_serial(
+    c: &mut Conn,
+    serial_hex: &str,
+) -> Result<Option<CertificateRow>, DbError> {
     let sql = format!("SELECT {CERT_COLS} FROM certificates WHERE serial_hex = $1");
     let row = sqlx::query(&sql)
         .bind(serial_hex.to_ascii_uppercase())
@@ -448,19 +482,31 @@ pub async fn certificate_by_serial(c: &mut Conn, serial_hex: &str) -> Result<Opt
     row.as_ref().map(certificate_from).transpose()
 }
 
-pub async fn certificates_for_user(c: &mut Conn, user_id: &str) -> Result<Vec<CertificateRow>, DbError> {
-    let sql = format!("SELECT {CERT_COLS} FROM certificates WHERE user_id = $1 ORDER BY created_at, id");
+pub async fn certificates_for_user(
+    c: &mut Conn,
+    user_id: &str,
+) -> Result<Vec<CertificateRow>, DbError> {
+    let sql =
+        format!("SELECT {CERT_COLS} FROM certificates WHERE user_id = $1 ORDER BY created_at, id");
     let rows = sqlx::query(&sql).bind(user_id).fetch_all(&mut *c).await?;
     rows.iter().map(certificate_from).collect()
 }
 
 /// Certificates stored as `issued` and not yet past `not_after` at `now`.
-pub async fn active_certificates_for_user(c: &mut Conn, user_id: &str, now: i64) -> Result<Vec<CertificateRow>, DbError> {
+pub async fn active_certificates_for_user(
+    c: &mut Conn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<CertificateRow>, DbError> {
     let sql = format!(
         "SELECT {CERT_COLS} FROM certificates WHERE user_id = $1 AND state = 'issued' \
          AND not_after > $2 ORDER BY created_at, id"
     );
-    let rows = sqlx::query(&sql).bind(user_id).bind(now).fetch_all(&mut *c).await?;
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(certificate_from).collect()
 }
 
@@ -495,7 +541,11 @@ pub struct RevokedEntry {
 
 /// Revoked or superseded certificates of a CA that have not expired at `now` (an expired
 /// certificate may leave the CRL, RFC 5280 §3.3).
-pub async fn revoked_for_ca(c: &mut Conn, ca_id: &str, now: i64) -> Result<Vec<RevokedEntry>, DbError> {
+pub async fn revoked_for_ca(
+    c: &mut Conn,
+    ca_id: &str,
+    now: i64,
+) -> Result<Vec<RevokedEntry>, DbError> {
     let rows = sqlx::query(
         "SELECT serial_hex, revoked_at, revocation_reason FROM certificates \
          WHERE ca_id = $1 AND state IN ('revoked','superseded') AND not_after > $2 \
@@ -519,7 +569,12 @@ pub async fn revoked_for_ca(c: &mut Conn, ca_id: &str, now: i64) -> Result<Vec<R
 
 // ---------------------------------------------------------------- setup tokens
 
-pub async fn insert_setup_token(c: &mut Conn, hash: &str, now: i64, expires_at: i64) -> Result<(), DbError> {
+pub async fn insert_setup_token(
+    c: &mut Conn,
+    hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), DbError> {
     sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1,$2,$3)")
         .bind(hash)
         .bind(now)

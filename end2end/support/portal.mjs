@@ -1,0 +1,91 @@
+// Starts the release build of the portal on a free port with a fresh data directory, and
+// launches Debian's Chromium through playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '..', '..');
+export const SHOTS = path.join(ROOT, 'end2end', 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+
+export const PHONE = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+  userAgent:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1',
+};
+export const DESKTOP = { viewport: { width: 1280, height: 800 } };
+
+/** Starts `certportal serve`; resolves with { base, setupLink, stop }. */
+export async function startPortal() {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'certportal-e2e-'));
+  const bin = process.env.CERTPORTAL_BIN || path.join(ROOT, 'target', 'release', 'certportal');
+  const child = spawn(bin, ['serve'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      CERTPORTAL_DATA_DIR: dataDir,
+      CERTPORTAL_LISTEN: '127.0.0.1:0',
+      CERTPORTAL_CA_PASSPHRASE: 'end-to-end test passphrase',
+      CERTPORTAL_SITE_ROOT: path.join(ROOT, 'target', 'site'),
+      CERTPORTAL_LOG: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`portal did not start:\n${out}\n${err}`)), 60_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const listen = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      const setup = out.match(/(http:\/\/localhost:\d+\/setup\/[0-9a-f]+)/);
+      if (listen && setup) {
+        clearTimeout(timer);
+        resolve({ base: `http://localhost:${listen[1]}`, setupLink: setup[1] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`portal exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+  const info = await ready;
+  return {
+    ...info,
+    logs: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        child.removeAllListeners('exit');
+        child.on('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** Waits until the WebAssembly bundle has hydrated the page (it marks <body>). */
+export async function waitHydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}
