@@ -59,7 +59,8 @@ install_node_tools() {
 }
 
 install_test_services() {
-  apt_install chromium postgresql openssl default-jre-headless
+  # fonts-ipafont-gothic: Japanese glyphs in the screenshots people look at.
+  apt_install chromium postgresql openssl default-jre-headless fonts-ipafont-gothic
 }
 
 # A throwaway PostgreSQL cluster for this run; sets CERTPORTAL_TEST_POSTGRES_URL.

@@ -1,5 +1,7 @@
 //! The Leptos UI: the HTML shell, the router and the pages. Every string comes from the
-//! catalogue in `crate::i18n`; every form is a real `<form>` so it works without JavaScript.
+//! catalogue in `crate::i18n`; every form is a real `<form>` so it works without JavaScript,
+//! and every route renders with `SsrMode::Async`: the server sends the finished page (no
+//! out-of-order streaming, whose swaps need JavaScript).
 
 mod home;
 mod setup;
@@ -9,7 +11,7 @@ use crate::i18n::{t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -96,8 +98,8 @@ pub fn App() -> impl IntoView {
             </header>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=home::Home/>
-                    <Route path=path!("/setup/:token") view=setup::Setup/>
+                    <Route path=path!("/") view=home::Home ssr=SsrMode::Async/>
+                    <Route path=path!("/setup/:token") view=setup::Setup ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -127,7 +129,15 @@ fn LangSwitch() -> impl IntoView {
                 }
                 lang=move || lang.get().other().code()
             >
-                <span aria-hidden="true">"🌐 "</span>
+                <svg class="icon" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18">
+                    <circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" stroke-width="1.8"/>
+                    <path
+                        d="M3 12h18M12 3c2.5 2.6 3.8 5.6 3.8 9s-1.3 6.4-3.8 9c-2.5-2.6-3.8-5.6-3.8-9s1.3-6.4 3.8-9z"
+                        fill="none"
+                        stroke="currentColor"
+                        stroke-width="1.8"
+                    />
+                </svg>
                 {move || lang.get().other().native_name()}
             </button>
         </ActionForm>
