@@ -60,7 +60,9 @@ install_node_tools() {
 
 install_test_services() {
   # fonts-ipafont-gothic: Japanese glyphs in the screenshots people look at.
-  apt_install chromium postgresql openssl default-jre-headless fonts-ipafont-gothic
+  apt_install chromium postgresql openssl fonts-ipafont-gothic
+  # keytool (an independent PKCS#12 reader): any Java runtime will do.
+  command -v keytool >/dev/null || apt_install default-jre-headless
 }
 
 # A throwaway PostgreSQL cluster for this run; sets CERTPORTAL_TEST_POSTGRES_URL.

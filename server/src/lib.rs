@@ -2,6 +2,7 @@
 //! (Leptos app, server functions, plain routes, middleware) and background tasks.
 
 pub mod config;
+pub mod csv;
 pub mod routes;
 
 use app::ssr::clock::{Clock, SystemClock};
@@ -123,7 +124,10 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             routes,
             {
                 let s = services.clone();
-                move || provide_context(s.clone())
+                move || {
+                    provide_context(s.clone());
+                    set_page_csp();
+                }
             },
             {
                 let o = leptos_options.clone();
@@ -131,6 +135,12 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
@@ -142,6 +152,82 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         }))
         .layer(SetRequestIdLayer::new(x_request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// Largest request body accepted (forms and server-function calls are small).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The CSP for rendered pages: scripts only from the portal itself or with this response's
+/// nonce (Leptos puts it on its hydration script), WebAssembly allowed to compile, no framing.
+fn set_page_csp() {
+    use leptos::prelude::use_context;
+    if let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        let csp = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'",
+            &*nonce
+        );
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            res.insert_header(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+}
+
+/// `scheme://host[:port]` of the public URL.
+fn public_origin(public_url: &str) -> Arc<str> {
+    let rest = public_url
+        .split_once("://")
+        .map(|(s, r)| (s, r.split('/').next().unwrap_or("")))
+        .unwrap_or(("", ""));
+    Arc::from(format!("{}://{}", rest.0, rest.1))
+}
+
+/// CSRF defence for every state-changing request (server functions and form posts): a browser
+/// request must come from this site. Browsers say so in `Sec-Fetch-Site`; older ones send an
+/// `Origin` that must be the portal's. Requests with neither are not from a browser page and
+/// carry no ambient cookie risk (SameSite=Lax keeps cookies off cross-site posts anyway).
+async fn cross_origin_guard(
+    axum::extract::State(origin): axum::extract::State<Arc<str>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if same_site_or_safe(req.method(), req.headers(), &origin) {
+        next.run(req).await
+    } else {
+        tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            "cross-site request refused\n",
+        )
+            .into_response()
+    }
+}
+
+fn same_site_or_safe(
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+    origin: &str,
+) -> bool {
+    use axum::http::Method;
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match (h("sec-fetch-site"), h("origin")) {
+        (Some(site), _) => site == "same-origin" || site == "none",
+        (None, Some(o)) => {
+            o == origin
+                || h("host").is_some_and(|host| {
+                    o == format!("http://{host}") || o == format!("https://{host}")
+                })
+        }
+        (None, None) => true,
+    }
 }
 
 /// A running portal.

@@ -30,6 +30,11 @@ enum Command {
     SetupLink,
     /// Apply database migrations and exit.
     Migrate,
+    /// User accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Certificate authority commands.
     Ca {
         #[command(subcommand)]
@@ -39,6 +44,37 @@ enum Command {
     Crl {
         #[command(subcommand)]
         command: CrlCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user; prints a one-time activation link (never a password).
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        upn: Option<String>,
+        /// Department path, e.g. "Sales/Tokyo".
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Create users from a CSV file with the header
+    /// login,display_name,email[,upn][,department][,admin]. All or nothing.
+    Import {
+        #[arg(long)]
+        csv: PathBuf,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -103,6 +139,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command, cfg: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve(cfg).await,
+        Command::User { command } => user_command(command, cfg).await,
         Command::Migrate => {
             server::services(&cfg, server::system_clock())
                 .await
@@ -209,6 +246,122 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
                 row.id,
                 out.display()
             );
+            Ok(())
+        }
+    }
+}
+
+async fn user_command(command: UserCommand, cfg: Config) -> Result<(), String> {
+    use app::ssr::auth::{create_user, create_users, UserInput};
+    let s = server::services(&cfg, server::system_clock())
+        .await
+        .map_err(|e| e.to_string())?;
+    match command {
+        UserCommand::Add {
+            login,
+            name,
+            email,
+            upn,
+            department,
+            admin,
+        } => {
+            let input = UserInput {
+                login,
+                display_name: name,
+                email,
+                upn,
+                department,
+                is_admin: admin,
+            };
+            let (user, link) = create_user(&s, &Actor::cli(), &input)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created {} ({})", user.login, user.display_name);
+            println!("activation link (one-time, 7 days): {link}");
+            Ok(())
+        }
+        UserCommand::Import { csv } => {
+            let text = std::fs::read_to_string(&csv)
+                .map_err(|e| format!("cannot read {}: {e}", csv.display()))?;
+            let rows = server::csv::parse(&text).map_err(|e| format!("{}: {e}", csv.display()))?;
+            let (header, body) = rows.split_first().ok_or("the CSV file is empty")?;
+            let col = |name: &str| {
+                header
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(name))
+            };
+            let (Some(login), Some(name), Some(email)) =
+                (col("login"), col("display_name"), col("email"))
+            else {
+                return Err("the first row must name the columns login, display_name, email (and optionally upn, department, admin)".into());
+            };
+            let (upn, dept, admin) = (col("upn"), col("department"), col("admin"));
+            let get = |r: &Vec<String>, i: Option<usize>| {
+                i.and_then(|i| r.get(i))
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+            };
+            let inputs: Vec<UserInput> = body
+                .iter()
+                .map(|r| UserInput {
+                    login: get(r, Some(login)).unwrap_or_default(),
+                    display_name: get(r, Some(name)).unwrap_or_default(),
+                    email: get(r, Some(email)).unwrap_or_default(),
+                    upn: get(r, upn),
+                    department: get(r, dept),
+                    is_admin: matches!(
+                        get(r, admin)
+                            .as_deref()
+                            .map(str::to_ascii_lowercase)
+                            .as_deref(),
+                        Some("1" | "true" | "yes" | "y")
+                    ),
+                })
+                .collect();
+            let created = create_users(&s, &Actor::cli(), &inputs)
+                .await
+                .map_err(|(i, e)| format!("line {}: {e}; nothing was imported", i + 2))?;
+            for (user, link) in &created {
+                println!("{}\t{link}", user.login);
+            }
+            eprintln!("imported {} users", created.len());
+            Ok(())
+        }
+        UserCommand::List { json } => {
+            let mut c = s.conn().await.map_err(|e| e.to_string())?;
+            let users = db::list_users(&mut c, i64::MAX)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                let v: Vec<serde_json::Value> = users
+                    .iter()
+                    .map(|(u, activated)| {
+                        serde_json::json!({
+                            "login": u.login, "display_name": u.display_name, "email": u.email, "upn": u.upn,
+                            "is_admin": u.is_admin, "active": u.active, "activated": activated,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                );
+            } else {
+                for (u, activated) in &users {
+                    let role = if u.is_admin { "admin" } else { "user" };
+                    let state = if !u.active {
+                        "deactivated"
+                    } else if *activated {
+                        "active"
+                    } else {
+                        "not activated"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{role}\t{state}",
+                        u.login, u.display_name, u.email
+                    );
+                }
+            }
             Ok(())
         }
     }

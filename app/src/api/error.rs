@@ -18,6 +18,10 @@ pub enum AppError {
     NotFound,
     #[error("you are not allowed to do this")]
     Forbidden,
+    #[error("please sign in")]
+    NotSignedIn,
+    #[error("please confirm with your password or passkey first")]
+    ReauthRequired,
     #[error("something went wrong on the server; it has been logged")]
     Internal,
     /// The browser could not talk to the server (or decode its answer).
@@ -40,6 +44,8 @@ impl AppError {
             AppError::Refused { code, .. } => code,
             AppError::NotFound => "not_found",
             AppError::Forbidden => "forbidden",
+            AppError::NotSignedIn => "not_signed_in",
+            AppError::ReauthRequired => "reauth_required",
             AppError::Internal => "internal",
             AppError::Transport(_) => "transport",
         }
@@ -57,6 +63,7 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 mod from_ssr {
     use super::AppError;
+    use crate::ssr::auth::AuthError;
     use crate::ssr::certs::CertError;
     use crate::ssr::setup::SetupError;
 
@@ -82,6 +89,34 @@ mod from_ssr {
                     AppError::refused("login_taken", Some("login"), e.to_string())
                 }
                 SetupError::Hash | SetupError::Db(_) => internal(&e),
+            }
+        }
+    }
+
+    impl From<AuthError> for AppError {
+        fn from(e: AuthError) -> Self {
+            match &e {
+                AuthError::SignInFailed => AppError::refused("sign_in_failed", None, e.to_string()),
+                AuthError::Throttled(_) => AppError::refused("throttled", None, e.to_string()),
+                AuthError::NotSignedIn => AppError::NotSignedIn,
+                AuthError::ReauthRequired => AppError::ReauthRequired,
+                AuthError::WrongPassword => {
+                    AppError::refused("wrong_password", Some("password"), e.to_string())
+                }
+                AuthError::Invalid(f) => {
+                    AppError::refused("invalid_field", Some(f.field), f.to_string())
+                }
+                AuthError::LoginTaken => {
+                    AppError::refused("login_taken", Some("login"), e.to_string())
+                }
+                AuthError::BadLink => AppError::refused("link_invalid", None, e.to_string()),
+                AuthError::Passkey(detail) => {
+                    tracing::info!(detail = %detail, "passkey ceremony refused");
+                    AppError::refused("passkey_failed", None, e.to_string())
+                }
+                AuthError::AdminOnly => AppError::Forbidden,
+                AuthError::NotFound => AppError::NotFound,
+                AuthError::Hash | AuthError::Db(_) => internal(&e),
             }
         }
     }

@@ -2,6 +2,7 @@
 //! call a use case in `crate::ssr`, map the error. Wire types (DTOs) live here and never carry
 //! key material.
 
+pub mod auth;
 pub mod error;
 
 pub use error::AppError;
@@ -22,13 +23,13 @@ pub struct PortalSummary {
 }
 
 #[cfg(feature = "ssr")]
-fn services() -> Result<crate::ssr::Services, AppError> {
+pub(crate) fn services() -> Result<crate::ssr::Services, AppError> {
     use_context::<crate::ssr::Services>()
         .ok_or_else(|| error::internal(&"services missing from context"))
 }
 
 #[cfg(feature = "ssr")]
-fn client_ip() -> Option<String> {
+pub(crate) fn client_ip() -> Option<String> {
     use_context::<axum::http::request::Parts>().and_then(|p| {
         p.extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -38,7 +39,7 @@ fn client_ip() -> Option<String> {
 
 /// Whether the current request is a plain HTML form post (no JavaScript).
 #[cfg(feature = "ssr")]
-fn is_plain_form_post() -> bool {
+pub(crate) fn is_plain_form_post() -> bool {
     use_context::<axum::http::request::Parts>()
         .and_then(|p| {
             p.headers
@@ -120,6 +121,11 @@ pub async fn complete_setup(
     };
     match crate::ssr::setup::complete_setup(&s, input, client_ip()).await {
         Ok(user) => {
+            // Signed in at once, so the administrator can add a passkey straight away.
+            let session =
+                crate::ssr::auth::start_session(&s, &user, &auth::session::client(), "setup")
+                    .await?;
+            auth::session::set(&s, &session.token);
             if is_plain_form_post() {
                 leptos_axum::redirect(&format!("/setup/{token}?done=1"));
             }

@@ -4,4 +4,5 @@
 pub mod lifecycle;
 pub mod pin;
 pub mod policy;
+pub mod throttle;
 pub mod validate;

@@ -3,9 +3,13 @@
 //! and every route renders with `SsrMode::Async`: the server sends the finished page (no
 //! out-of-order streaming, whose swaps need JavaScript).
 
+mod account;
+mod admin;
+mod auth;
 mod home;
 mod setup;
 
+use crate::api::auth::{whoami, Logout};
 use crate::api::SetLanguage;
 use crate::i18n::{t, Lang, Msg};
 use leptos::prelude::*;
@@ -24,6 +28,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <script type="module" src="/passkey.js"></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -94,15 +99,53 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     {move || t(lang.get(), Msg::AppName)}
                 </a>
-                <LangSwitch/>
+                <nav class="nav" aria-label="Main">
+                    <UserNav/>
+                    <LangSwitch/>
+                </nav>
             </header>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=home::Home ssr=SsrMode::Async/>
                     <Route path=path!("/setup/:token") view=setup::Setup ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/activate/:token") view=auth::ActivatePage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Links for the signed-in user (or "Sign in"), and a sign-out form.
+#[component]
+fn UserNav() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let me = Resource::new(|| (), |_| whoami());
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            auth::go("/login?signed_out=1");
+        }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view! {
+                        <a href="/account" data-testid="nav-account">{tr(Msg::NavAccount)}</a>
+                        {me.is_admin.then(|| view! { <a href="/admin/users">{tr(Msg::NavUsers)}</a> })}
+                        <ActionForm action=logout attr:class="inline-form">
+                            <button type="submit" class="link-button">{tr(Msg::SignOut)}</button>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                    _ => view! { <a href="/login" data-testid="nav-sign-in">{tr(Msg::NavSignIn)}</a> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

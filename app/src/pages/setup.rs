@@ -82,7 +82,7 @@ pub fn Setup() -> impl IntoView {
                 }
             >
                 <p class="success" role="status" data-testid="setup-done">{tr(Msg::SetupDone)}</p>
-                <p><a href="/">{tr(Msg::BackHome)}</a></p>
+                <p><a href="/account" rel="external" data-testid="to-account">{tr(Msg::NavAccount)}</a></p>
             </Show>
         </section>
     }

@@ -57,6 +57,34 @@ pub mod action {
     pub const SETUP_ADMIN: &str = "setup.admin_created";
 }
 
+/// Appends one record of a refused or failed attempt (no certificate or enrollment involved).
+pub async fn record_result(
+    c: &mut Conn,
+    at: i64,
+    actor: &Actor,
+    action: &str,
+    subject_user_id: Option<&str>,
+    result: &str,
+    detail: &str,
+) -> Result<(), DbError> {
+    append_audit(
+        c,
+        at,
+        &AuditEntry {
+            actor_id: actor.user_id.clone(),
+            actor_label: actor.label.clone(),
+            subject_user_id: subject_user_id.map(str::to_string),
+            certificate_id: None,
+            enrollment_id: None,
+            action: action.to_string(),
+            result: result.to_string(),
+            detail: detail.to_string(),
+            ip: actor.ip.clone(),
+        },
+    )
+    .await
+}
+
 /// Appends one record for `actor`.
 #[allow(clippy::too_many_arguments)]
 pub async fn record(

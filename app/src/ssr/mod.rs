@@ -2,6 +2,7 @@
 //! PKCS#12 bundles, the audit log and the services handed to server functions.
 
 pub mod audit;
+pub mod auth;
 pub mod bundle;
 pub mod ca;
 pub mod certs;

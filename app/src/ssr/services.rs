@@ -25,6 +25,8 @@ pub enum ServiceError {
     UnknownCa(String),
     #[error("stored policy is invalid: {0}")]
     BadPolicy(String),
+    #[error("the public URL cannot be used for passkeys: {0}")]
+    BadPublicUrl(String),
 }
 
 /// What start-up needs to build the services.
@@ -37,14 +39,40 @@ pub struct ServicesConfig {
     pub ca_common_name: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Services {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub public_url: String,
     pub data_dir: PathBuf,
+    /// Bounds concurrent argon2 hashes (each takes 19 MiB and a core for ~20 ms).
+    pub hash_permits: Arc<tokio::sync::Semaphore>,
+    /// A real argon2id hash of a random password: unknown accounts are verified against it
+    /// so they take as long as known ones.
+    pub dummy_hash: String,
+    pub webauthn: Arc<webauthn_rs::Webauthn>,
     passphrase: Secret,
     signers: Arc<RwLock<HashMap<String, Arc<CaSigner>>>>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The WebAuthn relying party for a public URL: its host is the RP id, the URL the origin.
+pub fn webauthn_for(public_url: &str) -> Result<webauthn_rs::Webauthn, ServiceError> {
+    let url = url::Url::parse(public_url).map_err(|e| ServiceError::BadPublicUrl(e.to_string()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| ServiceError::BadPublicUrl("no host".into()))?
+        .to_string();
+    webauthn_rs::WebauthnBuilder::new(&host, &url)
+        .and_then(|b| b.rp_name("certportal").build())
+        .map_err(|e| ServiceError::BadPublicUrl(e.to_string()))
 }
 
 impl Services {
@@ -55,10 +83,30 @@ impl Services {
     ) -> Result<Services, ServiceError> {
         let db = Db::connect(&cfg.database_url).await?;
         db.migrate().await?;
+        let public_url = cfg.public_url.trim_end_matches('/').to_string();
+        let webauthn = Arc::new(webauthn_for(&public_url)?);
+        let dummy_hash = tokio::task::spawn_blocking(|| {
+            super::auth::hash_password_blocking(&super::ids::new_token())
+        })
+        .await
+        .map_err(|e| ServiceError::Io {
+            path: "argon2".into(),
+            cause: e.to_string(),
+        })?
+        .map_err(|e| ServiceError::Io {
+            path: "argon2".into(),
+            cause: e.to_string(),
+        })?;
+        let permits = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let services = Services {
             db,
             clock,
-            public_url: cfg.public_url.trim_end_matches('/').to_string(),
+            public_url,
+            hash_permits: Arc::new(tokio::sync::Semaphore::new(permits)),
+            dummy_hash,
+            webauthn,
             data_dir: cfg.data_dir.clone(),
             passphrase: cfg.ca_passphrase.clone(),
             signers: Arc::new(RwLock::new(HashMap::new())),

@@ -91,18 +91,6 @@ pub struct FirstAdmin {
     pub password: String,
 }
 
-/// Hashes a password with argon2id at OWASP's minimum parameters (19 MiB, t=2, p=1).
-pub fn hash_password(password: &str) -> Result<String, SetupError> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let params = argon2::Params::new(19 * 1024, 2, 1, None).map_err(|_| SetupError::Hash)?;
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::generate(&mut OsRng);
-    argon
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| SetupError::Hash)
-}
-
 /// Creates the first administrator: validates, hashes the password off the async runtime,
 /// then in one transaction consumes the token, checks no administrator exists, inserts the
 /// user and records it.
@@ -118,9 +106,9 @@ pub async fn complete_setup(
     if !setup_token_usable(s, &input.token).await? {
         return Err(SetupError::BadToken);
     }
-    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
+    let hash = super::auth::hash_password(s, password.expose())
         .await
-        .map_err(|_| SetupError::Hash)??;
+        .map_err(|_| SetupError::Hash)?;
     let now = s.now();
     let mut tx = s.db.begin().await?;
     if db::count_admins(&mut tx).await? > 0 {

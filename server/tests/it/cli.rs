@@ -89,3 +89,99 @@ async fn admin_commands_share_the_database() {
     assert!(err.contains("newer than this binary"), "{err}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_add_import_and_list() {
+    let app = spawn(Backend::Sqlite).await;
+    let env = app.env();
+    let csv_bad = app.path("bad.csv");
+    let csv_good = app.path("good.csv");
+    std::fs::write(&csv_bad, "login,display_name,email,department\nok1,OK One,ok1@example.com,Sales\nbad login,Bad,bad@example.com,\n").unwrap();
+    std::fs::write(&csv_good, "login,display_name,email,upn,department,admin\nyamada,\"山田, 太郎\",yamada@example.com,yamada@corp.example,営業部/東京,no\nsuzuki,Suzuki,suzuki@example.com,,,yes\n").unwrap();
+    app.services.db.close().await;
+
+    let (code, out, err) = certportal(
+        &env,
+        &[
+            "user",
+            "add",
+            "--login",
+            "admin",
+            "--name",
+            "The Admin",
+            "--email",
+            "admin@example.com",
+            "--admin",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/activate/"), "{out}");
+    assert!(
+        !out.to_lowercase().contains("password:"),
+        "no password is ever printed"
+    );
+    let (code, _, err) = certportal(
+        &env,
+        &[
+            "user",
+            "add",
+            "--login",
+            "admin",
+            "--name",
+            "Dup",
+            "--email",
+            "d@example.com",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("already taken"), "{err}");
+    let (code, _, err) = certportal(
+        &env,
+        &[
+            "user",
+            "add",
+            "--login",
+            "x",
+            "--name",
+            "X",
+            "--email",
+            "not-an-address",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("email"), "{err}");
+
+    // One bad row: nothing imported, the line is named.
+    let (code, _, err) = certportal(
+        &env,
+        &["user", "import", "--csv", csv_bad.to_str().unwrap()],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("line 3") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    let (code, out, err) = certportal(
+        &env,
+        &["user", "import", "--csv", csv_good.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2);
+
+    let (code, out, err) = certportal(&env, &["user", "list", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let logins: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(logins, vec!["admin", "suzuki", "yamada"]);
+    let yamada = &v[2];
+    assert_eq!(yamada["display_name"], "山田, 太郎");
+    assert_eq!(yamada["upn"], "yamada@corp.example");
+    assert_eq!(yamada["activated"], false);
+    assert_eq!(v[1]["is_admin"], true);
+    app.stop().await;
+}

@@ -13,12 +13,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../../../../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../../../../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../../../../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "auth",
+        sqlite: include_str!("../../../../migrations/sqlite/0002_auth.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0002_auth.sql"),
+    },
+];
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {

@@ -4,6 +4,7 @@
 //! Queries use `$1` placeholders and portable SQL so that one text serves both backends
 //! through sqlx's `Any` driver. Times are stored as Unix seconds, flags as integers.
 
+pub mod auth_rows;
 pub mod migrate;
 pub mod rows;
 
@@ -11,6 +12,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor};
 use std::time::Duration;
 
+pub use auth_rows::{PasskeyRow, SessionRow};
 pub use rows::*;
 
 /// A transaction on either backend.

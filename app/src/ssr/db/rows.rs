@@ -107,6 +107,19 @@ pub async fn user_by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>,
     row.as_ref().map(user_from).transpose()
 }
 
+/// Users by login, each with whether they have set a password or passkey yet.
+pub async fn list_users(c: &mut Conn, limit: i64) -> Result<Vec<(UserRow, bool)>, DbError> {
+    let sql = format!(
+        "SELECT {USER_COLS}, CASE WHEN password_hash IS NOT NULL OR EXISTS \
+         (SELECT 1 FROM passkeys p WHERE p.user_id = users.id) THEN 1 ELSE 0 END AS activated \
+         FROM users ORDER BY login LIMIT $1"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| Ok((user_from(r)?, get_i64(r, "activated")? != 0)))
+        .collect()
+}
+
 pub async fn count_admins(c: &mut Conn) -> Result<i64, DbError> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1 AND active = 1")
         .fetch_one(&mut *c)

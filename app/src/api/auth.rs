@@ -1,0 +1,463 @@
+//! Server functions for accounts and sign-in. Each is thin: read the session cookie, call a use
+//! case in `crate::ssr::auth`, set or clear the cookie, map the error.
+
+use super::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Who is signed in, as the UI needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub login: String,
+    pub display_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub must_change_password: bool,
+}
+
+/// A passkey as listed on the account page (no key material).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// A user as listed for administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub login: String,
+    pub display_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub active: bool,
+    pub activated: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod session {
+    //! The session cookie: `__Host-` prefixed and `Secure` when the portal is served over
+    //! HTTPS, always `HttpOnly` and `SameSite=Lax`.
+    use super::AppError;
+    use crate::ssr::auth::{self, Authenticated, Client};
+    use crate::ssr::Services;
+    use axum::http::{header, request::Parts, HeaderValue};
+    use leptos::prelude::*;
+
+    pub fn cookie_name(s: &Services) -> &'static str {
+        if s.public_url.starts_with("https://") {
+            "__Host-certportal"
+        } else {
+            "certportal"
+        }
+    }
+
+    /// The session token the browser sent, if any.
+    pub fn token(s: &Services) -> Option<String> {
+        let parts = use_context::<Parts>()?;
+        let name = cookie_name(s);
+        parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| {
+                h.split(';').find_map(|kv| {
+                    let (k, v) = kv.trim().split_once('=')?;
+                    (k == name && !v.is_empty()).then(|| v.to_string())
+                })
+            })
+    }
+
+    pub fn client() -> Client {
+        let parts = use_context::<Parts>();
+        Client {
+            ip: super::super::client_ip(),
+            user_agent: parts.and_then(|p| {
+                p.headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            }),
+        }
+    }
+
+    fn set_cookie(value: String) {
+        if let (Some(res), Ok(v)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            HeaderValue::from_str(&value),
+        ) {
+            res.append_header(header::SET_COOKIE, v);
+        }
+    }
+
+    pub fn set(s: &Services, token: &str) {
+        let secure = if s.public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        set_cookie(format!(
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            cookie_name(s),
+            auth::SESSION_ABSOLUTE_SECS
+        ));
+    }
+
+    pub fn clear(s: &Services) {
+        let secure = if s.public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        set_cookie(format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+            cookie_name(s)
+        ));
+    }
+
+    /// The signed-in user, if any.
+    pub async fn current(s: &Services) -> Result<Option<Authenticated>, AppError> {
+        match token(s) {
+            None => Ok(None),
+            Some(t) => {
+                let a = auth::session_user(s, &t).await?;
+                if a.is_none() {
+                    clear(s);
+                }
+                Ok(a)
+            }
+        }
+    }
+
+    /// The signed-in user, or `NotSignedIn`.
+    pub async fn require(s: &Services) -> Result<Authenticated, AppError> {
+        current(s).await?.ok_or(AppError::NotSignedIn)
+    }
+
+    /// The signed-in administrator, or an error (rule 11: checked first in every admin call).
+    pub async fn require_admin(s: &Services) -> Result<Authenticated, AppError> {
+        let a = require(s).await?;
+        if a.user.is_admin {
+            Ok(a)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn me_of(u: &crate::ssr::db::UserRow) -> Me {
+    Me {
+        login: u.login.clone(),
+        display_name: u.display_name.clone(),
+        email: u.email.clone(),
+        is_admin: u.is_admin,
+        must_change_password: u.must_change_password,
+    }
+}
+
+/// For a plain (no-JavaScript) form post: send the browser to `ok` or back to `back` with the
+/// error code, since it cannot show the returned value.
+#[cfg(feature = "ssr")]
+fn finish_form<T>(result: Result<T, AppError>, ok: &str, back: &str) -> Result<T, AppError> {
+    if super::is_plain_form_post() {
+        match &result {
+            Ok(_) => leptos_axum::redirect(ok),
+            Err(e) => {
+                let sep = if back.contains('?') { '&' } else { '?' };
+                leptos_axum::redirect(&format!("{back}{sep}error={}", e.code()));
+            }
+        }
+    }
+    result
+}
+
+/// The signed-in user, or `None`.
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<Me>, AppError> {
+    let s = super::services()?;
+    Ok(session::current(&s).await?.map(|a| me_of(&a.user)))
+}
+
+/// Signs in with login name and password.
+#[server(endpoint = "login")]
+pub async fn login(login: String, password: String, next: Option<String>) -> Result<Me, AppError> {
+    let s = super::services()?;
+    let previous = session::token(&s);
+    let result = crate::ssr::auth::password_sign_in(
+        &s,
+        &login,
+        &password,
+        &session::client(),
+        previous.as_deref(),
+    )
+    .await
+    .map_err(AppError::from)
+    .map(|n| {
+        session::set(&s, &n.token);
+        me_of(&n.user)
+    });
+    let dest = match &result {
+        Ok(me) if me.must_change_password => "/account?change=1".to_string(),
+        _ => safe_next(next.as_deref()),
+    };
+    finish_form(result, &dest, "/login")
+}
+
+/// Only same-site paths are followed after sign-in.
+#[cfg(feature = "ssr")]
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/account".to_string(),
+    }
+}
+
+/// Ends this session.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let s = super::services()?;
+    if let Some(a) = session::current(&s).await? {
+        crate::ssr::auth::sign_out(&s, &a).await?;
+    }
+    session::clear(&s);
+    finish_form(Ok(()), "/login?signed_out=1", "/login")
+}
+
+/// Ends every session of the signed-in user.
+#[server(endpoint = "logout_everywhere")]
+pub async fn logout_everywhere() -> Result<u64, AppError> {
+    let s = super::services()?;
+    let a = session::require(&s).await?;
+    let n = crate::ssr::auth::sign_out_everywhere(&s, &a).await?;
+    session::clear(&s);
+    finish_form(Ok(n), "/login?signed_out=1", "/account")
+}
+
+/// Changes the signed-in user's password.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current: Option<String>,
+    new_password: String,
+) -> Result<(), AppError> {
+    let s = super::services()?;
+    let result = async {
+        let a = session::require(&s).await?;
+        let current = current.filter(|c| !c.is_empty());
+        crate::ssr::auth::change_password(&s, &a, current.as_deref(), &new_password).await?;
+        Ok(())
+    }
+    .await;
+    finish_form(result, "/account?changed=1", "/account")
+}
+
+/// Confirms the signed-in user with their password (rule 8).
+#[server(endpoint = "confirm_password")]
+pub async fn confirm_password(password: String, next: Option<String>) -> Result<(), AppError> {
+    let s = super::services()?;
+    let result = async {
+        let a = session::require(&s).await?;
+        crate::ssr::auth::reauth_with_password(&s, &a, &password).await?;
+        Ok(())
+    }
+    .await;
+    let dest = safe_next(next.as_deref());
+    finish_form(result, &dest, "/account")
+}
+
+/// Starts adding a passkey: returns `{"ceremony": id, "options": <CreationChallengeResponse>}`.
+#[server(endpoint = "passkey_register_start")]
+pub async fn passkey_register_start() -> Result<String, AppError> {
+    let s = super::services()?;
+    let a = session::require(&s).await?;
+    let (id, ccr) = crate::ssr::auth::passkey_register_start(&s, &a).await?;
+    serde_json::to_string(&serde_json::json!({ "ceremony": id, "options": ccr }))
+        .map_err(|e| super::error::internal(&e))
+}
+
+/// Finishes adding a passkey. `credential` is the JSON of the browser's `PublicKeyCredential`.
+#[server(endpoint = "passkey_register_finish")]
+pub async fn passkey_register_finish(
+    ceremony: String,
+    name: String,
+    credential: String,
+) -> Result<(), AppError> {
+    let s = super::services()?;
+    let a = session::require(&s).await?;
+    let cred = serde_json::from_str(&credential).map_err(|_| {
+        AppError::refused(
+            "passkey_invalid",
+            None,
+            "the browser's passkey answer could not be read",
+        )
+    })?;
+    crate::ssr::auth::passkey_register_finish(&s, &a, &ceremony, &name, &cred).await?;
+    Ok(())
+}
+
+/// Starts a passkey sign-in or confirmation: `{"ceremony": id, "options": <RequestChallengeResponse>}`.
+#[server(endpoint = "passkey_login_start")]
+pub async fn passkey_login_start(login: Option<String>) -> Result<String, AppError> {
+    let s = super::services()?;
+    // A signed-in user confirming (rule 8) is offered their own passkeys.
+    let login = match login.filter(|l| !l.trim().is_empty()) {
+        Some(l) => Some(l),
+        None => session::current(&s).await?.map(|a| a.user.login),
+    };
+    let (id, rcr) = crate::ssr::auth::passkey_login_start(&s, login.as_deref()).await?;
+    serde_json::to_string(&serde_json::json!({ "ceremony": id, "options": rcr }))
+        .map_err(|e| super::error::internal(&e))
+}
+
+/// Finishes a passkey sign-in (no session yet) or, with `confirm`, a confirmation of the
+/// signed-in user (rule 8).
+#[server(endpoint = "passkey_login_finish")]
+pub async fn passkey_login_finish(
+    ceremony: String,
+    credential: String,
+    confirm: Option<bool>,
+) -> Result<Me, AppError> {
+    let s = super::services()?;
+    let cred = serde_json::from_str(&credential).map_err(|_| {
+        AppError::refused(
+            "passkey_invalid",
+            None,
+            "the browser's passkey answer could not be read",
+        )
+    })?;
+    if confirm.unwrap_or(false) {
+        let a = session::require(&s).await?;
+        crate::ssr::auth::reauth_with_passkey(&s, &a, &ceremony, &cred).await?;
+        return Ok(me_of(&a.user));
+    }
+    let previous = session::token(&s);
+    let n = crate::ssr::auth::passkey_login_finish(
+        &s,
+        &ceremony,
+        &cred,
+        &session::client(),
+        previous.as_deref(),
+    )
+    .await?;
+    session::set(&s, &n.token);
+    Ok(me_of(&n.user))
+}
+
+/// The signed-in user's passkeys.
+#[server(endpoint = "list_passkeys")]
+pub async fn list_passkeys() -> Result<Vec<PasskeyInfo>, AppError> {
+    use crate::ssr::clock::rfc3339;
+    let s = super::services()?;
+    let a = session::require(&s).await?;
+    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+    let rows = crate::ssr::db::auth_rows::passkeys_for_user(&mut c, &a.user.id)
+        .await
+        .map_err(|e| super::error::internal(&e))?;
+    Ok(rows
+        .into_iter()
+        .map(|p| PasskeyInfo {
+            id: p.id,
+            name: p.name,
+            created_at: rfc3339(p.created_at),
+            last_used_at: p.last_used_at.map(rfc3339),
+        })
+        .collect())
+}
+
+/// Renames one of the signed-in user's passkeys.
+#[server(endpoint = "rename_passkey")]
+pub async fn rename_passkey(id: String, name: String) -> Result<(), AppError> {
+    let s = super::services()?;
+    let result = async {
+        let a = session::require(&s).await?;
+        crate::ssr::auth::passkey_rename(&s, &a, &id, &name).await?;
+        Ok(())
+    }
+    .await;
+    finish_form(result, "/account", "/account")
+}
+
+/// Removes one of the signed-in user's passkeys (needs a recent confirmation, rule 8).
+#[server(endpoint = "remove_passkey")]
+pub async fn remove_passkey(id: String) -> Result<(), AppError> {
+    let s = super::services()?;
+    let result = async {
+        let a = session::require(&s).await?;
+        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        crate::ssr::auth::passkey_remove(&s, &a, &id).await?;
+        Ok(())
+    }
+    .await;
+    finish_form(result, "/account", "/account")
+}
+
+/// Administrators: create a user; returns the one-time activation link to hand over.
+#[server(endpoint = "admin_create_user")]
+pub async fn admin_create_user(
+    login: String,
+    display_name: String,
+    email: String,
+    upn: Option<String>,
+    department: Option<String>,
+    is_admin: Option<String>,
+) -> Result<String, AppError> {
+    let s = super::services()?;
+    let a = session::require_admin(&s).await?;
+    let input = crate::ssr::auth::UserInput {
+        login,
+        display_name,
+        email,
+        upn,
+        department,
+        is_admin: matches!(is_admin.as_deref(), Some("on" | "true" | "1")),
+    };
+    let (_, link) = crate::ssr::auth::create_user(&s, &a.actor(), &input).await?;
+    Ok(link)
+}
+
+/// Administrators: every user.
+#[server(endpoint = "admin_list_users")]
+pub async fn admin_list_users() -> Result<Vec<UserInfo>, AppError> {
+    let s = super::services()?;
+    session::require_admin(&s).await?;
+    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+    let rows = crate::ssr::db::list_users(&mut c, 500)
+        .await
+        .map_err(|e| super::error::internal(&e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, activated)| UserInfo {
+            login: u.login,
+            display_name: u.display_name,
+            email: u.email,
+            is_admin: u.is_admin,
+            active: u.active,
+            activated,
+        })
+        .collect())
+}
+
+/// The display name an activation link is for, or `None` if it no longer works.
+#[server(endpoint = "activation_info")]
+pub async fn activation_info(token: String) -> Result<Option<String>, AppError> {
+    let s = super::services()?;
+    Ok(crate::ssr::auth::activation_target(&s, &token)
+        .await?
+        .map(|u| u.display_name))
+}
+
+/// Sets the first password from an activation link and signs in.
+#[server(endpoint = "activate")]
+pub async fn activate(token: String, password: String) -> Result<Me, AppError> {
+    let s = super::services()?;
+    let result = crate::ssr::auth::activate(&s, &token, &password, &session::client())
+        .await
+        .map_err(AppError::from)
+        .map(|n| {
+            session::set(&s, &n.token);
+            me_of(&n.user)
+        });
+    finish_form(result, "/account", &format!("/activate/{token}"))
+}

@@ -1,0 +1,120 @@
+// Passkeys for certportal: runs the WebAuthn ceremonies in the browser and talks to the
+// portal's server functions. Buttons carry data-passkey="login" | "register" | "confirm";
+// they are shown only when the browser supports WebAuthn (html.webauthn, see main.css).
+
+const toBuf = (s) => {
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+};
+const toB64url = (buf) => {
+  let s = '';
+  for (const x of new Uint8Array(buf)) s += String.fromCharCode(x);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+};
+
+async function call(name, params) {
+  const r = await fetch(`/api/${name}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+    body: new URLSearchParams(params),
+    credentials: 'same-origin',
+  });
+  const text = await r.text();
+  let value = null;
+  try {
+    value = text ? JSON.parse(text) : null;
+  } catch {
+    value = text;
+  }
+  if (!r.ok) {
+    const msg = (value && value.Refused && value.Refused.message) || (typeof value === 'string' ? value : r.statusText);
+    throw new Error(msg);
+  }
+  return value;
+}
+
+async function authenticate(confirm) {
+  const login = document.getElementById('login');
+  const params = login && login.value ? { login: login.value } : {};
+  const start = JSON.parse(await call('passkey_login_start', params));
+  const pk = start.options.publicKey;
+  pk.challenge = toBuf(pk.challenge);
+  for (const c of pk.allowCredentials || []) c.id = toBuf(c.id);
+  const cred = await navigator.credentials.get({ publicKey: pk });
+  const r = cred.response;
+  const body = {
+    id: cred.id,
+    rawId: toB64url(cred.rawId),
+    type: cred.type,
+    response: {
+      authenticatorData: toB64url(r.authenticatorData),
+      clientDataJSON: toB64url(r.clientDataJSON),
+      signature: toB64url(r.signature),
+      userHandle: r.userHandle ? toB64url(r.userHandle) : null,
+    },
+    extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+  };
+  return call('passkey_login_finish', {
+    ceremony: start.ceremony,
+    credential: JSON.stringify(body),
+    confirm: confirm ? 'true' : 'false',
+  });
+}
+
+async function register(name) {
+  const start = JSON.parse(await call('passkey_register_start', {}));
+  const pk = start.options.publicKey;
+  pk.challenge = toBuf(pk.challenge);
+  pk.user.id = toBuf(pk.user.id);
+  for (const c of pk.excludeCredentials || []) c.id = toBuf(c.id);
+  const cred = await navigator.credentials.create({ publicKey: pk });
+  const r = cred.response;
+  const body = {
+    id: cred.id,
+    rawId: toB64url(cred.rawId),
+    type: cred.type,
+    response: {
+      attestationObject: toB64url(r.attestationObject),
+      clientDataJSON: toB64url(r.clientDataJSON),
+      transports: r.getTransports ? r.getTransports() : undefined,
+    },
+    extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+  };
+  await call('passkey_register_finish', { ceremony: start.ceremony, name, credential: JSON.stringify(body) });
+}
+
+function status(button, text, ok) {
+  const el = button.parentElement && button.parentElement.querySelector('.passkey-status');
+  if (el) {
+    el.textContent = text;
+    el.className = `passkey-status ${ok ? 'success' : 'error'}`;
+  }
+}
+
+if (window.PublicKeyCredential) {
+  document.documentElement.classList.add('webauthn');
+  document.addEventListener('click', async (ev) => {
+    const button = ev.target.closest && ev.target.closest('button[data-passkey]');
+    if (!button) return;
+    ev.preventDefault();
+    const kind = button.dataset.passkey;
+    button.disabled = true;
+    try {
+      if (kind === 'login') {
+        const me = await authenticate(false);
+        location.href = me && me.must_change_password ? '/account?change=1' : button.dataset.next || '/account';
+      } else if (kind === 'confirm') {
+        await authenticate(true);
+        status(button, '✓', true);
+      } else if (kind === 'register') {
+        const input = document.getElementById('passkey-name');
+        await register(input ? input.value : '');
+        location.reload();
+      }
+    } catch (e) {
+      status(button, e && e.message ? e.message : String(e), false);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

@@ -1,0 +1,118 @@
+//! Sign-ins per second against a real portal (in-process server, real SQLite, real HTTP),
+//! compared with the argon2id bound: one hash per sign-in, at most one hash per core at once.
+//!
+//! Run with `cargo bench -p server --bench signin`. Prints one line per measurement.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use app::ssr::audit::Actor;
+use app::ssr::auth::{self, UserInput};
+use std::sync::Arc;
+use std::time::Instant;
+
+const PW: &str = "benchmark password 123";
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars: Vec<(&str, String)> = vec![
+        (
+            "CERTPORTAL_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("CERTPORTAL_LISTEN", "127.0.0.1:0".into()),
+        ("CERTPORTAL_CA_PASSPHRASE", "benchmark passphrase".into()),
+        (
+            "CERTPORTAL_SITE_ROOT",
+            dir.path().join("site").display().to_string(),
+        ),
+    ];
+    let cfg = server::config::Config::load(None, &move |k| {
+        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let running = server::start(&cfg, server::system_clock()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", running.addr.port());
+    let s = running.services.clone();
+
+    // The bound: argon2id hashes per second with every core busy.
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let n_hash = 40;
+    let t = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..cores {
+        handles.push(std::thread::spawn(move || {
+            for _ in 0..n_hash / cores {
+                auth::hash_password_blocking(PW).unwrap();
+            }
+        }));
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    let bound = (n_hash / cores * cores) as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "argon2id (19 MiB, t=2, p=1) on {cores} cores: {bound:.1} hashes/s  (the sign-in bound)"
+    );
+
+    // Users to sign in as (distinct accounts, so the per-account throttle is not hit).
+    let users = 200;
+    let inputs: Vec<UserInput> = (0..users)
+        .map(|i| UserInput {
+            login: format!("u{i}"),
+            display_name: format!("User {i}"),
+            email: format!("u{i}@example.com"),
+            ..Default::default()
+        })
+        .collect();
+    let created = auth::create_users(&s, &Actor::cli(), &inputs)
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let hash = auth::hash_password(&s, PW).await.unwrap();
+    for (u, _) in &created {
+        let mut c = s.conn().await.unwrap();
+        app::ssr::db::auth_rows::set_password_hash(&mut c, &u.id, &hash, 0)
+            .await
+            .unwrap();
+    }
+
+    let http = reqwest::Client::new();
+    let concurrency = 8;
+    let per_task = users / concurrency;
+    let t = Instant::now();
+    let ok = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..concurrency {
+        let http = http.clone();
+        let base = base.clone();
+        let ok = ok.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_task {
+                let login = format!("u{}", c * per_task + i);
+                // Each sign-in comes from its own (forwarded) address in real life; here all
+                // share 127.0.0.1, so stay under the per-address limit by signing in right.
+                let r = http
+                    .post(format!("{base}/api/login"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("login={login}&password=benchmark+password+123"))
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status().is_success() {
+                    ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let n = ok.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(n, per_task * concurrency, "every sign-in succeeded");
+    let rate = n as f64 / secs;
+    println!("password sign-ins over HTTP ({concurrency} clients, SQLite): {rate:.1}/s = {:.0}% of the argon2 bound", 100.0 * rate / bound);
+    running.stop().await;
+}

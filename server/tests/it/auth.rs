@@ -1,0 +1,629 @@
+//! Sign-in against the real server: activation, password sign-in, enumeration resistance,
+//! throttling, session fixation, timeouts, sign-out everywhere, CSRF, re-authentication,
+//! passkeys with a software authenticator, sessions shared by two instances, audit records.
+
+use crate::helpers::{spawn, spawn_on, Backend, TestApp};
+use app::ssr::audit::Actor;
+use app::ssr::auth::{self, UserInput};
+use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
+
+const PW: &str = "correct horse battery staple";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// POSTs a server function with a form body and an optional session cookie.
+async fn call(
+    app: &TestApp,
+    name: &str,
+    body: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    if let Some(c) = cookie {
+        h.insert(
+            COOKIE,
+            HeaderValue::from_str(&format!("certportal={c}")).unwrap(),
+        );
+    }
+    let body: String = body
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    client()
+        .post(format!("{}/api/{name}", app.base))
+        .headers(h)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The session token a response set, if any.
+fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let (kv, _) = v.split_once(';')?;
+        let (k, val) = kv.split_once('=')?;
+        (k == "certportal" && !val.is_empty()).then(|| val.to_string())
+    })
+}
+
+/// Creates and activates a user through the real HTTP API; returns the session token.
+async fn activated_user(app: &TestApp, login: &str, is_admin: bool) -> String {
+    let input = UserInput {
+        login: login.into(),
+        display_name: format!("{login} Display"),
+        email: format!("{login}@example.com"),
+        is_admin,
+        ..Default::default()
+    };
+    let (_, link) = auth::create_user(&app.services, &Actor::cli(), &input)
+        .await
+        .unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    let r = call(app, "activate", &[("token", token), ("password", PW)], None).await;
+    assert_eq!(r.status(), 200);
+    let set = r
+        .headers()
+        .get(SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"),
+        "{set}"
+    );
+    // The link is spent.
+    let again = call(app, "activate", &[("token", token), ("password", PW)], None).await;
+    assert!(!again.status().is_success());
+    session_cookie(&r).unwrap()
+}
+
+async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
+    let r = call(app, "whoami", &[], Some(cookie)).await;
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    v.get("login").and_then(|l| l.as_str()).map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_sign_in_sessions_and_enumeration() {
+    let app = spawn(Backend::Sqlite).await;
+    let first = activated_user(&app, "taro", false).await;
+    assert_eq!(whoami(&app, &first).await.as_deref(), Some("taro"));
+
+    // Unknown account and wrong password: the same status and body.
+    let unknown = call(
+        &app,
+        "login",
+        &[("login", "nobody"), ("password", PW)],
+        None,
+    )
+    .await;
+    let wrong = call(
+        &app,
+        "login",
+        &[("login", "taro"), ("password", "not the password")],
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status(), wrong.status());
+    assert!(!unknown.status().is_success());
+    assert_eq!(unknown.text().await.unwrap(), wrong.text().await.unwrap());
+
+    // Session fixation: the session presented at sign-in is ended and a new id issued.
+    let r = call(
+        &app,
+        "login",
+        &[("login", "TARO"), ("password", PW)],
+        Some(&first),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let second = session_cookie(&r).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        whoami(&app, &first).await,
+        None,
+        "the pre-login session is gone"
+    );
+    assert_eq!(whoami(&app, &second).await.as_deref(), Some("taro"));
+
+    // Idle timeout (30 min) and absolute timeout (12 h), on the injected clock.
+    app.clock.advance(29 * 60);
+    assert!(whoami(&app, &second).await.is_some());
+    app.clock.advance(29 * 60);
+    assert!(
+        whoami(&app, &second).await.is_some(),
+        "activity keeps it alive"
+    );
+    app.clock.advance(31 * 60);
+    assert_eq!(whoami(&app, &second).await, None, "idle for 31 minutes");
+    let r = call(&app, "login", &[("login", "taro"), ("password", PW)], None).await;
+    let third = session_cookie(&r).unwrap();
+    for _ in 0..25 {
+        app.clock.advance(29 * 60);
+        let _ = whoami(&app, &third).await;
+    }
+    assert_eq!(
+        whoami(&app, &third).await,
+        None,
+        "12 hours after sign-in, however active"
+    );
+
+    // Sign out everywhere ends every session.
+    let a =
+        session_cookie(&call(&app, "login", &[("login", "taro"), ("password", PW)], None).await)
+            .unwrap();
+    let b =
+        session_cookie(&call(&app, "login", &[("login", "taro"), ("password", PW)], None).await)
+            .unwrap();
+    let r = call(&app, "logout_everywhere", &[], Some(&a)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(whoami(&app, &a).await, None);
+    assert_eq!(whoami(&app, &b).await, None);
+
+    let actions = app.audit_actions().await;
+    for a in [
+        "user.create",
+        "user.activate",
+        "auth.login",
+        "auth.login_failed",
+        "auth.session_expired",
+        "auth.logout_all",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "missing {a}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_throttled_per_account_and_per_address() {
+    let app = spawn(Backend::Sqlite).await;
+    activated_user(&app, "hanako", false).await;
+    // Five free failures; the sixth locks the account for 30 s, then 60 s, …
+    for _ in 0..6 {
+        let r = call(
+            &app,
+            "login",
+            &[("login", "hanako"), ("password", "wrong password!")],
+            None,
+        )
+        .await;
+        assert!(r.text().await.unwrap().contains("sign_in_failed"));
+    }
+    // Now even the right password waits.
+    let r = call(
+        &app,
+        "login",
+        &[("login", "hanako"), ("password", PW)],
+        None,
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("throttled"));
+    app.clock.advance(31);
+    let r = call(
+        &app,
+        "login",
+        &[("login", "hanako"), ("password", PW)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200, "after the lock, the right password works");
+
+    app.stop().await;
+
+    // Per address: many accounts from one address (a fresh portal, so the counts start at 0).
+    let app = spawn(Backend::Sqlite).await;
+    for i in 0..31 {
+        let login = format!("ghost{i}");
+        let r = call(
+            &app,
+            "login",
+            &[("login", &login), ("password", "whatever pw")],
+            None,
+        )
+        .await;
+        assert!(r.text().await.unwrap().contains("sign_in_failed"), "{i}");
+    }
+    let r = call(
+        &app,
+        "login",
+        &[("login", "ghost99"), ("password", "whatever pw")],
+        None,
+    )
+    .await;
+    let text = r.text().await.unwrap();
+    assert!(text.contains("throttled"), "{text}");
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"auth.login_throttled".to_string()));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csrf_headers_and_body_limit() {
+    let app = spawn(Backend::Sqlite).await;
+    let cookie = activated_user(&app, "jiro", false).await;
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut req = client()
+            .post(format!("{}/api/logout", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(COOKIE, format!("certportal={cookie}"));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.body("").send()
+    };
+    let r = post(vec![("sec-fetch-site", "cross-site".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(vec![("origin", "http://evil.example".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        whoami(&app, &cookie).await.as_deref(),
+        Some("jiro"),
+        "refused requests change nothing"
+    );
+    let r = post(vec![
+        ("sec-fetch-site", "same-origin".into()),
+        ("origin", app.base.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(whoami(&app, &cookie).await, None);
+
+    // A page carries a CSP whose nonce is on the hydration script, and framing is refused.
+    let page = client()
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "hydration script carries the nonce"
+    );
+
+    let big = "x".repeat(70 * 1024);
+    let r = client()
+        .post(format!("{}/api/login", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("login=a&password={big}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_with_a_software_authenticator_and_reauthentication() {
+    let app = spawn(Backend::Sqlite).await;
+    let cookie = activated_user(&app, "saburo", false).await;
+    let origin = url::Url::parse(&app.base).unwrap();
+    let mut authenticator = SoftPasskey::new(true);
+
+    // Register.
+    let r = call(&app, "passkey_register_start", &[], Some(&cookie)).await;
+    let start: serde_json::Value =
+        serde_json::from_str(&serde_json::from_str::<String>(&r.text().await.unwrap()).unwrap())
+            .unwrap();
+    let mut options: webauthn_rs::prelude::CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    assert_eq!(
+        options
+            .public_key
+            .authenticator_selection
+            .as_ref()
+            .map(|s| s.require_resident_key),
+        Some(true)
+    );
+    // This software authenticator cannot keep discoverable credentials; it answers as a
+    // security key would (the server then lists it when the login name is given).
+    if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
+        sel.require_resident_key = false;
+        sel.resident_key = None;
+    }
+    let cred = authenticator
+        .do_registration(origin.clone(), options)
+        .unwrap();
+    let body = serde_json::to_string(&cred).unwrap();
+    let ceremony = start["ceremony"].as_str().unwrap();
+    let r = call(
+        &app,
+        "passkey_register_finish",
+        &[
+            ("ceremony", ceremony),
+            ("name", "Soft key"),
+            ("credential", &body),
+        ],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // A ceremony can be finished once.
+    let r = call(
+        &app,
+        "passkey_register_finish",
+        &[
+            ("ceremony", ceremony),
+            ("name", "again"),
+            ("credential", &body),
+        ],
+        Some(&cookie),
+    )
+    .await;
+    assert!(!r.status().is_success());
+
+    // Sign in with the passkey (no password) from a fresh browser.
+    let r = call(&app, "passkey_login_start", &[("login", "saburo")], None).await;
+    let start: serde_json::Value =
+        serde_json::from_str(&serde_json::from_str::<String>(&r.text().await.unwrap()).unwrap())
+            .unwrap();
+    let options = serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let r = call(
+        &app,
+        "passkey_login_finish",
+        &[
+            ("ceremony", start["ceremony"].as_str().unwrap()),
+            ("credential", &serde_json::to_string(&assertion).unwrap()),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let pk_session = session_cookie(&r).unwrap();
+    assert_eq!(whoami(&app, &pk_session).await.as_deref(), Some("saburo"));
+    // Replaying the same assertion is refused.
+    let replay = call(
+        &app,
+        "passkey_login_finish",
+        &[
+            ("ceremony", start["ceremony"].as_str().unwrap()),
+            ("credential", &serde_json::to_string(&assertion).unwrap()),
+        ],
+        None,
+    )
+    .await;
+    assert!(!replay.status().is_success());
+
+    // Rule 8: removing the passkey needs a confirmation within 5 minutes.
+    let list: serde_json::Value = serde_json::from_str(
+        &call(&app, "list_passkeys", &[], Some(&pk_session))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["name"], "Soft key");
+    app.clock.advance(6 * 60);
+    let _ = whoami(&app, &pk_session).await;
+    let r = call(&app, "remove_passkey", &[("id", &id)], Some(&pk_session)).await;
+    assert!(r.text().await.unwrap().contains("ReauthRequired"));
+    let r = call(
+        &app,
+        "confirm_password",
+        &[("password", "wrong wrong wrong")],
+        Some(&pk_session),
+    )
+    .await;
+    assert!(!r.status().is_success());
+    let r = call(
+        &app,
+        "confirm_password",
+        &[("password", PW)],
+        Some(&pk_session),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = call(&app, "remove_passkey", &[("id", &id)], Some(&pk_session)).await;
+    assert_eq!(r.status(), 200);
+    let list: serde_json::Value = serde_json::from_str(
+        &call(&app, "list_passkeys", &[], Some(&pk_session))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0);
+
+    let actions = app.audit_actions().await;
+    for a in [
+        "auth.passkey_add",
+        "auth.reauth",
+        "auth.reauth_failed",
+        "auth.passkey_remove",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "missing {a}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_password_change_and_admin_only_user_creation() {
+    let app = spawn(Backend::Sqlite).await;
+    let admin = activated_user(&app, "boss", true).await;
+    let user = activated_user(&app, "worker", false).await;
+    // A non-admin cannot create users.
+    let r = call(
+        &app,
+        "admin_create_user",
+        &[
+            ("login", "x"),
+            ("display_name", "X"),
+            ("email", "x@example.com"),
+        ],
+        Some(&user),
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("Forbidden"));
+    // An admin can; bad input is refused and creates nothing.
+    let r = call(
+        &app,
+        "admin_create_user",
+        &[
+            ("login", "bad login"),
+            ("display_name", "X"),
+            ("email", "x@example.com"),
+        ],
+        Some(&admin),
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("invalid_field"));
+    let r = call(
+        &app,
+        "admin_create_user",
+        &[
+            ("login", "newbie"),
+            ("display_name", "New"),
+            ("email", "n@example.com"),
+            ("department", "Sales/Tokyo"),
+        ],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("/activate/"));
+    let r = call(
+        &app,
+        "admin_create_user",
+        &[
+            ("login", "newbie"),
+            ("display_name", "Dup"),
+            ("email", "d@example.com"),
+        ],
+        Some(&admin),
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("login_taken"));
+
+    // Forced change (as after a lost device): sign-in says so, and the change needs no
+    // current password; afterwards the flag is gone.
+    {
+        let mut c = app.services.conn().await.unwrap();
+        let u = app::ssr::db::user_by_login(&mut c, "worker")
+            .await
+            .unwrap()
+            .unwrap();
+        app::ssr::db::auth_rows::set_must_change_password(&mut c, &u.id, true, 0)
+            .await
+            .unwrap();
+    }
+    let r = call(
+        &app,
+        "login",
+        &[("login", "worker"), ("password", PW)],
+        None,
+    )
+    .await;
+    let s = session_cookie(&r).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(body["must_change_password"], true);
+    let r = call(
+        &app,
+        "change_password",
+        &[("new_password", "a brand new password")],
+        Some(&s),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = call(
+        &app,
+        "login",
+        &[("login", "worker"), ("password", "a brand new password")],
+        None,
+    )
+    .await;
+    let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(body["must_change_password"], false);
+    // Without the flag, the current password is required.
+    let s2 = call(
+        &app,
+        "login",
+        &[("login", "worker"), ("password", "a brand new password")],
+        None,
+    )
+    .await;
+    let s2 = session_cookie(&s2).unwrap();
+    let r = call(
+        &app,
+        "change_password",
+        &[("new_password", "yet another password")],
+        Some(&s2),
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("wrong_password"));
+    let _ = user;
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"auth.password_change".to_string()));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_one_instance_works_on_another() {
+    let first = spawn(Backend::Postgres).await;
+    let cookie = activated_user(&first, "shared", false).await;
+    let second = spawn_on(tempfile::tempdir().unwrap(), first.database_url.clone()).await;
+    assert_eq!(whoami(&second, &cookie).await.as_deref(), Some("shared"));
+    let r = call(&second, "logout", &[], Some(&cookie)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        whoami(&first, &cookie).await,
+        None,
+        "signed out on one, signed out on both"
+    );
+    second.stop().await;
+    first.stop().await;
+}
