@@ -61,8 +61,8 @@ async function authenticate(confirm) {
   });
 }
 
-async function register(name) {
-  const start = JSON.parse(await call('passkey_register_start', {}));
+async function register(name, setup) {
+  const start = JSON.parse(await call(setup ? 'setup_passkey_start' : 'passkey_register_start', setup || {}));
   const pk = start.options.publicKey;
   pk.challenge = toBuf(pk.challenge);
   pk.user.id = toBuf(pk.user.id);
@@ -80,7 +80,11 @@ async function register(name) {
     },
     extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
   };
-  await call('passkey_register_finish', { ceremony: start.ceremony, name, credential: JSON.stringify(body) });
+  if (setup) {
+    await call('setup_passkey_finish', { ceremony: start.ceremony, credential: JSON.stringify(body) });
+  } else {
+    await call('passkey_register_finish', { ceremony: start.ceremony, name, credential: JSON.stringify(body) });
+  }
 }
 
 function status(button, text, ok) {
@@ -106,6 +110,16 @@ if (window.PublicKeyCredential) {
       } else if (kind === 'confirm') {
         await authenticate(true);
         status(button, '✓', true);
+      } else if (kind === 'setup') {
+        // The first administrator with a passkey and no password.
+        const val = (id) => (document.getElementById(id) || {}).value || '';
+        await register('', {
+          token: button.dataset.token,
+          login: val('login'),
+          display_name: val('display_name'),
+          email: val('email'),
+        });
+        location.href = '/account';
       } else if (kind === 'register') {
         const input = document.getElementById('passkey-name');
         await register(input ? input.value : '');

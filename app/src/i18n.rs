@@ -199,6 +199,7 @@ pub enum Msg {
     StatusDeactivated,
     AdminOnly,
     Save,
+    CreateAdminPasskey,
 }
 
 /// The text of `msg` in `lang`.
@@ -329,6 +330,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::StatusDeactivated => ("Deactivated", "停止中"),
         Msg::AdminOnly => ("Only administrators can see this page.", "このページは管理者のみ表示できます。"),
         Msg::Save => ("Save", "保存"),
+        Msg::CreateAdminPasskey => ("Create with a passkey instead (no password)", "パスワードの代わりにパスキーで作成"),
     };
     match lang {
         Lang::En => en,

@@ -88,6 +88,10 @@ mod from_ssr {
                 SetupError::LoginTaken => {
                     AppError::refused("login_taken", Some("login"), e.to_string())
                 }
+                SetupError::Passkey(ref detail) => {
+                    tracing::info!(detail = %detail, "setup passkey refused");
+                    AppError::refused("passkey_failed", None, e.to_string())
+                }
                 SetupError::Hash | SetupError::Db(_) => internal(&e),
             }
         }

@@ -140,3 +140,39 @@ pub async fn complete_setup(
         }
     }
 }
+
+/// First administrator with a passkey, step 1: `{"ceremony": id, "options": …}`.
+#[server(endpoint = "setup_passkey_start")]
+pub async fn setup_passkey_start(
+    token: String,
+    login: String,
+    display_name: String,
+    email: String,
+) -> Result<String, AppError> {
+    let s = services()?;
+    let (id, ccr) =
+        crate::ssr::setup::passkey_setup_start(&s, &token, &login, &display_name, &email).await?;
+    serde_json::to_string(&serde_json::json!({ "ceremony": id, "options": ccr }))
+        .map_err(|e| error::internal(&e))
+}
+
+/// First administrator with a passkey, step 2: creates the account and signs in.
+#[server(endpoint = "setup_passkey_finish")]
+pub async fn setup_passkey_finish(
+    ceremony: String,
+    credential: String,
+) -> Result<String, AppError> {
+    let s = services()?;
+    let cred = serde_json::from_str(&credential).map_err(|_| {
+        AppError::refused(
+            "passkey_invalid",
+            None,
+            "the browser's passkey answer could not be read",
+        )
+    })?;
+    let session =
+        crate::ssr::setup::passkey_setup_finish(&s, &ceremony, &cred, &auth::session::client())
+            .await?;
+    auth::session::set(&s, &session.token);
+    Ok(session.user.login)
+}

@@ -71,6 +71,13 @@ pub fn Setup() -> impl IntoView {
                                                     {tr(Msg::CreateAdmin)}
                                                 </button>
                                             </ActionForm>
+                                            <div class="passkey-block" data-passkey="">
+                                                <p class="or">{tr(Msg::Or)}</p>
+                                                <button type="button" class="secondary" data-passkey="setup" data-token=token>
+                                                    {tr(Msg::CreateAdminPasskey)}
+                                                </button>
+                                                <p class="passkey-status" role="status" aria-live="polite"></p>
+                                            </div>
                                         }
                                             .into_any()
                                     }

@@ -70,22 +70,12 @@ pub async fn record_result(
     append_audit(
         c,
         at,
-        &AuditEntry {
-            actor_id: actor.user_id.clone(),
-            actor_label: actor.label.clone(),
-            subject_user_id: subject_user_id.map(str::to_string),
-            certificate_id: None,
-            enrollment_id: None,
-            action: action.to_string(),
-            result: result.to_string(),
-            detail: detail.to_string(),
-            ip: actor.ip.clone(),
-        },
+        &entry(actor, action, subject_user_id, None, None, result, detail),
     )
     .await
 }
 
-/// Appends one record for `actor`.
+/// Appends one record of a successful action for `actor`.
 #[allow(clippy::too_many_arguments)]
 pub async fn record(
     c: &mut Conn,
@@ -100,17 +90,37 @@ pub async fn record(
     append_audit(
         c,
         at,
-        &AuditEntry {
-            actor_id: actor.user_id.clone(),
-            actor_label: actor.label.clone(),
-            subject_user_id: subject_user_id.map(str::to_string),
-            certificate_id: certificate_id.map(str::to_string),
-            enrollment_id: enrollment_id.map(str::to_string),
-            action: action.to_string(),
-            result: "ok".to_string(),
-            detail: detail.to_string(),
-            ip: actor.ip.clone(),
-        },
+        &entry(
+            actor,
+            action,
+            subject_user_id,
+            certificate_id,
+            enrollment_id,
+            "ok",
+            detail,
+        ),
     )
     .await
+}
+
+fn entry(
+    actor: &Actor,
+    action: &str,
+    subject_user_id: Option<&str>,
+    certificate_id: Option<&str>,
+    enrollment_id: Option<&str>,
+    result: &str,
+    detail: &str,
+) -> AuditEntry {
+    AuditEntry {
+        actor_id: actor.user_id.clone(),
+        actor_label: actor.label.clone(),
+        subject_user_id: subject_user_id.map(str::to_string),
+        certificate_id: certificate_id.map(str::to_string),
+        enrollment_id: enrollment_id.map(str::to_string),
+        action: action.to_string(),
+        result: result.to_string(),
+        detail: detail.to_string(),
+        ip: actor.ip.clone(),
+    }
 }

@@ -226,7 +226,7 @@ async fn throttle_fail(
 
 // ---------------------------------------------------------------- sessions
 
-async fn open_session(
+pub(crate) async fn open_session(
     c: &mut Conn,
     s: &Services,
     user: &UserRow,
@@ -466,6 +466,28 @@ pub fn require_recent_auth(auth: &Authenticated, now: i64) -> Result<(), AuthErr
     }
 }
 
+/// Records a successful confirmation on the session (rule 8).
+async fn confirmed(
+    c: &mut Conn,
+    auth: &Authenticated,
+    now: i64,
+    how: &str,
+) -> Result<(), AuthError> {
+    ar::set_reauth(c, &auth.session.id_hash, now).await?;
+    audit::record(
+        c,
+        now,
+        &auth.actor(),
+        action::REAUTH,
+        Some(&auth.user.id),
+        None,
+        None,
+        how,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Confirms the signed-in user with their password (rule 8).
 pub async fn reauth_with_password(
     s: &Services,
@@ -485,18 +507,7 @@ pub async fn reauth_with_password(
     let ok = verify_password(s, password, phc).await?;
     let mut tx = s.db.begin().await?;
     if ok {
-        ar::set_reauth(&mut tx, &auth.session.id_hash, now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &auth.actor(),
-            action::REAUTH,
-            Some(&auth.user.id),
-            None,
-            None,
-            "password",
-        )
-        .await?;
+        confirmed(&mut tx, auth, now, "password").await?;
         tx.commit().await?;
         Ok(())
     } else {
@@ -565,11 +576,11 @@ pub async fn change_password(
 
 // ---------------------------------------------------------------- passkeys
 
-fn wa_err(e: impl fmt::Display) -> AuthError {
+pub(crate) fn wa_err(e: impl fmt::Display) -> AuthError {
     AuthError::Passkey(e.to_string())
 }
 
-fn credential_key(id: &[u8]) -> String {
+pub(crate) fn credential_key(id: &[u8]) -> String {
     hex::encode(id)
 }
 
@@ -912,18 +923,7 @@ pub async fn reauth_with_passkey(
     let mut tx = s.db.begin().await?;
     match passkey_verify(s, &mut tx, ceremony, credential).await {
         Ok(user) if user.id == auth.user.id => {
-            ar::set_reauth(&mut tx, &auth.session.id_hash, now).await?;
-            audit::record(
-                &mut tx,
-                now,
-                &auth.actor(),
-                action::REAUTH,
-                Some(&auth.user.id),
-                None,
-                None,
-                "passkey",
-            )
-            .await?;
+            confirmed(&mut tx, auth, now, "passkey").await?;
             tx.commit().await?;
             Ok(())
         }

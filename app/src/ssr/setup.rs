@@ -25,6 +25,8 @@ pub enum SetupError {
     LoginTaken,
     #[error("password hashing failed")]
     Hash,
+    #[error("the passkey could not be registered")]
+    Passkey(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -149,4 +151,157 @@ pub async fn complete_setup(
     .await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// What a passkey-only setup remembers between its two steps (kept server-side).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingAdmin {
+    registration: webauthn_rs::prelude::PasskeyRegistration,
+    token_hash: String,
+    login: String,
+    display_name: String,
+    email: String,
+    handle: String,
+}
+
+fn passkey_err(e: impl std::fmt::Display) -> SetupError {
+    SetupError::Passkey(e.to_string())
+}
+
+/// First step of creating the first administrator with a passkey and no password: checks
+/// the link and the fields, and returns the ceremony id and `navigator.credentials.create`
+/// options (a discoverable credential).
+pub async fn passkey_setup_start(
+    s: &Services,
+    token: &str,
+    login: &str,
+    display_name: &str,
+    email: &str,
+) -> Result<(String, webauthn_rs::prelude::CreationChallengeResponse), SetupError> {
+    let login = Login::parse(login)?;
+    let name = DisplayName::parse(display_name)?;
+    let email = Email::parse(email)?;
+    if !setup_token_usable(s, token).await? {
+        return Err(SetupError::BadToken);
+    }
+    let handle = webauthn_rs::prelude::Uuid::from_bytes(ids::new_serial());
+    let (mut ccr, registration) = s
+        .webauthn
+        .start_passkey_registration(handle, login.as_str(), name.as_str(), None)
+        .map_err(passkey_err)?;
+    if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
+        sel.require_resident_key = true;
+        sel.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
+    }
+    let pending = PendingAdmin {
+        registration,
+        token_hash: ids::token_hash(token),
+        login: login.as_str().to_string(),
+        display_name: name.as_str().to_string(),
+        email: email.as_str().to_string(),
+        handle: handle.to_string(),
+    };
+    let now = s.now();
+    let id = ids::new_id();
+    let json = serde_json::to_string(&pending).map_err(passkey_err)?;
+    let mut tx = s.db.begin().await?;
+    db::auth_rows::put_webauthn_state(
+        &mut tx,
+        &id,
+        "setup",
+        None,
+        &json,
+        now + super::auth::CEREMONY_SECS,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((id, ccr))
+}
+
+/// Second step: verifies the new passkey and, in one transaction, spends the setup link,
+/// creates the administrator (no password), stores the passkey, records both and signs in.
+pub async fn passkey_setup_finish(
+    s: &Services,
+    ceremony: &str,
+    credential: &webauthn_rs::prelude::RegisterPublicKeyCredential,
+    client: &super::auth::Client,
+) -> Result<super::auth::NewSession, SetupError> {
+    use super::auth::{self as a, action as aa};
+    use db::auth_rows as ar;
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let (_, json) = ar::take_webauthn_state(&mut tx, ceremony, "setup", now)
+        .await?
+        .ok_or(SetupError::BadToken)?;
+    let p: PendingAdmin = serde_json::from_str(&json).map_err(passkey_err)?;
+    let passkey = s
+        .webauthn
+        .finish_passkey_registration(credential, &p.registration)
+        .map_err(passkey_err)?;
+    if db::count_admins(&mut tx).await? > 0 {
+        return Err(SetupError::AdminExists);
+    }
+    if !db::consume_setup_token(&mut tx, &p.token_hash, now).await? {
+        return Err(SetupError::BadToken);
+    }
+    if db::user_by_login(&mut tx, &p.login).await?.is_some() {
+        return Err(SetupError::LoginTaken);
+    }
+    let user = db::insert_user(
+        &mut tx,
+        &ids::new_id(),
+        &NewUser {
+            login: p.login.clone(),
+            display_name: p.display_name.clone(),
+            email: p.email.clone(),
+            upn: None,
+            department_id: None,
+            is_admin: true,
+            password_hash: None,
+        },
+        now,
+    )
+    .await?;
+    ar::webauthn_handle(&mut tx, &user.id, &p.handle).await?;
+    ar::insert_passkey(
+        &mut tx,
+        &db::PasskeyRow {
+            id: ids::new_id(),
+            user_id: user.id.clone(),
+            name: "Passkey".into(),
+            credential_id: a::credential_key(passkey.cred_id().as_ref()),
+            passkey_json: serde_json::to_string(&passkey).map_err(passkey_err)?,
+            created_at: now,
+            last_used_at: None,
+        },
+    )
+    .await?;
+    let actor = Actor::user(&user.id, &user.login, true, client.ip.clone());
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        action::SETUP_ADMIN,
+        Some(&user.id),
+        None,
+        None,
+        "first administrator created (passkey)",
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        aa::PASSKEY_ADD,
+        Some(&user.id),
+        None,
+        None,
+        "name=Passkey",
+    )
+    .await?;
+    let session = a::open_session(&mut tx, s, &user, client, None, "setup")
+        .await
+        .map_err(|e| SetupError::Passkey(e.to_string()))?;
+    tx.commit().await?;
+    Ok(session)
 }

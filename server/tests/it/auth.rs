@@ -2,6 +2,7 @@
 //! throttling, session fixation, timeouts, sign-out everywhere, CSRF, re-authentication,
 //! passkeys with a software authenticator, sessions shared by two instances, audit records.
 
+use crate::helpers::urlencode;
 use crate::helpers::{spawn, spawn_on, Backend, TestApp};
 use app::ssr::audit::Actor;
 use app::ssr::auth::{self, UserInput};
@@ -47,17 +48,6 @@ async fn call(
         .send()
         .await
         .unwrap()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The session token a response set, if any.
