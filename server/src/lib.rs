@@ -295,7 +295,8 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, Start
     })
 }
 
-/// Background work on the real clock's schedule: lapse overdue enrollments (rule 6). The
+/// Background work on the real clock's schedule: lapse overdue enrollments (rule 6) and purge
+/// expired sessions. The
 /// use case itself reads the injected clock, so tests call it directly instead of waiting.
 fn spawn_background(services: Services, mut stop: tokio::sync::watch::Receiver<bool>) {
     tokio::spawn(async move {
@@ -307,6 +308,9 @@ fn spawn_background(services: Services, mut stop: tokio::sync::watch::Receiver<b
                         Ok(0) => {}
                         Ok(n) => tracing::info!(lapsed = n, "enrollments past their pickup deadline lapsed"),
                         Err(e) => tracing::error!(error = %e, "lapsing overdue enrollments failed"),
+                    }
+                    if let Err(e) = app::ssr::auth::purge_expired(&services).await {
+                        tracing::error!(error = %e, "purging expired sessions failed");
                     }
                 }
                 _ = stop.changed() => break,

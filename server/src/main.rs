@@ -158,6 +158,13 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{link}");
+            let mut c = s.conn().await.map_err(|e| e.to_string())?;
+            if db::count_admins(&mut c).await.map_err(|e| e.to_string())? > 0 {
+                eprintln!(
+                    "note: an administrator exists, and a setup link only works while none does; \
+                     to add another administrator run `certportal user add --admin …`"
+                );
+            }
             Ok(())
         }
         Command::Ca {

@@ -418,6 +418,18 @@ pub async fn session_user(s: &Services, token: &str) -> Result<Option<Authentica
     }
 }
 
+/// Housekeeping: deletes sessions past their timeouts and unanswered ceremonies. Returns the
+/// number of sessions removed. (A session is also refused and removed when presented late;
+/// this only keeps the table small.)
+pub async fn purge_expired(s: &Services) -> Result<u64, AuthError> {
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let n = ar::delete_expired_sessions(&mut tx, now, SESSION_IDLE_SECS).await?;
+    ar::delete_expired_webauthn_states(&mut tx, now).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// Ends one session.
 pub async fn sign_out(s: &Services, auth: &Authenticated) -> Result<(), AuthError> {
     let now = s.now();

@@ -617,3 +617,21 @@ async fn a_session_from_one_instance_works_on_another() {
     second.stop().await;
     first.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_sessions_are_purged() {
+    let app = spawn(Backend::Sqlite).await;
+    let a = activated_user(&app, "old", false).await;
+    let _b =
+        session_cookie(&call(&app, "login", &[("login", "old"), ("password", PW)], None).await)
+            .unwrap();
+    assert_eq!(
+        auth::purge_expired(&app.services).await.unwrap(),
+        0,
+        "live sessions stay"
+    );
+    app.clock.advance(31 * 60);
+    assert_eq!(auth::purge_expired(&app.services).await.unwrap(), 2);
+    assert_eq!(whoami(&app, &a).await, None);
+    app.stop().await;
+}
