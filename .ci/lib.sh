@@ -69,7 +69,7 @@ install_test_services() {
 start_postgres() {
   local bin
   bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  PG_DIR="$(mktemp -d /tmp/certportal-pg.XXXXXX)"
+  PG_DIR="$(mktemp -d)"
   PG_PORT="${CERTPORTAL_TEST_PG_PORT:-$(( 20000 + RANDOM % 20000 ))}"
   local run=()
   if [ "$(id -u)" = 0 ]; then

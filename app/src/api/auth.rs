@@ -273,8 +273,7 @@ pub async fn passkey_register_start() -> Result<String, AppError> {
     let s = super::services()?;
     let a = session::require(&s).await?;
     let (id, ccr) = crate::ssr::auth::passkey_register_start(&s, &a).await?;
-    serde_json::to_string(&serde_json::json!({ "ceremony": id, "options": ccr }))
-        .map_err(|e| super::error::internal(&e))
+    super::ceremony_json(&id, &ccr)
 }
 
 /// Finishes adding a passkey. `credential` is the JSON of the browser's `PublicKeyCredential`.
@@ -307,8 +306,7 @@ pub async fn passkey_login_start(login: Option<String>) -> Result<String, AppErr
         None => session::current(&s).await?.map(|a| a.user.login),
     };
     let (id, rcr) = crate::ssr::auth::passkey_login_start(&s, login.as_deref()).await?;
-    serde_json::to_string(&serde_json::json!({ "ceremony": id, "options": rcr }))
-        .map_err(|e| super::error::internal(&e))
+    super::ceremony_json(&id, &rcr)
 }
 
 /// Finishes a passkey sign-in (no session yet) or, with `confirm`, a confirmation of the

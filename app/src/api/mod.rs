@@ -152,8 +152,7 @@ pub async fn setup_passkey_start(
     let s = services()?;
     let (id, ccr) =
         crate::ssr::setup::passkey_setup_start(&s, &token, &login, &display_name, &email).await?;
-    serde_json::to_string(&serde_json::json!({ "ceremony": id, "options": ccr }))
-        .map_err(|e| error::internal(&e))
+    ceremony_json(&id, &ccr)
 }
 
 /// First administrator with a passkey, step 2: creates the account and signs in.
@@ -175,4 +174,11 @@ pub async fn setup_passkey_finish(
             .await?;
     auth::session::set(&s, &session.token);
     Ok(session.user.login)
+}
+
+/// The answer to a passkey ceremony's first step: its id and the browser's options.
+#[cfg(feature = "ssr")]
+pub(crate) fn ceremony_json(id: &str, options: &impl Serialize) -> Result<String, AppError> {
+    serde_json::to_string(&serde_json::json!({ "ceremony": id, "options": options }))
+        .map_err(|e| error::internal(&e))
 }

@@ -32,6 +32,15 @@ impl Actor {
             ip: None,
         }
     }
+    /// Somebody not (yet) signed in, e.g. a failed sign-in.
+    pub fn anonymous(ip: Option<String>) -> Actor {
+        Actor {
+            user_id: None,
+            label: "anonymous".into(),
+            is_admin: false,
+            ip,
+        }
+    }
     /// A person with an account.
     pub fn user(id: &str, login: &str, is_admin: bool, ip: Option<String>) -> Actor {
         Actor {

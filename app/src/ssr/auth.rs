@@ -308,12 +308,7 @@ pub async fn password_sign_in(
         if let Err(e) = throttle_check(&mut c, &keys, now).await {
             drop(c);
             let mut tx = s.db.begin().await?;
-            let actor = Actor {
-                user_id: None,
-                label: "anonymous".into(),
-                is_admin: false,
-                ip: client.ip.clone(),
-            };
+            let actor = Actor::anonymous(client.ip.clone());
             audit::record_result(
                 &mut tx,
                 now,
@@ -349,12 +344,7 @@ pub async fn password_sign_in(
         }
         other => {
             throttle_fail(&mut tx, &login_key, ip_key.as_deref(), now).await?;
-            let actor = Actor {
-                user_id: None,
-                label: "anonymous".into(),
-                is_admin: false,
-                ip: client.ip.clone(),
-            };
+            let actor = Actor::anonymous(client.ip.clone());
             let subject = other.as_ref().map(|u| u.id.as_str());
             audit::record_result(
                 &mut tx,
@@ -596,6 +586,15 @@ pub(crate) fn credential_key(id: &[u8]) -> String {
     hex::encode(id)
 }
 
+/// Asks the browser for a discoverable credential, so the passkey alone can sign in later
+/// (webauthn-rs' passkey registration leaves the choice to the authenticator).
+pub(crate) fn require_discoverable(ccr: &mut CreationChallengeResponse) {
+    if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
+        sel.require_resident_key = true;
+        sel.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
+    }
+}
+
 /// Starts adding a passkey for the signed-in user. Returns the ceremony id and the options
 /// for `navigator.credentials.create`.
 pub async fn passkey_register_start(
@@ -626,11 +625,7 @@ pub async fn passkey_register_start(
             Some(existing),
         )
         .map_err(wa_err)?;
-    // Ask for a discoverable credential, so the passkey alone can sign in later.
-    if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
-        sel.require_resident_key = true;
-        sel.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
-    }
+    require_discoverable(&mut ccr);
     let id = ids::new_id();
     let json = serde_json::to_string(&state).map_err(wa_err)?;
     ar::put_webauthn_state(
@@ -899,12 +894,7 @@ pub async fn passkey_login_finish(
         Err(e) => {
             drop(tx);
             let mut tx = s.db.begin().await?;
-            let actor = Actor {
-                user_id: None,
-                label: "anonymous".into(),
-                is_admin: false,
-                ip: client.ip.clone(),
-            };
+            let actor = Actor::anonymous(client.ip.clone());
             audit::record_result(
                 &mut tx,
                 now,

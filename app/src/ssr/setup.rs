@@ -189,10 +189,7 @@ pub async fn passkey_setup_start(
         .webauthn
         .start_passkey_registration(handle, login.as_str(), name.as_str(), None)
         .map_err(passkey_err)?;
-    if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
-        sel.require_resident_key = true;
-        sel.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
-    }
+    super::auth::require_discoverable(&mut ccr);
     let pending = PendingAdmin {
         registration,
         token_hash: ids::token_hash(token),
