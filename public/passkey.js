@@ -106,7 +106,7 @@ if (window.PublicKeyCredential) {
     try {
       if (kind === 'login') {
         const me = await authenticate(false);
-        location.href = me && me.must_change_password ? '/account?change=1' : button.dataset.next || '/account';
+        location.href = me && me.must_change_password ? '/account?change=1' : button.dataset.next || '/certificates';
       } else if (kind === 'confirm') {
         await authenticate(true);
         status(button, '✓', true);
@@ -132,3 +132,21 @@ if (window.PublicKeyCredential) {
     }
   });
 }
+
+// "Copy link" buttons: data-copy="<id of the input holding the text>". Shown only with
+// JavaScript (html.js); without it the link stays selectable in its read-only field.
+document.documentElement.classList.add('js');
+document.addEventListener('click', async (ev) => {
+  const button = ev.target.closest('[data-copy]');
+  if (!button) return;
+  const input = document.getElementById(button.dataset.copy);
+  if (!input) return;
+  const out = button.parentElement.querySelector('.copy-status');
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select();
+    document.execCommand('copy');
+  }
+  if (out) out.textContent = button.dataset.done || '✓';
+});

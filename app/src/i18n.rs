@@ -200,6 +200,94 @@ pub enum Msg {
     AdminOnly,
     Save,
     CreateAdminPasskey,
+    NavCertificates,
+    CertsTitle,
+    ShowAll,
+    ShowCurrent,
+    HiddenEntries,
+    NoCertificates,
+    ColDevice,
+    ColSerial,
+    ColFingerprint,
+    ColNotAfter,
+    ColIssuer,
+    ColPickupBy,
+    ColReason,
+    ActionsMenu,
+    ShowRenewalUrl,
+    ShowInstallUrl,
+    RevokeAction,
+    WithdrawAction,
+    RequestTitle,
+    DeviceLabel,
+    RequestButton,
+    RequestedReady,
+    RequestedPending,
+    ApprovalModeHint,
+    RevokedDone,
+    ReissueNotAllowed,
+    LinkTitle,
+    LinkIntro,
+    LinkPin,
+    LinkPinOnlyHere,
+    LinkExpiresIn,
+    LinkValidUntil,
+    LinkExpired,
+    MakeNewLink,
+    MakeLink,
+    LinkNone,
+    CopyLink,
+    Copied,
+    BackToCertificates,
+    RevokeTitle,
+    RevokeIntro,
+    WithdrawTitle,
+    WithdrawIntro,
+    RevokeConfirmButton,
+    WithdrawConfirmButton,
+    Cancel,
+    ReasonKeyCompromise,
+    ReasonCessation,
+    ReasonAffiliation,
+    ReasonUnspecified,
+    ReasonSuperseded,
+    ReasonOther,
+    LostTitle,
+    LostIntro,
+    LostConfirm,
+    LostButton,
+    LostDone,
+    LostLink,
+    ConfirmationRequired,
+    QuotaExceeded,
+    NotAllowedNow,
+    PickupTitle,
+    PickupRenewal,
+    PickupProfileButton,
+    PickupP12Button,
+    PickupPfxButton,
+    PickupOnce,
+    PickupSteps,
+    PickupOpenInSafari,
+    PickupOpenInSafariBody,
+    PickupNotThisDevice,
+    PickupInstallerApp,
+    PickupLinkLabel,
+    LinkUnknown,
+    LinkUsed,
+    LinkExpiredPickup,
+    LinkVoided,
+    LinkNotReady,
+    PlatformIosSafari,
+    PlatformIpadSafari,
+    PlatformMacSafari,
+    PlatformIosOther,
+    PlatformAndroid,
+    PlatformWindows,
+    PlatformMacOther,
+    PlatformFirefox,
+    PlatformLinux,
+    PlatformOther,
 }
 
 /// The text of `msg` in `lang`.
@@ -331,11 +419,285 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::AdminOnly => ("Only administrators can see this page.", "このページは管理者のみ表示できます。"),
         Msg::Save => ("Save", "保存"),
         Msg::CreateAdminPasskey => ("Create with a passkey instead (no password)", "パスワードの代わりにパスキーで作成"),
+        Msg::NavCertificates => ("My certificates", "証明書"),
+        Msg::CertsTitle => ("My certificates", "証明書の管理"),
+        Msg::ShowAll => ("Show all", "すべて表示"),
+        Msg::ShowCurrent => ("Show current only", "有効なもののみ表示"),
+        Msg::HiddenEntries => ("Hidden entries (expired, revoked, renewed, rejected, not picked up)", "非表示の項目(期限切れ・失効済・更新済・却下・未受取)"),
+        Msg::NoCertificates => ("You have no certificates yet. Request one below.", "証明書はまだありません。下のフォームから申請してください。"),
+        Msg::ColDevice => ("Device", "端末"),
+        Msg::ColSerial => ("Serial number", "シリアル番号"),
+        Msg::ColFingerprint => ("SHA-256 fingerprint", "SHA-256 フィンガープリント"),
+        Msg::ColNotAfter => ("Valid until", "有効期限"),
+        Msg::ColIssuer => ("Issued by", "発行元"),
+        Msg::ColPickupBy => ("Pick up by", "受取期限"),
+        Msg::ColReason => ("Reason", "理由"),
+        Msg::ActionsMenu => ("Actions", "操作"),
+        Msg::ShowRenewalUrl => ("Show renewal URL", "更新用URLを表示"),
+        Msg::ShowInstallUrl => ("Show install URL", "インストール用URLを表示"),
+        Msg::RevokeAction => ("Revoke", "失効"),
+        Msg::WithdrawAction => ("Cancel request", "申請を取り消す"),
+        Msg::RequestTitle => ("Request a certificate", "証明書の申請"),
+        Msg::DeviceLabel => ("Device name (e.g. iPhone 15)", "端末名(例: iPhone 15)"),
+        Msg::RequestButton => ("Request", "申請する"),
+        Msg::RequestedReady => ("Your certificate is ready to install: choose “Show install URL” in its menu.", "証明書のインストール準備ができました。メニューの「インストール用URLを表示」から受け取ってください。"),
+        Msg::RequestedPending => ("Your request waits for an administrator's approval.", "申請は管理者の承認待ちです。"),
+        Msg::ApprovalModeHint => ("Requests are approved by an administrator before you can install them.", "申請は管理者の承認後にインストールできます。"),
+        Msg::RevokedDone => ("Done. The change is final.", "完了しました。この操作は取り消せません。"),
+        Msg::ReissueNotAllowed => ("Renewal is not allowed for your account. Ask an administrator.", "お使いのアカウントでは更新が許可されていません。管理者にお問い合わせください。"),
+        Msg::LinkTitle => ("Renewal URL", "更新用URL"),
+        Msg::LinkIntro => ("Scan the QR code with the phone that should get the certificate, or open the link on it. The link works once.", "証明書を入れるスマートフォンでQRコードを読み取るか、リンクを開いてください。リンクは一度だけ使えます。"),
+        Msg::LinkPin => ("PIN — the phone asks for it when installing", "PIN(インストール時に入力します)"),
+        Msg::LinkPinOnlyHere => ("The PIN is shown only on this screen. Never send it together with the link.", "PINはこの画面にのみ表示されます。リンクと一緒に送らないでください。"),
+        Msg::LinkExpiresIn => ("Expires in", "残り時間"),
+        Msg::LinkValidUntil => ("Valid until (UTC)", "有効期限(UTC)"),
+        Msg::LinkExpired => ("This link has expired. Make a new one.", "このリンクは期限切れです。新しいリンクを作成してください。"),
+        Msg::MakeNewLink => ("Make a new link", "新しいリンクを作成"),
+        Msg::MakeLink => ("Show the link and QR code", "リンクとQRコードを表示"),
+        Msg::LinkNone => ("Making a link voids the earlier unused links of this certificate.", "新しいリンクを作成すると、この証明書の未使用のリンクは無効になります。"),
+        Msg::CopyLink => ("Copy link", "リンクをコピー"),
+        Msg::Copied => ("Copied.", "コピーしました。"),
+        Msg::BackToCertificates => ("Back to my certificates", "証明書の一覧に戻る"),
+        Msg::RevokeTitle => ("Revoke this certificate", "証明書の失効"),
+        Msg::RevokeIntro => ("A revoked certificate stops working at once and can never be re-enabled.", "失効した証明書はすぐに使えなくなり、元に戻すことはできません。"),
+        Msg::WithdrawTitle => ("Cancel this request", "申請の取り消し"),
+        Msg::WithdrawIntro => ("The certificate will not be issued; a cancelled request cannot be restored.", "証明書は発行されません。取り消した申請は元に戻せません。"),
+        Msg::RevokeConfirmButton => ("Revoke permanently", "失効する(元に戻せません)"),
+        Msg::WithdrawConfirmButton => ("Cancel the request", "申請を取り消す"),
+        Msg::Cancel => ("Back", "戻る"),
+        Msg::ReasonKeyCompromise => ("The device or its key was lost or stolen", "端末または鍵の紛失・盗難"),
+        Msg::ReasonCessation => ("I no longer use this device", "この端末を使わなくなった"),
+        Msg::ReasonAffiliation => ("My role or organisation changed", "所属の変更"),
+        Msg::ReasonUnspecified => ("Other", "その他"),
+        Msg::ReasonSuperseded => ("Replaced by a renewal", "更新により置き換え"),
+        Msg::ReasonOther => ("Other reason", "その他の理由"),
+        Msg::LostTitle => ("I lost my device", "端末を紛失した"),
+        Msg::LostIntro => ("Use this from another device when a phone or computer with your certificate is lost or stolen. In one step certportal revokes all your certificates, voids your open links, signs you out everywhere and asks for a new password at your next sign-in. Then request new certificates as usual.", "証明書の入った端末を紛失・盗難した場合に、別の端末から実行してください。すべての証明書の失効、未使用リンクの無効化、全端末からのログアウトを一度に行い、次回ログイン時にパスワードの変更を求めます。その後、通常どおり証明書を申請してください。"),
+        Msg::LostConfirm => ("I understand: all my certificates are revoked and this cannot be undone", "すべての証明書が失効し、元に戻せないことを理解しました"),
+        Msg::LostButton => ("Revoke everything and sign out", "すべて失効してログアウト"),
+        Msg::LostDone => ("All your certificates were revoked and you were signed out everywhere. Sign in again to set a new password and request new certificates.", "すべての証明書を失効し、全端末からログアウトしました。再度ログインして新しいパスワードを設定し、証明書を申請してください。"),
+        Msg::LostLink => ("I lost my device", "端末を紛失した"),
+        Msg::ConfirmationRequired => ("Tick the box to confirm.", "確認のチェックを入れてください。"),
+        Msg::QuotaExceeded => ("You already have the maximum number of active certificates. Revoke one first.", "有効な証明書の数が上限に達しています。先にいずれかを失効してください。"),
+        Msg::NotAllowedNow => ("This action is not possible in the entry's current state.", "現在の状態ではこの操作はできません。"),
+        Msg::PickupTitle => ("Install your certificate", "証明書のインストール"),
+        Msg::PickupRenewal => ("This replaces your current certificate, which stops working once the new one is issued.", "新しい証明書の発行と同時に、現在の証明書は使えなくなります。"),
+        Msg::PickupProfileButton => ("Install profile", "プロファイルをインストール"),
+        Msg::PickupP12Button => ("Download certificate (.p12)", "証明書をダウンロード(.p12)"),
+        Msg::PickupPfxButton => ("Download certificate (.pfx)", "証明書をダウンロード(.pfx)"),
+        Msg::PickupOnce => ("The download works once. Keep the PIN from your computer's screen at hand.", "ダウンロードは一度だけです。パソコンの画面に表示されたPINを用意してください。"),
+        Msg::PickupSteps => ("How to install", "インストール手順"),
+        Msg::PickupOpenInSafari => ("Open this link in Safari", "このリンクを Safari で開いてください"),
+        Msg::PickupOpenInSafariBody => ("Configuration profiles can only be installed from Safari. Copy the link, open Safari, paste it into the address bar and open it.", "構成プロファイルは Safari からのみインストールできます。リンクをコピーして Safari のアドレスバーに貼り付けて開いてください。"),
+        Msg::PickupNotThisDevice => ("Not this device? Choose yours:", "お使いの端末と違う場合は選んでください:"),
+        Msg::PickupInstallerApp => ("Open in the installer app", "インストーラーアプリで開く"),
+        Msg::PickupLinkLabel => ("Link", "リンク"),
+        Msg::LinkUnknown => ("This link is not known. Check that it was copied completely.", "このリンクは無効です。最後までコピーされているか確認してください。"),
+        Msg::LinkUsed => ("This link has already been used. Make a new one in the portal.", "このリンクは使用済みです。ポータルで新しいリンクを作成してください。"),
+        Msg::LinkExpiredPickup => ("This link has expired. Make a new one in the portal.", "このリンクは期限切れです。ポータルで新しいリンクを作成してください。"),
+        Msg::LinkVoided => ("This link was replaced by a newer one or withdrawn. Use the newest link.", "このリンクは新しいリンクに置き換えられたか、取り消されました。最新のリンクを使ってください。"),
+        Msg::LinkNotReady => ("The certificate behind this link can no longer be picked up.", "このリンクの証明書は受け取れなくなりました。"),
+        Msg::PlatformIosSafari => ("iPhone (Safari)", "iPhone(Safari)"),
+        Msg::PlatformIpadSafari => ("iPad (Safari)", "iPad(Safari)"),
+        Msg::PlatformMacSafari => ("Mac (Safari)", "Mac(Safari)"),
+        Msg::PlatformIosOther => ("iPhone or iPad (other browser)", "iPhone・iPad(Safari 以外)"),
+        Msg::PlatformAndroid => ("Android", "Android"),
+        Msg::PlatformWindows => ("Windows", "Windows"),
+        Msg::PlatformMacOther => ("Mac (Chrome, Edge)", "Mac(Chrome・Edge)"),
+        Msg::PlatformFirefox => ("Firefox", "Firefox"),
+        Msg::PlatformLinux => ("Linux", "Linux"),
+        Msg::PlatformOther => ("Other", "その他"),
     };
     match lang {
         Lang::En => en,
         Lang::Ja => ja,
     }
+}
+
+/// The name of a platform, for the pickup page's "Not this device?" list.
+pub fn platform_name(lang: Lang, p: crate::domain::platform::Platform) -> &'static str {
+    use crate::domain::platform::Platform as P;
+    t(
+        lang,
+        match p {
+            P::IosSafari => Msg::PlatformIosSafari,
+            P::IpadSafari => Msg::PlatformIpadSafari,
+            P::MacSafari => Msg::PlatformMacSafari,
+            P::IosOtherBrowser => Msg::PlatformIosOther,
+            P::Android => Msg::PlatformAndroid,
+            P::Windows => Msg::PlatformWindows,
+            P::MacOther => Msg::PlatformMacOther,
+            P::Firefox => Msg::PlatformFirefox,
+            P::Linux => Msg::PlatformLinux,
+            P::Other => Msg::PlatformOther,
+        },
+    )
+}
+
+/// The label of an RFC 5280 revocation reason code.
+pub fn reason_label(lang: Lang, code: &str) -> &'static str {
+    t(
+        lang,
+        match code {
+            "keyCompromise" => Msg::ReasonKeyCompromise,
+            "cessationOfOperation" => Msg::ReasonCessation,
+            "affiliationChanged" => Msg::ReasonAffiliation,
+            "unspecified" => Msg::ReasonUnspecified,
+            "superseded" => Msg::ReasonSuperseded,
+            _ => Msg::ReasonOther,
+        },
+    )
+}
+
+/// Install steps per platform (after seed 001), in order.
+pub fn install_steps(lang: Lang, p: crate::domain::platform::Platform) -> &'static [&'static str] {
+    use crate::domain::platform::Platform as P;
+    let (en, ja): (&'static [&'static str], &'static [&'static str]) = match p {
+        P::IosSafari | P::IpadSafari => (
+            &[
+                "Tap “Install profile”, then “Allow”.",
+                "Open Settings: tap “Profile Downloaded” near the top, then “Install”.",
+                "Enter your device passcode, then the PIN shown on your computer.",
+                "Tap “Done”. An earlier certificate from this portal is replaced.",
+            ],
+            &[
+                "「プロファイルをインストール」をタップし、「許可」をタップします。",
+                "「設定」を開き、上部の「プロファイルがダウンロードされました」→「インストール」をタップします。",
+                "端末のパスコードを入力し、続けてパソコンに表示されたPINを入力します。",
+                "「完了」をタップします。このポータルの以前の証明書は置き換えられます。",
+            ],
+        ),
+        P::MacSafari => (
+            &[
+                "Click “Install profile”; the profile is downloaded.",
+                "Open System Settings → Privacy & Security → Profiles, double-click the profile and click “Install”.",
+                "Enter the PIN shown on your computer, then your Mac password.",
+            ],
+            &[
+                "「プロファイルをインストール」をクリックすると、プロファイルがダウンロードされます。",
+                "「システム設定」→「プライバシーとセキュリティ」→「プロファイル」でプロファイルをダブルクリックし、「インストール」をクリックします。",
+                "画面に表示されたPINを入力し、続けて Mac のパスワードを入力します。",
+            ],
+        ),
+        P::IosOtherBrowser => (
+            &[
+                "Tap “Copy link”.",
+                "Open Safari, paste the link into the address bar and open it.",
+                "Follow the steps shown there.",
+            ],
+            &[
+                "「リンクをコピー」をタップします。",
+                "Safari を開き、アドレスバーにリンクを貼り付けて開きます。",
+                "表示される手順に従います。",
+            ],
+        ),
+        P::Android => (
+            &[
+                "Tap “Download certificate”.",
+                "Open Settings → Security → Encryption & credentials → Install a certificate → “VPN & app user certificate” (names vary by maker) and choose the downloaded file.",
+                "Enter the PIN shown on your computer and give the certificate a name.",
+            ],
+            &[
+                "「証明書をダウンロード」をタップします。",
+                "「設定」→「セキュリティ」→「暗号化と認証情報」→「証明書のインストール」→「VPN とアプリのユーザー証明書」(名称は機種により異なります)でダウンロードしたファイルを選びます。",
+                "パソコンに表示されたPINを入力し、証明書に名前を付けます。",
+            ],
+        ),
+        P::Windows => (
+            &[
+                "Click “Download certificate” and open the .pfx file.",
+                "The Certificate Import Wizard starts: choose “Current User”, then “Next”.",
+                "Enter the PIN shown on your computer as the password, then “Next”.",
+                "Choose “Automatically select the certificate store”, then “Next” and “Finish”.",
+            ],
+            &[
+                "「証明書をダウンロード」をクリックし、.pfx ファイルを開きます。",
+                "証明書のインポート ウィザードが起動します。「現在のユーザー」を選び「次へ」をクリックします。",
+                "パスワード欄に画面に表示されたPINを入力し、「次へ」をクリックします。",
+                "「証明書の種類に基づいて、自動的に証明書ストアを選択する」を選び、「次へ」「完了」をクリックします。",
+            ],
+        ),
+        P::MacOther => (
+            &[
+                "Click “Download certificate” and open the file; Keychain Access opens.",
+                "Enter the PIN shown on your computer. The certificate is added to your login keychain.",
+            ],
+            &[
+                "「証明書をダウンロード」をクリックしてファイルを開くと、キーチェーンアクセスが起動します。",
+                "画面に表示されたPINを入力します。証明書がログインキーチェーンに追加されます。",
+            ],
+        ),
+        P::Firefox => (
+            &[
+                "Click “Download certificate”.",
+                "Open Settings → Privacy & Security → Certificates → View Certificates → Your Certificates → Import.",
+                "Choose the downloaded file and enter the PIN shown on your computer.",
+            ],
+            &[
+                "「証明書をダウンロード」をクリックします。",
+                "「設定」→「プライバシーとセキュリティ」→「証明書」→「証明書を表示」→「あなたの証明書」→「インポート」を開きます。",
+                "ダウンロードしたファイルを選び、画面に表示されたPINを入力します。",
+            ],
+        ),
+        P::Linux | P::Other => (
+            &[
+                "Click “Download certificate”.",
+                "In Chrome or Chromium: Settings → Privacy and security → Security → Manage certificates → Your certificates → Import. Other programs import the .p12 file where they keep client certificates.",
+                "Enter the PIN shown on your computer.",
+            ],
+            &[
+                "「証明書をダウンロード」をクリックします。",
+                "Chrome・Chromium の場合:「設定」→「プライバシーとセキュリティ」→「セキュリティ」→「証明書の管理」→「個人の証明書」→「インポート」。その他のアプリでは、クライアント証明書の読み込み機能で .p12 ファイルを読み込みます。",
+                "画面に表示されたPINを入力します。",
+            ],
+        ),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
+    }
+}
+
+/// `unix` as `YYYY-MM-DD HH:MM UTC` — the same text on the server and in the browser, so
+/// hydration matches (no time zone guessing).
+pub fn fmt_utc(unix: i64) -> String {
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+/// `unix` as `YYYY-MM-DD` (UTC).
+pub fn fmt_date(unix: i64) -> String {
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A countdown such as `14:05` (or `1:02:03` past an hour); `0:00` once passed.
+pub fn fmt_countdown(secs: i64) -> String {
+    let s = secs.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The label of a lifecycle state (SPEC.md's table).
@@ -382,6 +744,27 @@ mod tests {
         );
         assert_eq!(Lang::for_request(Some("lang=xx"), Some("ja")), Lang::Ja);
         assert_eq!(Lang::for_request(None, None), Lang::En);
+    }
+
+    #[test]
+    fn dates_format_in_utc() {
+        assert_eq!(fmt_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(fmt_utc(1_767_225_600), "2026-01-01 00:00 UTC");
+        assert_eq!(fmt_utc(1_709_164_799), "2024-02-28 23:59 UTC");
+        assert_eq!(fmt_date(1_709_251_200), "2024-03-01");
+        assert_eq!(fmt_date(-86_400), "1969-12-31");
+        assert_eq!(fmt_countdown(899), "14:59");
+        assert_eq!(fmt_countdown(3723), "1:02:03");
+        assert_eq!(fmt_countdown(-5), "0:00");
+    }
+
+    #[test]
+    fn every_platform_has_install_steps_in_both_languages() {
+        for p in crate::api::certs::ALL_PLATFORMS {
+            let en = install_steps(Lang::En, p);
+            assert!(!en.is_empty());
+            assert_eq!(en.len(), install_steps(Lang::Ja, p).len(), "{p:?}");
+        }
     }
 
     #[test]

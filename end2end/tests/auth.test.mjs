@@ -30,7 +30,7 @@ after(async () => {
 test('password sign-in and sign-out without JavaScript (phone)', async () => {
   const ctx = await browser.newContext({ ...PHONE, javaScriptEnabled: false, locale: 'en-US' });
   const page = await ctx.newPage();
-  await page.goto(`${portal.base}/login`);
+  await page.goto(`${portal.base}/login?next=/account`);
   await page.fill('#login', 'admin');
   await page.fill('#password', 'wrong password here');
   await Promise.all([page.waitForNavigation(), page.click('form[data-testid=login-form] button[type=submit]')]);
@@ -67,7 +67,7 @@ test('a passkey registered on the account page signs in alone (JavaScript, deskt
     },
   });
 
-  await page.goto(`${portal.base}/login`);
+  await page.goto(`${portal.base}/login?next=/account`);
   await waitHydrated(page);
   await page.fill('#login', 'admin');
   await page.fill('#password', PASSWORD);
@@ -89,7 +89,8 @@ test('a passkey registered on the account page signs in alone (JavaScript, deskt
   await Promise.all([page.waitForURL(/signed_out=1/), page.click('[data-testid=sign-out]')]);
   await waitHydrated(page);
   // No login name typed: the discoverable passkey alone signs in.
-  await Promise.all([page.waitForURL(/\/account$/), page.click('button[data-passkey=login]')]);
+  await Promise.all([page.waitForURL(/\/certificates$/), page.click('button[data-passkey=login]')]);
+  await page.goto(`${portal.base}/account`);
   await page.waitForSelector('[data-testid=me-name]');
   assert.equal(await page.textContent('[data-testid=me-login]'), 'admin');
   await ctx.close();

@@ -45,7 +45,8 @@ test('first administrator with a passkey only (JavaScript, phone)', async () => 
   // No password exists: the password form cannot sign in, the passkey can.
   await Promise.all([page.waitForURL(/signed_out=1/), page.click('[data-testid=sign-out]')]);
   await waitHydrated(page);
-  await Promise.all([page.waitForURL(/\/account$/), page.click('button[data-passkey=login]')]);
+  await Promise.all([page.waitForURL(/\/certificates$/), page.click('button[data-passkey=login]')]);
+  await page.goto(`${portal.base}/account`);
   await page.waitForSelector('[data-testid=me-login]');
   assert.equal(await page.textContent('[data-testid=me-login]'), 'keyadmin');
 

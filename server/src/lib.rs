@@ -119,6 +119,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/ca.pem", get(routes::ca_pem))
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
+        .route("/pickup/{token}/download/{format}", get(routes::pickup_download))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -295,23 +296,39 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, Start
     })
 }
 
-/// Background work on the real clock's schedule: lapse overdue enrollments (rule 6) and purge
-/// expired sessions. The
-/// use case itself reads the injected clock, so tests call it directly instead of waiting.
+/// What one run of the background work did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub lapsed: usize,
+}
+
+/// One run of the background work: lapse enrollments past their pickup deadline (rule 6) and
+/// purge expired sessions. It reads the injected clock, so tests call it directly after
+/// moving a manual clock instead of waiting.
+pub async fn background_tick(services: &Services) -> TickReport {
+    let mut report = TickReport::default();
+    match certs::lapse_overdue(services).await {
+        Ok(0) => {}
+        Ok(n) => {
+            report.lapsed = n;
+            tracing::info!(lapsed = n, "enrollments past their pickup deadline lapsed");
+        }
+        Err(e) => tracing::error!(error = %e, "lapsing overdue enrollments failed"),
+    }
+    if let Err(e) = app::ssr::auth::purge_expired(services).await {
+        tracing::error!(error = %e, "purging expired sessions failed");
+    }
+    report
+}
+
+/// Runs [`background_tick`] every minute until the server stops.
 fn spawn_background(services: Services, mut stop: tokio::sync::watch::Receiver<bool>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    match certs::lapse_overdue(&services).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(lapsed = n, "enrollments past their pickup deadline lapsed"),
-                        Err(e) => tracing::error!(error = %e, "lapsing overdue enrollments failed"),
-                    }
-                    if let Err(e) = app::ssr::auth::purge_expired(&services).await {
-                        tracing::error!(error = %e, "purging expired sessions failed");
-                    }
+                    background_tick(&services).await;
                 }
                 _ = stop.changed() => break,
             }

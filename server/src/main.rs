@@ -45,6 +45,32 @@ enum Command {
         #[command(subcommand)]
         command: CrlCommand,
     },
+    /// One-time pickup links (the helpdesk path).
+    Link {
+        #[command(subcommand)]
+        command: LinkCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LinkCommand {
+    /// Print a one-time pickup link and its PIN for a user, exactly as the portal's "Show
+    /// renewal URL" would. Creates an administrator enrollment first when the user has no
+    /// ready one.
+    Create {
+        /// The user's login name.
+        #[arg(long)]
+        user: String,
+        /// Renew this certificate (serial number in hex) instead.
+        #[arg(long)]
+        renew: Option<String>,
+        /// Device label for a new enrollment (or to pick among ready ones).
+        #[arg(long)]
+        device: Option<String>,
+        /// Print JSON: {"url", "pin", "expires_at", "enrollment"}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,6 +240,48 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
                         ca.crl_next_update.map(rfc3339).unwrap_or_default()
                     );
                     println!("  CRL URL:      {}", ca::crl_url(&s.public_url, &ca.id));
+                }
+            }
+            Ok(())
+        }
+        Command::Link {
+            command:
+                LinkCommand::Create {
+                    user,
+                    renew,
+                    device,
+                    json,
+                },
+        } => {
+            use app::ssr::links::{helpdesk_link, LinkOutcome};
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
+            let outcome = helpdesk_link(
+                &s,
+                &app::ssr::audit::Actor::cli(),
+                &user,
+                renew.as_deref(),
+                device.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            match outcome {
+                LinkOutcome::AwaitingApproval(_) => {
+                    return Err("the request waits for approval".into());
+                }
+                LinkOutcome::Link(l) => {
+                    if json {
+                        let v = serde_json::json!({
+                            "url": l.url, "pin": l.pin, "expires_at": rfc3339(l.expires_at),
+                            "enrollment": l.enrollment.id,
+                        });
+                        println!("{v}");
+                    } else {
+                        println!("One-time link for {user} (valid until {}):", rfc3339(l.expires_at));
+                        println!("  {}", l.url);
+                        println!("PIN (tell it separately, never with the link): {}", l.pin);
+                    }
                 }
             }
             Ok(())

@@ -3,7 +3,8 @@
 
 use crate::AppState;
 use app::ssr::{ca, db};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
+use std::net::SocketAddr;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -104,4 +105,62 @@ pub async fn crl(State(st): State<AppState>, Path(file): Path<String>) -> Respon
             Some(der) => body("application/pkix-crl", der),
         },
     }
+}
+
+/// `GET /pickup/{token}/download/{format}`: redeems a one-time link (rule 5) and sends the
+/// bundle: a `.mobileconfig` for Apple devices, a `.p12`/`.pfx` otherwise. A plain link, so
+/// it works without JavaScript. A used, expired, voided or unknown link changes nothing and
+/// sends the browser back to the landing page, which says why.
+pub async fn pickup_download(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((token, format)): Path<(String, String)>,
+) -> Response {
+    use app::domain::platform::Format;
+    use app::ssr::links::{self, RedeemError};
+    let Some(format) = Format::from_code(&format) else {
+        return not_found();
+    };
+    // Tokens are 64 hex digits; anything else is refused before touching the database.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return back_to_landing(&token, "link_unknown");
+    }
+    match links::redeem(&st.services, &token, format, Some(peer.ip().to_string())).await {
+        Ok(d) => {
+            tracing::info!(serial = %d.serial_hex, format = format.code(), "link redeemed");
+            let mut r = (StatusCode::OK, d.bytes).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("attachment; filename=\"{}\"", d.file_name))
+            {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(RedeemError::Link(p)) => back_to_landing(&token, p.code()),
+        Err(RedeemError::Cert(e)) => {
+            tracing::error!(error = %e, "pickup failed");
+            back_to_landing(&token, "internal")
+        }
+    }
+}
+
+fn back_to_landing(token: &str, code: &str) -> Response {
+    let safe: String = token
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect();
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/pickup/{safe}?error={code}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }

@@ -211,7 +211,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
 fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => "/account".to_string(),
+        _ => "/certificates".to_string(),
     }
 }
 

@@ -136,6 +136,9 @@ mod from_ssr {
                 CertError::NotFound(_) => AppError::NotFound,
                 CertError::Forbidden => AppError::Forbidden,
                 CertError::UserInactive => AppError::refused("user_inactive", None, e.to_string()),
+                CertError::ReissueNotAllowed => {
+                    AppError::refused("reissue_not_allowed", None, e.to_string())
+                }
                 CertError::Conflict => AppError::refused("conflict", None, e.to_string()),
                 CertError::Ca(_)
                 | CertError::Bundle(_)

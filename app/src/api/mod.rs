@@ -3,6 +3,7 @@
 //! key material.
 
 pub mod auth;
+pub mod certs;
 pub mod error;
 
 pub use error::AppError;

@@ -3,6 +3,7 @@
 
 pub mod lifecycle;
 pub mod pin;
+pub mod platform;
 pub mod policy;
 pub mod throttle;
 pub mod validate;

@@ -9,21 +9,24 @@ pub const ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 /// Length of a PIN: 8 × 5 bits = 40 bits.
 pub const PIN_LEN: usize = 8;
 
-/// Turns (at least 5) pseudo-random bytes into a PIN. Uses the low 40 bits.
+/// Turns (at least 5) pseudo-random bytes into a PIN. Uses the first 40 bits.
 pub fn pin_from_bytes(bytes: &[u8]) -> Option<String> {
-    if bytes.len() < 5 {
-        return None;
-    }
+    let five: [u8; 5] = bytes.get(..5)?.try_into().ok()?;
+    Some(pin_from_array(five))
+}
+
+/// Turns 40 pseudo-random bits into a PIN.
+pub fn pin_from_array(bytes: [u8; 5]) -> String {
     let mut v: u64 = 0;
-    for b in &bytes[..5] {
-        v = (v << 8) | u64::from(*b);
+    for b in bytes {
+        v = (v << 8) | u64::from(b);
     }
     let mut out = String::with_capacity(PIN_LEN);
     for i in 0..PIN_LEN {
         let idx = ((v >> (5 * (PIN_LEN - 1 - i))) & 0x1f) as usize;
         out.push(char::from(ALPHABET[idx]));
     }
-    Some(out)
+    out
 }
 
 /// True when `s` could be a PIN (right length and alphabet) — for input checks.

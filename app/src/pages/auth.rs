@@ -8,25 +8,42 @@ use crate::i18n::{t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// Text for an error code (from a no-JavaScript redirect, or an `AppError`).
-pub fn error_text(lang: Lang, code: &str) -> String {
-    let m = match code {
+/// The catalogue message for an error code, if it has one.
+fn known(code: &str) -> Option<Msg> {
+    Some(match code {
         "sign_in_failed" => Msg::SignInFailed,
         "throttled" => Msg::Throttled,
         "not_signed_in" => Msg::PleaseSignIn,
         "link_invalid" => Msg::LinkInvalid,
         "reauth_required" => Msg::ConfirmHint,
         "invalid_field" => Msg::PasswordHint,
-        _ => Msg::ErrorPrefix,
-    };
-    t(lang, m).to_string()
+        "reissue_not_allowed" => Msg::ReissueNotAllowed,
+        "quota_exceeded" => Msg::QuotaExceeded,
+        "confirmation_required" => Msg::ConfirmationRequired,
+        "link_unknown" => Msg::LinkUnknown,
+        "link_used" => Msg::LinkUsed,
+        "link_expired" => Msg::LinkExpiredPickup,
+        "link_voided" => Msg::LinkVoided,
+        "link_not_ready" => Msg::LinkNotReady,
+        c if c.starts_with("lifecycle_") => Msg::NotAllowedNow,
+        _ => return None,
+    })
+}
+
+/// Text for an error code (from a no-JavaScript redirect, or an `AppError`).
+pub fn error_text(lang: Lang, code: &str) -> String {
+    t(lang, known(code).unwrap_or(Msg::ErrorPrefix)).to_string()
 }
 
 /// The message for an error returned to a hydrated page.
 pub fn app_error_text(lang: Lang, e: &AppError) -> String {
     match e {
-        AppError::Refused { code, message, .. } => match code.as_str() {
-            "sign_in_failed" | "throttled" | "link_invalid" => error_text(lang, code),
+        AppError::Refused { code, message, .. } => match known(code) {
+            Some(m)
+                if code != "invalid_field" && (lang == Lang::Ja || !code.starts_with("lifecycle_")) =>
+            {
+                t(lang, m).to_string()
+            }
             _ => message.clone(),
         },
         other => error_text(lang, other.code()),
@@ -53,7 +70,7 @@ pub fn LoginPage() -> impl IntoView {
         query
             .read()
             .get("next")
-            .unwrap_or_else(|| "/account".to_string())
+            .unwrap_or_else(|| "/certificates".to_string())
     };
     let action = ServerAction::<Login>::new();
     Effect::new(move |_| {

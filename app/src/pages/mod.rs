@@ -6,7 +6,9 @@
 mod account;
 mod admin;
 mod auth;
+mod certs;
 mod home;
+mod pickup;
 mod setup;
 
 use crate::api::auth::{whoami, Logout};
@@ -112,6 +114,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/activate/:token") view=auth::ActivatePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/certificates") view=certs::CertificatesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/certificates/:id/link") view=certs::LinkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/certificates/:id/revoke") view=certs::RevokePage ssr=SsrMode::Async/>
+                    <Route path=path!("/lost-device") view=certs::LostDevicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pickup/:token") view=pickup::PickupPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -135,6 +142,7 @@ fn UserNav() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(me)) => view! {
+                        <a href="/certificates" data-testid="nav-certificates">{tr(Msg::NavCertificates)}</a>
                         <a href="/account" data-testid="nav-account">{tr(Msg::NavAccount)}</a>
                         {me.is_admin.then(|| view! { <a href="/admin/users">{tr(Msg::NavUsers)}</a> })}
                         <ActionForm action=logout attr:class="inline-form">

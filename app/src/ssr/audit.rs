@@ -62,6 +62,9 @@ pub mod action {
     pub const CERT_ISSUE: &str = "certificate.issue";
     pub const CERT_REVOKE: &str = "certificate.revoke";
     pub const CERT_SUPERSEDE: &str = "certificate.supersede";
+    pub const LINK_CREATE: &str = "link.create";
+    pub const LINK_REDEEM: &str = "link.redeem";
+    pub const LOST_DEVICE: &str = "user.lost_device";
     pub const SETUP_LINK: &str = "setup.link";
     pub const SETUP_ADMIN: &str = "setup.admin_created";
 }

@@ -25,6 +25,8 @@ pub enum CertError {
     NotFound(&'static str),
     #[error("you may only act on your own certificates")]
     Forbidden,
+    #[error("renewal is not allowed for this user; ask an administrator")]
+    ReissueNotAllowed,
     #[error("this user's account is deactivated")]
     UserInactive,
     #[error("somebody else changed this entry at the same moment; reload and try again")]
@@ -106,6 +108,10 @@ pub async fn create_enrollment(
         }
         let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);
         check(st, Event::RequestRenewal)?;
+        // Rule 3: a user renews only while reissue is allowed for them.
+        if !actor.is_admin && !user.reissue_allowed.unwrap_or(policy.reissue_allowed_default) {
+            return Err(CertError::ReissueNotAllowed);
+        }
     }
     let mut crl_cas = Vec::new();
     if req.remove_existing {
@@ -224,6 +230,7 @@ pub struct PickedUp {
     pub certificate: CertificateRow,
     pub p12: Vec<u8>,
     pub ca_der: Vec<u8>,
+    pub user: db::UserRow,
 }
 
 impl std::fmt::Debug for PickedUp {
@@ -245,21 +252,36 @@ pub async fn pick_up(
     form: Option<P12Form>,
     fail: FailPoint,
 ) -> Result<PickedUp, CertError> {
-    let now = s.now();
     let mut tx = s.db.begin().await?;
-    let e = db::enrollment_by_id(&mut tx, enrollment_id)
+    let picked = pick_up_in(s, &mut tx, actor, enrollment_id, pin, form, fail).await?;
+    tx.commit().await?;
+    Ok(picked)
+}
+
+/// [`pick_up`] inside the caller's transaction (the one-time link redeems in the same one).
+pub(crate) async fn pick_up_in(
+    s: &Services,
+    tx: &mut Conn,
+    actor: &Actor,
+    enrollment_id: &str,
+    pin: &str,
+    form: Option<P12Form>,
+    fail: FailPoint,
+) -> Result<PickedUp, CertError> {
+    let now = s.now();
+    let e = db::enrollment_by_id(&mut *tx, enrollment_id)
         .await?
         .ok_or(CertError::NotFound("enrollment"))?;
     if !actor.is_admin && actor.user_id.as_deref() != Some(e.user_id.as_str()) {
         return Err(CertError::Forbidden);
     }
     let next = check(e.state, Event::PickUp)?;
-    let user = db::user_by_id(&mut tx, &e.user_id)
+    let user = db::user_by_id(&mut *tx, &e.user_id)
         .await?
         .ok_or(CertError::NotFound("user"))?;
-    let policy = s.policy(&mut tx).await?;
+    let policy = s.policy(tx).await?;
     let not_after = policy.not_after(now, e.requested_not_after)?;
-    let ca_id = s.current_ca_id(&mut tx).await?;
+    let ca_id = s.current_ca_id(tx).await?;
     let signer = s.signer(&ca_id).await?;
     let subject = ClientSubject {
         display_name: user.display_name.clone(),
@@ -301,12 +323,12 @@ pub async fn pick_up(
         created_at: now,
     };
     drop(issued);
-    db::insert_certificate(&mut tx, &row).await?;
-    if !db::cas_enrollment_state(&mut tx, &e.id, e.state, next, Some(&row.id), None).await? {
+    db::insert_certificate(&mut *tx, &row).await?;
+    if !db::cas_enrollment_state(&mut *tx, &e.id, e.state, next, Some(&row.id), None).await? {
         return Err(CertError::Conflict);
     }
     audit::record(
-        &mut tx,
+        &mut *tx,
         now,
         actor,
         action::CERT_ISSUE,
@@ -320,12 +342,12 @@ pub async fn pick_up(
         return Err(CertError::Conflict);
     }
     if let Some(old_id) = &e.renews_certificate_id {
-        if let Some(old) = db::certificate_by_id(&mut tx, old_id).await? {
+        if let Some(old) = db::certificate_by_id(&mut *tx, old_id).await? {
             let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);
             // Already revoked meanwhile (e.g. lost device): nothing to supersede.
             if let Ok(to) = transition(st, Event::Supersede) {
                 if db::cas_certificate_revoke(
-                    &mut tx,
+                    &mut *tx,
                     &old.id,
                     to,
                     RevocationReason::Superseded,
@@ -334,7 +356,7 @@ pub async fn pick_up(
                 .await?
                 {
                     audit::record(
-                        &mut tx,
+                        &mut *tx,
                         now,
                         actor,
                         action::CERT_SUPERSEDE,
@@ -345,16 +367,16 @@ pub async fn pick_up(
                     )
                     .await?;
                     let old_signer = s.signer(&old.ca_id).await?;
-                    publish_crl(&mut tx, &old_signer, now, policy.crl_next_update_days).await?;
+                    publish_crl(&mut *tx, &old_signer, now, policy.crl_next_update_days).await?;
                 }
             }
         }
     }
-    tx.commit().await?;
     Ok(PickedUp {
         certificate: row,
         p12,
         ca_der: signer.cert_der.clone(),
+        user,
     })
 }
 
@@ -449,4 +471,122 @@ pub async fn entries_for_user(
         out.push((st, cert, e));
     }
     Ok(out)
+}
+
+/// Withdraws an enrollment not yet picked up (`pending` or `ready`): it becomes `revoked`
+/// (final) and its open links are voided, in one transaction.
+pub async fn withdraw_enrollment(
+    s: &Services,
+    actor: &Actor,
+    enrollment_id: &str,
+) -> Result<EnrollmentRow, CertError> {
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let e = db::enrollment_by_id(&mut tx, enrollment_id)
+        .await?
+        .ok_or(CertError::NotFound("enrollment"))?;
+    if !actor.is_admin && actor.user_id.as_deref() != Some(e.user_id.as_str()) {
+        return Err(CertError::Forbidden);
+    }
+    let reason = RevocationReason::CessationOfOperation;
+    let to = check(e.state, Event::Revoke(reason))?;
+    if !db::cas_enrollment_state(&mut tx, &e.id, e.state, to, None, Some(reason)).await? {
+        return Err(CertError::Conflict);
+    }
+    let voided = db::link_rows::void_open_links(&mut tx, &e.id, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::ENROLLMENT_WITHDRAW,
+        Some(&e.user_id),
+        None,
+        Some(&e.id),
+        &format!("links voided={voided}"),
+    )
+    .await?;
+    let updated = db::enrollment_by_id(&mut tx, &e.id)
+        .await?
+        .ok_or(CertError::NotFound("enrollment"))?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// What "I lost my device" did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostDevice {
+    pub certificates_revoked: usize,
+    pub links_voided: u64,
+    pub sessions_ended: u64,
+}
+
+/// Rule 9, one action: revokes every active certificate of the user (`keyCompromise`),
+/// voids their open links, ends all their sessions and — when they have a password — forces
+/// a password change at the next sign-in. One transaction, with the CRLs republished.
+pub async fn lost_device(
+    s: &Services,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<LostDevice, CertError> {
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let user = db::user_by_id(&mut tx, user_id)
+        .await?
+        .ok_or(CertError::NotFound("user"))?;
+    if !actor.is_admin && actor.user_id.as_deref() != Some(user.id.as_str()) {
+        return Err(CertError::Forbidden);
+    }
+    let reason = RevocationReason::KeyCompromise;
+    let mut crl_cas: Vec<String> = Vec::new();
+    let active = db::active_certificates_for_user(&mut tx, &user.id, now).await?;
+    for cert in &active {
+        let to = check(State::Issued, Event::Revoke(reason))?;
+        if !db::cas_certificate_revoke(&mut tx, &cert.id, to, reason, now).await? {
+            return Err(CertError::Conflict);
+        }
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            action::CERT_REVOKE,
+            Some(&user.id),
+            Some(&cert.id),
+            None,
+            &format!("serial={} reason={} (lost device)", cert.serial_hex, reason.code()),
+        )
+        .await?;
+        if !crl_cas.contains(&cert.ca_id) {
+            crl_cas.push(cert.ca_id.clone());
+        }
+    }
+    let links_voided = db::link_rows::void_open_links_for_user(&mut tx, &user.id, now).await?;
+    let sessions_ended = db::auth_rows::delete_user_sessions(&mut tx, &user.id).await?;
+    if db::auth_rows::password_hash(&mut tx, &user.id).await?.is_some() {
+        db::auth_rows::set_must_change_password(&mut tx, &user.id, true, now).await?;
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::LOST_DEVICE,
+        Some(&user.id),
+        None,
+        None,
+        &format!(
+            "certificates={} links={links_voided} sessions={sessions_ended}",
+            active.len()
+        ),
+    )
+    .await?;
+    let policy = s.policy(&mut tx).await?;
+    for ca_id in crl_cas {
+        let signer = s.signer(&ca_id).await?;
+        publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+    }
+    tx.commit().await?;
+    Ok(LostDevice {
+        certificates_revoked: active.len(),
+        links_voided,
+        sessions_ended,
+    })
 }

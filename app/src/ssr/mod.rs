@@ -9,6 +9,9 @@ pub mod certs;
 pub mod clock;
 pub mod db;
 pub mod ids;
+pub mod links;
+pub mod profile;
+pub mod qr;
 pub mod services;
 pub mod setup;
 

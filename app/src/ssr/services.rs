@@ -115,6 +115,24 @@ impl Services {
         Ok(services)
     }
 
+    /// Rule 5: the bundle PIN of a one-time link, derived from the link token with a key only
+    /// the portal instances hold (HMAC-SHA256 keyed by the CA passphrase). It is never stored;
+    /// the database and a photo of the QR code alone do not give it.
+    pub fn pin_for_token(&self, token: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(
+            self.passphrase.expose().as_bytes(),
+        )
+        .unwrap_or_else(|_| {
+            // HMAC accepts keys of any length; this branch cannot be taken.
+            <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new(&Default::default())
+        });
+        mac.update(b"certportal/link-pin/v1\0");
+        mac.update(token.as_bytes());
+        let d = mac.finalize().into_bytes();
+        crate::domain::pin::pin_from_array([d[0], d[1], d[2], d[3], d[4]])
+    }
+
     pub fn now(&self) -> i64 {
         self.clock.now()
     }

@@ -5,6 +5,7 @@
 //! through sqlx's `Any` driver. Times are stored as Unix seconds, flags as integers.
 
 pub mod auth_rows;
+pub mod link_rows;
 pub mod migrate;
 pub mod rows;
 
@@ -13,6 +14,7 @@ use sqlx::{Any, AnyPool, Executor};
 use std::time::Duration;
 
 pub use auth_rows::{PasskeyRow, SessionRow};
+pub use link_rows::LinkRow;
 pub use rows::*;
 
 /// A transaction on either backend.

@@ -1,0 +1,466 @@
+//! Server functions for a user's own certificates: the list, requests, "Show renewal URL",
+//! revocation and "I lost my device", and the phone's pickup page. Every one checks the
+//! session and ownership on the server (rule 11) through the use cases in `crate::ssr`.
+
+use super::AppError;
+use crate::domain::lifecycle::{RevocationReason, State};
+use crate::domain::platform::{Format, Platform};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One row of "My certificates": a certificate, or an enrollment not picked up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    /// The enrollment id (every certificate is reached through its enrollment).
+    pub id: String,
+    pub state: State,
+    pub device_label: String,
+    pub renewal: bool,
+    pub serial: Option<String>,
+    pub fingerprint: Option<String>,
+    pub not_after: Option<i64>,
+    pub ca_name: Option<String>,
+    pub revocation_reason: Option<String>,
+    pub pickup_deadline: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Everything "My certificates" needs; the page decides the actions with the same pure
+/// rules (`allowed_actions`) the server enforces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateList {
+    pub entries: Vec<EntryView>,
+    /// Entries hidden because "Show all" is off.
+    pub hidden: usize,
+    pub reissue_allowed: bool,
+    pub approval_mode: bool,
+    pub now: i64,
+}
+
+/// A link as "Show renewal URL" shows it. Only ever sent to the screen that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub entry: String,
+    pub url: String,
+    pub pin: String,
+    pub expires_at: i64,
+    pub now: i64,
+    pub qr_svg: String,
+    pub device_label: String,
+}
+
+/// The answer of "Show renewal URL".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkAnswer {
+    Link(LinkView),
+    /// The renewal request waits for an administrator.
+    AwaitingApproval,
+}
+
+/// What the phone's landing page shows for a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickupView {
+    /// `None` when the link can be used; otherwise the problem's code.
+    pub problem: Option<String>,
+    pub device_label: String,
+    pub renewal: bool,
+    pub expires_at: i64,
+    pub now: i64,
+    pub platform: Platform,
+    /// The main download (None for "open in Safari").
+    pub download: Option<String>,
+    pub installer_link: Option<String>,
+    pub url: String,
+}
+
+#[cfg(feature = "ssr")]
+mod link_cookie {
+    //! The link a screen made is kept in that browser only (an HttpOnly, SameSite=Strict
+    //! cookie living as long as the link), so the page can show it again after a reload or
+    //! a no-JavaScript form post — and nowhere else.
+    use crate::ssr::Services;
+    use axum::http::{header, request::Parts, HeaderValue};
+    use leptos::prelude::*;
+
+    fn name(s: &Services) -> &'static str {
+        if s.public_url.starts_with("https://") {
+            "__Host-certportal-link"
+        } else {
+            "certportal-link"
+        }
+    }
+
+    pub fn set(s: &Services, entry: &str, token: &str, max_age: i64) {
+        let secure = if s.public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let v = format!(
+            "{}={entry}.{token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            name(s),
+            max_age.max(1)
+        );
+        if let (Some(res), Ok(v)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            HeaderValue::from_str(&v),
+        ) {
+            res.append_header(header::SET_COOKIE, v);
+        }
+    }
+
+    /// `(entry, token)` from the cookie, if present.
+    pub fn get(s: &Services) -> Option<(String, String)> {
+        let parts = use_context::<Parts>()?;
+        let name = name(s);
+        parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| {
+                h.split(';').find_map(|kv| {
+                    let (k, v) = kv.trim().split_once('=')?;
+                    if k != name {
+                        return None;
+                    }
+                    let (e, t) = v.split_once('.')?;
+                    Some((e.to_string(), t.to_string()))
+                })
+            })
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn link_view(s: &crate::ssr::Services, l: &crate::ssr::links::IssuedLink) -> Result<LinkView, AppError> {
+    let svg = crate::ssr::qr::svg(&l.url, "QR code of the one-time link")
+        .map_err(|e| super::error::internal(&e))?;
+    Ok(LinkView {
+        entry: l.enrollment.id.clone(),
+        url: l.url.clone(),
+        pin: l.pin.clone(),
+        expires_at: l.expires_at,
+        now: s.now(),
+        qr_svg: svg,
+        device_label: l.enrollment.device_label.clone(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn redirect_plain<T>(result: Result<T, AppError>, ok: &str, back: &str) -> Result<T, AppError> {
+    if super::is_plain_form_post() {
+        match &result {
+            Ok(_) => leptos_axum::redirect(ok),
+            Err(e) => {
+                let sep = if back.contains('?') { '&' } else { '?' };
+                leptos_axum::redirect(&format!("{back}{sep}error={}", e.code()));
+            }
+        }
+    }
+    result
+}
+
+/// The signed-in user's certificates and enrollments (rule 4: hidden ones only with
+/// `show_all`).
+#[server(endpoint = "my_certificates")]
+pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError> {
+    use super::auth::session;
+    use crate::ssr::{certs, db};
+    use std::collections::HashMap;
+    let s = super::services()?;
+    let me = session::require(&s).await?;
+    let now = s.now();
+    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+    let policy = s.policy(&mut c).await.map_err(|e| super::error::internal(&e))?;
+    let cas: HashMap<String, String> = db::list_cas(&mut c)
+        .await
+        .map_err(|e| super::error::internal(&e))?
+        .into_iter()
+        .map(|ca| (ca.id, ca.subject))
+        .collect();
+    let mut all: Vec<EntryView> = certs::entries_for_user(&mut c, &me.user.id, now)
+        .await?
+        .into_iter()
+        .map(|(state, cert, e)| EntryView {
+            id: e.id.clone(),
+            state,
+            device_label: e.device_label.clone(),
+            renewal: e.renews_certificate_id.is_some(),
+            serial: cert.as_ref().map(|x| x.serial_hex.clone()),
+            fingerprint: cert.as_ref().map(|x| x.fingerprint_sha256.clone()),
+            not_after: cert.as_ref().map(|x| x.not_after),
+            ca_name: cert.as_ref().and_then(|x| cas.get(&x.ca_id).cloned()),
+            revocation_reason: cert
+                .as_ref()
+                .and_then(|x| x.revocation_reason.clone()),
+            pickup_deadline: cert.is_none().then_some(e.pickup_deadline),
+            created_at: e.created_at,
+        })
+        .collect();
+    // Newest first.
+    all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    let total = all.len();
+    let entries: Vec<EntryView> = all
+        .into_iter()
+        .filter(|e| show_all || e.state.visible_by_default())
+        .collect();
+    Ok(CertificateList {
+        hidden: total - entries.len(),
+        entries,
+        reissue_allowed: me
+            .user
+            .reissue_allowed
+            .unwrap_or(policy.reissue_allowed_default),
+        approval_mode: policy.distribution_mode
+            == crate::domain::policy::DistributionMode::Approval,
+        now,
+    })
+}
+
+/// Requests a new certificate for a device: `ready` at once in auto mode, `pending` in
+/// approval mode (rule 7). Returns the new entry's id.
+#[server(endpoint = "request_certificate")]
+pub async fn request_certificate(device_label: String) -> Result<String, AppError> {
+    let result = async {
+        use super::auth::session;
+        let s = super::services()?;
+        let me = session::require(&s).await?;
+        let label = device_label.trim();
+        if label.chars().count() > 64 {
+            return Err(AppError::refused(
+                "invalid_device_label",
+                Some("device_label"),
+                "the device name may have at most 64 characters",
+            ));
+        }
+        let actor = me.actor();
+        let e = crate::ssr::certs::create_enrollment(
+            &s,
+            &actor,
+            &crate::ssr::certs::NewEnrollment {
+                user_id: me.user.id.clone(),
+                device_label: label.to_string(),
+                ..Default::default()
+            },
+            crate::ssr::certs::FailPoint::None,
+        )
+        .await?;
+        Ok(e.id)
+    }
+    .await;
+    let ok = match &result {
+        Ok(id) => format!("/certificates?requested={id}"),
+        Err(_) => String::new(),
+    };
+    redirect_plain(result, &ok, "/certificates")
+}
+
+/// "Show renewal URL": makes a new one-time link (voiding the earlier ones of the entry) and
+/// remembers it in this browser. For an issued or expired certificate this first requests a
+/// renewal (rule 3).
+#[server(endpoint = "show_renewal_link")]
+pub async fn show_renewal_link(entry: String) -> Result<LinkAnswer, AppError> {
+    let result = async {
+        use super::auth::session;
+        use crate::ssr::links::{self, LinkOutcome};
+        let s = super::services()?;
+        let me = session::require(&s).await?;
+        match links::show_link(&s, &me.actor(), &entry).await? {
+            LinkOutcome::AwaitingApproval(_) => Ok(LinkAnswer::AwaitingApproval),
+            LinkOutcome::Link(l) => {
+                link_cookie::set(&s, &l.enrollment.id, &l.token, l.expires_at - s.now());
+                Ok(LinkAnswer::Link(link_view(&s, &l)?))
+            }
+        }
+    }
+    .await;
+    let page = format!("/certificates/{entry}/link");
+    let ok = match &result {
+        Ok(LinkAnswer::Link(l)) => format!("/certificates/{}/link", l.entry),
+        Ok(LinkAnswer::AwaitingApproval) => "/certificates?awaiting=1".to_string(),
+        Err(_) => page.clone(),
+    };
+    redirect_plain(result, &ok, &page)
+}
+
+/// The link this browser made for `entry`, if it is still usable.
+#[server(endpoint = "current_renewal_link")]
+pub async fn current_renewal_link(entry: String) -> Result<Option<LinkView>, AppError> {
+    use super::auth::session;
+    let s = super::services()?;
+    let me = session::require(&s).await?;
+    let Some((e, token)) = link_cookie::get(&s) else {
+        return Ok(None);
+    };
+    if e != entry {
+        return Ok(None);
+    }
+    match crate::ssr::links::current_link(&s, &me.actor(), &entry, &token).await? {
+        Some(l) => Ok(Some(link_view(&s, &l)?)),
+        None => Ok(None),
+    }
+}
+
+/// One entry of the signed-in user, for the link and revoke pages.
+#[server(endpoint = "my_entry")]
+pub async fn my_entry(entry: String) -> Result<EntryView, AppError> {
+    let list = my_certificates(true).await?;
+    list.entries
+        .into_iter()
+        .find(|e| e.id == entry)
+        .ok_or(AppError::NotFound)
+}
+
+/// Revokes one of the user's certificates with a reason, or withdraws an enrollment not yet
+/// picked up. Final (rule 1); the CRL is republished in the same transaction.
+#[server(endpoint = "revoke_entry")]
+pub async fn revoke_entry(entry: String, reason: String) -> Result<(), AppError> {
+    let result = async {
+        use super::auth::session;
+        use crate::ssr::{certs, db};
+        let s = super::services()?;
+        let me = session::require(&s).await?;
+        let reason = user_reason(&reason)?;
+        let actor = me.actor();
+        let e = {
+            let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+            db::enrollment_by_id(&mut c, &entry)
+                .await
+                .map_err(|e| super::error::internal(&e))?
+                .ok_or(AppError::NotFound)?
+        };
+        match &e.certificate_id {
+            Some(cert) => {
+                certs::revoke_certificate(&s, &actor, cert, reason).await?;
+            }
+            None => {
+                certs::withdraw_enrollment(&s, &actor, &e.id).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    redirect_plain(
+        result,
+        "/certificates?revoked=1&all=1",
+        &format!("/certificates/{entry}/revoke"),
+    )
+}
+
+/// The reasons a user may give (RFC 5280 codes); administrators get more in their console.
+pub const USER_REASONS: [RevocationReason; 4] = [
+    RevocationReason::KeyCompromise,
+    RevocationReason::CessationOfOperation,
+    RevocationReason::AffiliationChanged,
+    RevocationReason::Unspecified,
+];
+
+#[cfg(feature = "ssr")]
+fn user_reason(code: &str) -> Result<RevocationReason, AppError> {
+    USER_REASONS
+        .into_iter()
+        .find(|r| r.code() == code)
+        .ok_or_else(|| AppError::refused("invalid_reason", Some("reason"), "choose a reason"))
+}
+
+/// "I lost my device" (rule 9). `confirm` must be `yes` (the confirmation checkbox).
+#[server(endpoint = "report_lost_device")]
+pub async fn report_lost_device(confirm: Option<String>) -> Result<u32, AppError> {
+    let result = async {
+        use super::auth::session;
+        let s = super::services()?;
+        let me = session::require(&s).await?;
+        if confirm.as_deref() != Some("yes") {
+            return Err(AppError::refused(
+                "confirmation_required",
+                Some("confirm"),
+                "tick the box to confirm",
+            ));
+        }
+        let done = crate::ssr::certs::lost_device(&s, &me.actor(), &me.user.id).await?;
+        session::clear(&s);
+        Ok(u32::try_from(done.certificates_revoked).unwrap_or(u32::MAX))
+    }
+    .await;
+    let ok = match &result {
+        Ok(n) => format!("/login?lost={n}"),
+        Err(_) => String::new(),
+    };
+    redirect_plain(result, &ok, "/lost-device")
+}
+
+/// What the phone's landing page shows. Opening it changes nothing. `platform` overrides
+/// the guess from the User-Agent ("Not this device?").
+#[server(endpoint = "pickup_info")]
+pub async fn pickup_info(token: String, platform: Option<String>) -> Result<PickupView, AppError> {
+    use crate::ssr::links::{self, RedeemError};
+    let s = super::services()?;
+    let guessed = use_context::<axum::http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(Platform::from_user_agent)
+        })
+        .unwrap_or(Platform::Other);
+    let platform = platform
+        .as_deref()
+        .and_then(|code| ALL_PLATFORMS.into_iter().find(|p| p.code() == code))
+        .unwrap_or(guessed);
+    let dl = |f: Format| format!("/pickup/{token}/download/{}", f.code());
+    let url = format!("{}/pickup/{token}", s.public_url);
+    let base = PickupView {
+        problem: None,
+        device_label: String::new(),
+        renewal: false,
+        expires_at: 0,
+        now: s.now(),
+        platform,
+        download: platform.format().map(dl),
+        installer_link: None,
+        url: url.clone(),
+    };
+    match links::inspect(&s, &token).await {
+        Ok(info) => Ok(PickupView {
+            device_label: info.device_label,
+            renewal: info.renewal,
+            expires_at: info.expires_at,
+            installer_link: info
+                .installer_link
+                .map(|l| l.replace("{url}", &encode_component(&url))),
+            ..base
+        }),
+        Err(RedeemError::Link(p)) => Ok(PickupView {
+            problem: Some(p.code().to_string()),
+            download: None,
+            ..base
+        }),
+        Err(RedeemError::Cert(e)) => Err(e.into()),
+    }
+}
+
+/// Every platform, for the "Not this device?" choice.
+pub const ALL_PLATFORMS: [Platform; 10] = [
+    Platform::IosSafari,
+    Platform::IpadSafari,
+    Platform::MacSafari,
+    Platform::IosOtherBrowser,
+    Platform::Android,
+    Platform::Windows,
+    Platform::MacOther,
+    Platform::Firefox,
+    Platform::Linux,
+    Platform::Other,
+];
+
+#[cfg(feature = "ssr")]
+fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}

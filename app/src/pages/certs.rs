@@ -1,0 +1,419 @@
+//! The user's own certificates (seed 003's portal): the list with "Show all", requests,
+//! "⁝" → "Show renewal URL" with the QR code and PIN, revocation and "I lost my device".
+//! The actions offered come from `allowed_actions`, the same rule the server enforces.
+
+use super::auth::{app_error_text, error_text, go};
+use super::use_lang;
+use crate::api::certs::{
+    current_renewal_link, my_certificates, my_entry, EntryView, LinkAnswer, LinkView,
+    ReportLostDevice, RequestCertificate, RevokeEntry, ShowRenewalLink, USER_REASONS,
+};
+use crate::api::AppError;
+use crate::domain::lifecycle::{
+    allowed_actions, check_action, Action, Actor as RuleActor, PermissionError, State,
+};
+use crate::i18n::{fmt_countdown, fmt_date, fmt_utc, reason_label, state_label, t, Lang, Msg};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Shown instead of a page to somebody not signed in.
+#[component]
+pub fn SignInFirst(next: String) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <section class="card narrow">
+            <p>{move || t(lang.get(), Msg::PleaseSignIn)}</p>
+            <p><a href=format!("/login?next={next}")>{move || t(lang.get(), Msg::NavSignIn)}</a></p>
+        </section>
+    }
+}
+
+fn badge_class(state: State) -> &'static str {
+    match state {
+        State::Issued => "badge ok",
+        State::Ready | State::Pending => "badge wait",
+        State::Expired | State::Lapsed => "badge muted",
+        State::Revoked | State::Superseded | State::Rejected => "badge off",
+    }
+}
+
+#[component]
+pub fn CertificatesPage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let query = use_query_map();
+    let show_all = move || query.read().get("all").is_some();
+    let request = ServerAction::<RequestCertificate>::new();
+    let list = Resource::new(
+        move || (show_all(), request.version().get()),
+        |(all, _)| my_certificates(all),
+    );
+    let notice = move || -> Option<(bool, String)> {
+        let l = lang.get();
+        match request.value().get() {
+            Some(Err(e)) => return Some((false, app_error_text(l, &e))),
+            Some(Ok(_)) => return None,
+            None => {}
+        }
+        let q = query.read();
+        if let Some(code) = q.get("error") {
+            return Some((false, error_text(l, &code)));
+        }
+        if q.get("awaiting").is_some() {
+            return Some((true, t(l, Msg::RequestedPending).to_string()));
+        }
+        if q.get("revoked").is_some() {
+            return Some((true, t(l, Msg::RevokedDone).to_string()));
+        }
+        None
+    };
+    view! {
+        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(AppError::NotSignedIn) => view! { <SignInFirst next="/certificates".into()/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any(),
+                    Ok(mine) => {
+                        let who = RuleActor { is_admin: false, owns_entry: true, reissue_allowed: mine.reissue_allowed };
+                        let requested = query.read_untracked().get("requested");
+                        let just_made = move |id: &str| {
+                            requested.as_deref() == Some(id)
+                                || matches!(request.value().get(), Some(Ok(ref r)) if r == id)
+                        };
+                        let now = mine.now;
+                        let hidden = mine.hidden;
+                        let empty = mine.entries.is_empty();
+                        view! {
+                            <section class="card" aria-labelledby="certs-title">
+                                <div class="title-row">
+                                    <h1 id="certs-title">{tr(Msg::CertsTitle)}</h1>
+                                    {if show_all() {
+                                        view! { <a href="/certificates" data-testid="show-current">{tr(Msg::ShowCurrent)}</a> }.into_any()
+                                    } else {
+                                        view! {
+                                            <a href="/certificates?all=1" data-testid="show-all">
+                                                {tr(Msg::ShowAll)}
+                                                {(hidden > 0).then(|| format!(" ({hidden})"))}
+                                            </a>
+                                        }.into_any()
+                                    }}
+                                </div>
+                                {move || notice().map(|(ok, text)| view! {
+                                    <p class=if ok { "success" } else { "error" } role=if ok { "status" } else { "alert" } data-testid="certs-notice">{text}</p>
+                                })}
+                                {empty.then(|| view! { <p data-testid="no-certs">{tr(Msg::NoCertificates)}</p> })}
+                                <ul class="certs" data-testid="cert-list">
+                                    {mine.entries.into_iter().map(|e| {
+                                        let fresh = just_made(&e.id);
+                                        view! { <EntryCard e=e who=who now=now fresh=fresh/> }
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                            <section class="card" aria-labelledby="request-title">
+                                <h2 id="request-title">{tr(Msg::RequestTitle)}</h2>
+                                {mine.approval_mode.then(|| view! { <p class="hint">{tr(Msg::ApprovalModeHint)}</p> })}
+                                <ActionForm action=request attr:class="form" attr:data-testid="request-form">
+                                    <label for="device_label">{tr(Msg::DeviceLabel)}</label>
+                                    <input id="device_label" name="device_label" maxlength="64" autocomplete="off"/>
+                                    <button type="submit" class="primary" disabled=move || request.pending().get()>{tr(Msg::RequestButton)}</button>
+                                </ActionForm>
+                            </section>
+                            <section class="card" aria-labelledby="lost-title">
+                                <h2 id="lost-title">{tr(Msg::LostTitle)}</h2>
+                                <p><a href="/lost-device" class="danger-link" data-testid="lost-link">{tr(Msg::LostLink)}</a></p>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// One certificate or enrollment, with the "⁝" menu of what the rules allow.
+#[component]
+fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let actions = allowed_actions(who, e.state);
+    let renew_refused = matches!(
+        check_action(who, e.state, Action::Renew),
+        Err(PermissionError::ReissueNotAllowed)
+    );
+    let id = e.id.clone();
+    let link_label = if e.serial.is_some() || e.renewal {
+        Msg::ShowRenewalUrl
+    } else {
+        Msg::ShowInstallUrl
+    };
+    let has_link = actions.contains(&Action::ShowLink) || actions.contains(&Action::Renew);
+    let can_revoke = actions.contains(&Action::Revoke);
+    let revoke_label = if e.serial.is_some() {
+        Msg::RevokeAction
+    } else {
+        Msg::WithdrawAction
+    };
+    let state = e.state;
+    let title = if e.device_label.is_empty() {
+        e.serial.clone().map(|s| s.chars().take(12).collect::<String>()).unwrap_or_else(|| "—".into())
+    } else {
+        e.device_label.clone()
+    };
+    let _ = now;
+    view! {
+        <li class="cert" data-testid="cert" data-state=state.code() data-entry=id.clone()>
+            <div class="cert-head">
+                <h3>{title}</h3>
+                <span class=badge_class(state) data-testid="cert-state">{move || state_label(lang.get(), state)}</span>
+                {(has_link || can_revoke || renew_refused).then(|| view! {
+                    <details class="menu">
+                        <summary aria-label=move || t(lang.get(), Msg::ActionsMenu) data-testid="cert-menu">"⁝"</summary>
+                        <div class="menu-items">
+                            {has_link.then(|| view! {
+                                <a href=format!("/certificates/{id}/link") data-testid="show-link">{tr(link_label)}</a>
+                            })}
+                            {renew_refused.then(|| view! { <p class="hint">{tr(Msg::ReissueNotAllowed)}</p> })}
+                            {can_revoke.then(|| view! {
+                                <a href=format!("/certificates/{id}/revoke") class="danger-link" data-testid="revoke-link">{tr(revoke_label)}</a>
+                            })}
+                        </div>
+                    </details>
+                })}
+            </div>
+            {(fresh && state == State::Ready).then(|| view! { <p class="success" role="status">{tr(Msg::RequestedReady)}</p> })}
+            {(fresh && state == State::Pending).then(|| view! { <p class="notice" role="status">{tr(Msg::RequestedPending)}</p> })}
+            <dl class="facts">
+                {e.serial.clone().map(|s| view! { <dt>{tr(Msg::ColSerial)}</dt><dd class="mono" data-testid="cert-serial">{s}</dd> })}
+                {e.fingerprint.clone().map(|f| view! { <dt>{tr(Msg::ColFingerprint)}</dt><dd class="mono wrap">{f}</dd> })}
+                {e.not_after.map(|n| view! { <dt>{tr(Msg::ColNotAfter)}</dt><dd>{fmt_date(n)}</dd> })}
+                {e.ca_name.clone().map(|c| view! { <dt>{tr(Msg::ColIssuer)}</dt><dd>{c}</dd> })}
+                {e.pickup_deadline.filter(|_| state == State::Ready).map(|d| view! { <dt>{tr(Msg::ColPickupBy)}</dt><dd>{fmt_utc(d)}</dd> })}
+                {e.revocation_reason.clone().map(|r| view! { <dt>{tr(Msg::ColReason)}</dt><dd>{move || reason_label(lang.get(), &r)}</dd> })}
+            </dl>
+        </li>
+    }
+}
+
+/// Groups a PIN for reading aloud and typing: `ABCD EFGH`.
+fn grouped(pin: &str) -> String {
+    let (a, b) = pin.split_at(pin.len() / 2);
+    format!("{a} {b}")
+}
+
+#[component]
+pub fn LinkPage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let make = ServerAction::<ShowRenewalLink>::new();
+    let entry = Resource::new(id, my_entry);
+    let current = Resource::new(id, current_renewal_link);
+    Effect::new(move |_| {
+        if let Some(Ok(LinkAnswer::AwaitingApproval)) = make.value().get() {
+            go("/certificates?awaiting=1");
+        }
+    });
+    let error = move || match make.value().get() {
+        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        _ => query.read().get("error").map(|c| error_text(lang.get(), &c)),
+    };
+    view! {
+        <section class="card narrow-wide" aria-labelledby="link-title">
+            <p><a href="/certificates">{"← "}{tr(Msg::BackToCertificates)}</a></p>
+            <h1 id="link-title">{tr(Msg::LinkTitle)}</h1>
+            <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+                {move || Suspend::new(async move {
+                    let e = entry.await;
+                    let cur = current.await;
+                    match (e, cur) {
+                        (Err(AppError::NotSignedIn), _) => view! { <SignInFirst next=format!("/certificates/{}/link", id())/> }.into_any(),
+                        (Err(e), _) | (_, Err(e)) => view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any(),
+                        (Ok(e), Ok(cur)) => {
+                            let cur = StoredValue::new(cur);
+                            let shown = move || match make.value().get() {
+                                Some(Ok(LinkAnswer::Link(l))) => Some(l),
+                                _ => cur.get_value(),
+                            };
+                            view! {
+                                <p class="lead">
+                                    <strong>{if e.device_label.is_empty() { "—".to_string() } else { e.device_label.clone() }}</strong>
+                                    " · "
+                                    <span class=badge_class(e.state)>{move || state_label(lang.get(), e.state)}</span>
+                                </p>
+                                {move || error().map(|m| view! { <p class="error" role="alert" data-testid="link-error">{m}</p> })}
+                                {move || match shown() {
+                                    Some(l) => view! { <LinkPanel l=l/> }.into_any(),
+                                    None => view! { <p class="hint">{tr(Msg::LinkNone)}</p> }.into_any(),
+                                }}
+                                <ActionForm action=make attr:class="form">
+                                    <input type="hidden" name="entry" value=id/>
+                                    <button type="submit" class="primary" data-testid="make-link" disabled=move || make.pending().get()>
+                                        {move || if shown().is_some() { t(lang.get(), Msg::MakeNewLink) } else { t(lang.get(), Msg::MakeLink) }}
+                                    </button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The QR code, the link, the PIN and the countdown.
+#[component]
+fn LinkPanel(l: LinkView) -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let elapsed = RwSignal::new(0i64);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        set_interval(
+            move || elapsed.update(|e| *e += 1),
+            std::time::Duration::from_secs(1),
+        );
+    });
+    let left = move || l.expires_at - l.now - elapsed.get();
+    let url = l.url.clone();
+    let spelled = l.pin.chars().map(String::from).collect::<Vec<_>>().join(" ");
+    view! {
+        <div class="link-panel" data-testid="link-panel">
+            <p>{tr(Msg::LinkIntro)}</p>
+            <div class="qr" data-testid="qr" inner_html=l.qr_svg.clone()></div>
+            <label for="link-url">{tr(Msg::PickupLinkLabel)}</label>
+            <div class="copy-row">
+                <input id="link-url" class="mono" readonly value=url.clone() data-testid="link-url"/>
+                <button type="button" class="secondary" data-copy="link-url" data-done=move || t(lang.get(), Msg::Copied)>{tr(Msg::CopyLink)}</button>
+                <span class="copy-status" role="status" aria-live="polite"></span>
+            </div>
+            <p class="pin-label">{tr(Msg::LinkPin)}</p>
+            <p class="pin mono" data-testid="pin" data-pin=l.pin.clone() aria-label=spelled>{grouped(&l.pin)}</p>
+            <p class="hint">{tr(Msg::LinkPinOnlyHere)}</p>
+            <dl class="facts">
+                <dt>{tr(Msg::LinkExpiresIn)}</dt>
+                <dd data-testid="countdown" aria-live="off">
+                    {move || if left() > 0 { fmt_countdown(left()) } else { t(lang.get(), Msg::LinkExpired).to_string() }}
+                </dd>
+                <dt>{tr(Msg::LinkValidUntil)}</dt>
+                <dd>{fmt_utc(l.expires_at)}</dd>
+            </dl>
+        </div>
+    }
+}
+
+#[component]
+pub fn RevokePage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let entry = Resource::new(id, my_entry);
+    let revoke = ServerAction::<RevokeEntry>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = revoke.value().get() {
+            go("/certificates?revoked=1&all=1");
+        }
+    });
+    let error = move || match revoke.value().get() {
+        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        _ => query.read().get("error").map(|c| error_text(lang.get(), &c)),
+    };
+    view! {
+        <section class="card narrow" aria-labelledby="revoke-title">
+            <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match entry.await {
+                        Err(AppError::NotSignedIn) => view! { <SignInFirst next=format!("/certificates/{}/revoke", id())/> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any(),
+                        Ok(e) => {
+                            let cert = e.serial.is_some();
+                            view! {
+                                <h1 id="revoke-title">{tr(if cert { Msg::RevokeTitle } else { Msg::WithdrawTitle })}</h1>
+                                <dl class="facts">
+                                    <dt>{tr(Msg::ColDevice)}</dt><dd>{if e.device_label.is_empty() { "—".to_string() } else { e.device_label.clone() }}</dd>
+                                    {e.serial.clone().map(|s| view! { <dt>{tr(Msg::ColSerial)}</dt><dd class="mono">{s}</dd> })}
+                                    <dt>{tr(Msg::ColStatus)}</dt><dd>{move || state_label(lang.get(), e.state)}</dd>
+                                </dl>
+                                <p class="notice">{tr(if cert { Msg::RevokeIntro } else { Msg::WithdrawIntro })}</p>
+                                {move || error().map(|m| view! { <p class="error" role="alert" data-testid="revoke-error">{m}</p> })}
+                                <ActionForm action=revoke attr:class="form" attr:data-testid="revoke-form">
+                                    <input type="hidden" name="entry" value=id/>
+                                    {if cert {
+                                        view! {
+                                            <label for="reason">{tr(Msg::ColReason)}</label>
+                                            <select id="reason" name="reason">
+                                                {USER_REASONS.into_iter().map(|r| view! {
+                                                    <option value=r.code()>{move || reason_label(lang.get(), r.code())}</option>
+                                                }).collect_view()}
+                                            </select>
+                                        }.into_any()
+                                    } else {
+                                        view! { <input type="hidden" name="reason" value="cessationOfOperation"/> }.into_any()
+                                    }}
+                                    <div class="row">
+                                        <button type="submit" class="danger" data-testid="confirm-revoke">
+                                            {tr(if cert { Msg::RevokeConfirmButton } else { Msg::WithdrawConfirmButton })}
+                                        </button>
+                                        <a href="/certificates" class="button-like">{tr(Msg::Cancel)}</a>
+                                    </div>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn LostDevicePage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let query = use_query_map();
+    let lost = ServerAction::<ReportLostDevice>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = lost.value().get() {
+            go(&format!("/login?lost={n}"));
+        }
+    });
+    let error = move || match lost.value().get() {
+        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        _ => query.read().get("error").map(|c| error_text(lang.get(), &c)),
+    };
+    let me = Resource::new(|| (), |_| crate::api::auth::whoami());
+    view! {
+        <section class="card narrow" aria-labelledby="lost-title">
+            <h1 id="lost-title">{tr(Msg::LostTitle)}</h1>
+            <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(_)) => view! {
+                            <p>{tr(Msg::LostIntro)}</p>
+                            {move || error().map(|m| view! { <p class="error" role="alert" data-testid="lost-error">{m}</p> })}
+                            <ActionForm action=lost attr:class="form" attr:data-testid="lost-form">
+                                <label class="check">
+                                    <input type="checkbox" name="confirm" value="yes" required data-testid="lost-confirm"/>
+                                    {tr(Msg::LostConfirm)}
+                                </label>
+                                <div class="row">
+                                    <button type="submit" class="danger" data-testid="lost-submit">{tr(Msg::LostButton)}</button>
+                                    <a href="/certificates" class="button-like">{tr(Msg::Cancel)}</a>
+                                </div>
+                            </ActionForm>
+                        }.into_any(),
+                        _ => view! { <SignInFirst next="/lost-device".into()/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Text of a link problem on the pickup page.
+pub fn problem_text(lang: Lang, code: &str) -> String {
+    error_text(lang, code)
+}
