@@ -278,7 +278,10 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
                         });
                         println!("{v}");
                     } else {
-                        println!("One-time link for {user} (valid until {}):", rfc3339(l.expires_at));
+                        println!(
+                            "One-time link for {user} (valid until {}):",
+                            rfc3339(l.expires_at)
+                        );
                         println!("  {}", l.url);
                         println!("PIN (tell it separately, never with the link): {}", l.pin);
                     }

@@ -4,9 +4,9 @@
 use crate::AppState;
 use app::ssr::{ca, db};
 use axum::extract::{ConnectInfo, Path, State};
-use std::net::SocketAddr;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 
 fn internal(e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "request failed");

@@ -4,7 +4,7 @@
 
 use super::AppError;
 use crate::domain::lifecycle::{RevocationReason, State};
-use crate::domain::platform::{Format, Platform};
+use crate::domain::platform::Platform;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -132,7 +132,10 @@ mod link_cookie {
 }
 
 #[cfg(feature = "ssr")]
-fn link_view(s: &crate::ssr::Services, l: &crate::ssr::links::IssuedLink) -> Result<LinkView, AppError> {
+fn link_view(
+    s: &crate::ssr::Services,
+    l: &crate::ssr::links::IssuedLink,
+) -> Result<LinkView, AppError> {
     let svg = crate::ssr::qr::svg(&l.url, "QR code of the one-time link")
         .map_err(|e| super::error::internal(&e))?;
     Ok(LinkView {
@@ -171,7 +174,10 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
     let me = session::require(&s).await?;
     let now = s.now();
     let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
-    let policy = s.policy(&mut c).await.map_err(|e| super::error::internal(&e))?;
+    let policy = s
+        .policy(&mut c)
+        .await
+        .map_err(|e| super::error::internal(&e))?;
     let cas: HashMap<String, String> = db::list_cas(&mut c)
         .await
         .map_err(|e| super::error::internal(&e))?
@@ -190,9 +196,7 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
             fingerprint: cert.as_ref().map(|x| x.fingerprint_sha256.clone()),
             not_after: cert.as_ref().map(|x| x.not_after),
             ca_name: cert.as_ref().and_then(|x| cas.get(&x.ca_id).cloned()),
-            revocation_reason: cert
-                .as_ref()
-                .and_then(|x| x.revocation_reason.clone()),
+            revocation_reason: cert.as_ref().and_then(|x| x.revocation_reason.clone()),
             pickup_deadline: cert.is_none().then_some(e.pickup_deadline),
             created_at: e.created_at,
         })
@@ -393,6 +397,7 @@ pub async fn report_lost_device(confirm: Option<String>) -> Result<u32, AppError
 /// the guess from the User-Agent ("Not this device?").
 #[server(endpoint = "pickup_info")]
 pub async fn pickup_info(token: String, platform: Option<String>) -> Result<PickupView, AppError> {
+    use crate::domain::platform::Format;
     use crate::ssr::links::{self, RedeemError};
     let s = super::services()?;
     let guessed = use_context::<axum::http::request::Parts>()

@@ -71,8 +71,18 @@ impl Format {
 
 /// In-app and third-party browsers on iOS: none of them can hand a profile to Settings.
 const IOS_OTHER_BROWSERS: [&str; 12] = [
-    "CriOS", "FxiOS", "EdgiOS", "OPiOS", "OPT/", "GSA/", "FBAN", "FBAV", "Instagram", "Line/",
-    "YaBrowser", "DuckDuckGo",
+    "CriOS",
+    "FxiOS",
+    "EdgiOS",
+    "OPiOS",
+    "OPT/",
+    "GSA/",
+    "FBAN",
+    "FBAV",
+    "Instagram",
+    "Line/",
+    "YaBrowser",
+    "DuckDuckGo",
 ];
 
 impl Platform {
@@ -82,8 +92,7 @@ impl Platform {
         let has = |s: &str| ua.contains(s);
         let ios_device = has("iPhone") || has("iPod") || has("iPad");
         if ios_device {
-            if IOS_OTHER_BROWSERS.iter().any(|b| has(b)) || !(has("Safari/") && has("Version/"))
-            {
+            if IOS_OTHER_BROWSERS.iter().any(|b| has(b)) || !(has("Safari/") && has("Version/")) {
                 return Platform::IosOtherBrowser;
             }
             return if has("iPad") {

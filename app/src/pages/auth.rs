@@ -40,7 +40,8 @@ pub fn app_error_text(lang: Lang, e: &AppError) -> String {
     match e {
         AppError::Refused { code, message, .. } => match known(code) {
             Some(m)
-                if code != "invalid_field" && (lang == Lang::Ja || !code.starts_with("lifecycle_")) =>
+                if code != "invalid_field"
+                    && (lang == Lang::Ja || !code.starts_with("lifecycle_")) =>
             {
                 t(lang, m).to_string()
             }

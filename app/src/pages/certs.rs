@@ -155,7 +155,10 @@ fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoVi
     };
     let state = e.state;
     let title = if e.device_label.is_empty() {
-        e.serial.clone().map(|s| s.chars().take(12).collect::<String>()).unwrap_or_else(|| "—".into())
+        e.serial
+            .clone()
+            .map(|s| s.chars().take(12).collect::<String>())
+            .unwrap_or_else(|| "—".into())
     } else {
         e.device_label.clone()
     };
@@ -217,7 +220,10 @@ pub fn LinkPage() -> impl IntoView {
     });
     let error = move || match make.value().get() {
         Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query.read().get("error").map(|c| error_text(lang.get(), &c)),
+        _ => query
+            .read()
+            .get("error")
+            .map(|c| error_text(lang.get(), &c)),
     };
     view! {
         <section class="card narrow-wide" aria-labelledby="link-title">
@@ -277,7 +283,12 @@ fn LinkPanel(l: LinkView) -> impl IntoView {
     });
     let left = move || l.expires_at - l.now - elapsed.get();
     let url = l.url.clone();
-    let spelled = l.pin.chars().map(String::from).collect::<Vec<_>>().join(" ");
+    let spelled = l
+        .pin
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ");
     view! {
         <div class="link-panel" data-testid="link-panel">
             <p>{tr(Msg::LinkIntro)}</p>
@@ -319,7 +330,10 @@ pub fn RevokePage() -> impl IntoView {
     });
     let error = move || match revoke.value().get() {
         Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query.read().get("error").map(|c| error_text(lang.get(), &c)),
+        _ => query
+            .read()
+            .get("error")
+            .map(|c| error_text(lang.get(), &c)),
     };
     view! {
         <section class="card narrow" aria-labelledby="revoke-title">
@@ -382,7 +396,10 @@ pub fn LostDevicePage() -> impl IntoView {
     });
     let error = move || match lost.value().get() {
         Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query.read().get("error").map(|c| error_text(lang.get(), &c)),
+        _ => query
+            .read()
+            .get("error")
+            .map(|c| error_text(lang.get(), &c)),
     };
     let me = Resource::new(|| (), |_| crate::api::auth::whoami());
     view! {

@@ -109,7 +109,11 @@ pub async fn create_enrollment(
         let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);
         check(st, Event::RequestRenewal)?;
         // Rule 3: a user renews only while reissue is allowed for them.
-        if !actor.is_admin && !user.reissue_allowed.unwrap_or(policy.reissue_allowed_default) {
+        if !actor.is_admin
+            && !user
+                .reissue_allowed
+                .unwrap_or(policy.reissue_allowed_default)
+        {
             return Err(CertError::ReissueNotAllowed);
         }
     }
@@ -552,7 +556,11 @@ pub async fn lost_device(
             Some(&user.id),
             Some(&cert.id),
             None,
-            &format!("serial={} reason={} (lost device)", cert.serial_hex, reason.code()),
+            &format!(
+                "serial={} reason={} (lost device)",
+                cert.serial_hex,
+                reason.code()
+            ),
         )
         .await?;
         if !crl_cas.contains(&cert.ca_id) {
@@ -561,7 +569,10 @@ pub async fn lost_device(
     }
     let links_voided = db::link_rows::void_open_links_for_user(&mut tx, &user.id, now).await?;
     let sessions_ended = db::auth_rows::delete_user_sessions(&mut tx, &user.id).await?;
-    if db::auth_rows::password_hash(&mut tx, &user.id).await?.is_some() {
+    if db::auth_rows::password_hash(&mut tx, &user.id)
+        .await?
+        .is_some()
+    {
         db::auth_rows::set_must_change_password(&mut tx, &user.id, true, now).await?;
     }
     audit::record(

@@ -80,7 +80,8 @@ mod tests {
 
     fn decode(svg: &str) -> String {
         let (px, img) = rasterize(svg, 4).unwrap();
-        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(px, px, |x, y| img[y * px + x]);
+        let mut prepared =
+            rqrr::PreparedImage::prepare_from_greyscale(px, px, |x, y| img[y * px + x]);
         let grids = prepared.detect_grids();
         assert_eq!(grids.len(), 1);
         let (_meta, content) = grids[0].decode().unwrap();

@@ -2,95 +2,11 @@
 //! throttling, session fixation, timeouts, sign-out everywhere, CSRF, re-authentication,
 //! passkeys with a software authenticator, sessions shared by two instances, audit records.
 
-use crate::helpers::urlencode;
+use crate::helpers::{activated_user, call, client, session_cookie, PW};
 use crate::helpers::{spawn, spawn_on, Backend, TestApp};
-use app::ssr::audit::Actor;
-use app::ssr::auth::{self, UserInput};
-use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use app::ssr::auth;
+use reqwest::header::COOKIE;
 use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
-
-const PW: &str = "correct horse battery staple";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// POSTs a server function with a form body and an optional session cookie.
-async fn call(
-    app: &TestApp,
-    name: &str,
-    body: &[(&str, &str)],
-    cookie: Option<&str>,
-) -> reqwest::Response {
-    let mut h = HeaderMap::new();
-    h.insert(
-        "content-type",
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    if let Some(c) = cookie {
-        h.insert(
-            COOKIE,
-            HeaderValue::from_str(&format!("certportal={c}")).unwrap(),
-        );
-    }
-    let body: String = body
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    client()
-        .post(format!("{}/api/{name}", app.base))
-        .headers(h)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The session token a response set, if any.
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
-    r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
-        let v = v.to_str().ok()?;
-        let (kv, _) = v.split_once(';')?;
-        let (k, val) = kv.split_once('=')?;
-        (k == "certportal" && !val.is_empty()).then(|| val.to_string())
-    })
-}
-
-/// Creates and activates a user through the real HTTP API; returns the session token.
-async fn activated_user(app: &TestApp, login: &str, is_admin: bool) -> String {
-    let input = UserInput {
-        login: login.into(),
-        display_name: format!("{login} Display"),
-        email: format!("{login}@example.com"),
-        is_admin,
-        ..Default::default()
-    };
-    let (_, link) = auth::create_user(&app.services, &Actor::cli(), &input)
-        .await
-        .unwrap();
-    let token = link.rsplit('/').next().unwrap();
-    let r = call(app, "activate", &[("token", token), ("password", PW)], None).await;
-    assert_eq!(r.status(), 200);
-    let set = r
-        .headers()
-        .get(SET_COOKIE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"),
-        "{set}"
-    );
-    // The link is spent.
-    let again = call(app, "activate", &[("token", token), ("password", PW)], None).await;
-    assert!(!again.status().is_success());
-    session_cookie(&r).unwrap()
-}
 
 async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
     let r = call(app, "whoami", &[], Some(cookie)).await;

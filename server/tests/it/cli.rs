@@ -1,23 +1,7 @@
 //! The `certportal` binary: configuration errors name the setting, administrative commands
 //! work on the same database, and a schema it does not know stops it.
 
-use crate::helpers::{spawn, Backend};
-use std::process::Command;
-
-fn certportal(env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certportal"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::helpers::{certportal, spawn, Backend};
 
 #[test]
 fn bad_configuration_stops_with_the_setting_named() {

@@ -2,9 +2,11 @@
 //! database and a manual clock; `both!` runs one scenario on SQLite and on PostgreSQL.
 
 use app::ssr::audit::Actor;
+use app::ssr::auth::{self, UserInput};
 use app::ssr::clock::{Clock, ManualClock};
 use app::ssr::db::{self, NewUser, UserRow};
 use app::ssr::Services;
+use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use server::config::Config;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -229,4 +231,109 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- HTTP as a browser
+
+/// The password of users made by [`activated_user`].
+pub const PW: &str = "correct horse battery staple";
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// POSTs a server function with a form body and an optional session cookie.
+pub async fn call(
+    app: &TestApp,
+    name: &str,
+    body: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    if let Some(c) = cookie {
+        // A bare token is the session; `name=value; …` is sent as it is.
+        let header = if c.contains('=') {
+            c.to_string()
+        } else {
+            format!("certportal={c}")
+        };
+        h.insert(COOKIE, HeaderValue::from_str(&header).unwrap());
+    }
+    let body: String = body
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    client()
+        .post(format!("{}/api/{name}", app.base))
+        .headers(h)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session token a response set, if any.
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let (kv, _) = v.split_once(';')?;
+        let (k, val) = kv.split_once('=')?;
+        (k == "certportal" && !val.is_empty()).then(|| val.to_string())
+    })
+}
+
+/// Creates and activates a user through the real HTTP API; returns the session token.
+pub async fn activated_user(app: &TestApp, login: &str, is_admin: bool) -> String {
+    let input = UserInput {
+        login: login.into(),
+        display_name: format!("{login} Display"),
+        email: format!("{login}@example.com"),
+        is_admin,
+        ..Default::default()
+    };
+    let (_, link) = auth::create_user(&app.services, &Actor::cli(), &input)
+        .await
+        .unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    let r = call(app, "activate", &[("token", token), ("password", PW)], None).await;
+    assert_eq!(r.status(), 200);
+    let set = r
+        .headers()
+        .get(SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"),
+        "{set}"
+    );
+    // The link is spent.
+    let again = call(app, "activate", &[("token", token), ("password", PW)], None).await;
+    assert!(!again.status().is_success());
+    session_cookie(&r).unwrap()
+}
+
+/// Runs the `certportal` binary with exactly `env`; returns (exit code, stdout, stderr).
+pub fn certportal(env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certportal"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -9,5 +9,6 @@ mod auth;
 mod cli;
 mod crypto;
 mod lifecycle;
+mod pickup;
 mod routes;
 mod setup;
