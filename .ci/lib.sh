@@ -63,6 +63,8 @@ install_test_services() {
   apt_install chromium postgresql openssl fonts-ipafont-gothic
   # keytool (an independent PKCS#12 reader): any Java runtime will do.
   command -v keytool >/dev/null || apt_install default-jre-headless
+  # python3's plistlib: an independent reader for the .mobileconfig profiles.
+  command -v python3 >/dev/null || apt_install python3
 }
 
 # A throwaway PostgreSQL cluster for this run; sets CERTPORTAL_TEST_POSTGRES_URL.

@@ -1,6 +1,8 @@
 //! certportal's shared crate: pure domain rules (`domain`), the message catalogue (`i18n`),
 //! server functions (`api`), server-side use cases (`ssr`, only with the `ssr` feature) and
 //! the Leptos UI (`pages`). Built for the server (`ssr`) and for the browser (`hydrate`).
+// Deeply nested views (the certificate list) exceed the default type-query depth.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod domain;

@@ -203,7 +203,25 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         Ok(me) if me.must_change_password => "/account?change=1".to_string(),
         _ => safe_next(next.as_deref()),
     };
-    finish_form(result, &dest, "/login")
+    // A failed no-JavaScript attempt comes back to the form with its destination kept.
+    let back = match next.as_deref() {
+        Some(_) => format!("/login?next={}", encode_next(&safe_next(next.as_deref()))),
+        None => "/login".to_string(),
+    };
+    finish_form(result, &dest, &back)
+}
+
+/// Percent-encodes a same-site path for a `next=` query value.
+#[cfg(feature = "ssr")]
+fn encode_next(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Only same-site paths are followed after sign-in.

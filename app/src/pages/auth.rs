@@ -94,6 +94,7 @@ pub fn LoginPage() -> impl IntoView {
         <section class="card narrow" aria-labelledby="login-title">
             <h1 id="login-title">{tr(Msg::SignInTitle)}</h1>
             {move || query.read().get("signed_out").map(|_| view! { <p class="success" role="status">{tr(Msg::SignedOut)}</p> })}
+            {move || query.read().get("lost").map(|_| view! { <p class="success" role="status" data-testid="lost-done">{tr(Msg::LostDone)}</p> })}
             {move || error().map(|e| view! { <p class="error" role="alert" data-testid="login-error">{e}</p> })}
             <ActionForm action=action attr:class="form" attr:data-testid="login-form">
                 <input type="hidden" name="next" value=next/>

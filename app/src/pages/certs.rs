@@ -120,6 +120,7 @@ pub fn CertificatesPage() -> impl IntoView {
                             </section>
                             <section class="card" aria-labelledby="lost-title">
                                 <h2 id="lost-title">{tr(Msg::LostTitle)}</h2>
+                                <p class="hint">{tr(Msg::LostHint)}</p>
                                 <p><a href="/lost-device" class="danger-link" data-testid="lost-link">{tr(Msg::LostLink)}</a></p>
                             </section>
                         }.into_any()
@@ -228,7 +229,6 @@ pub fn LinkPage() -> impl IntoView {
     view! {
         <section class="card narrow-wide" aria-labelledby="link-title">
             <p><a href="/certificates">{"← "}{tr(Msg::BackToCertificates)}</a></p>
-            <h1 id="link-title">{tr(Msg::LinkTitle)}</h1>
             <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     let e = entry.await;
@@ -242,7 +242,9 @@ pub fn LinkPage() -> impl IntoView {
                                 Some(Ok(LinkAnswer::Link(l))) => Some(l),
                                 _ => cur.get_value(),
                             };
+                            let title = if e.serial.is_some() || e.renewal { Msg::LinkTitle } else { Msg::InstallUrlTitle };
                             view! {
+                                <h1 id="link-title">{tr(title)}</h1>
                                 <p class="lead">
                                     <strong>{if e.device_label.is_empty() { "—".to_string() } else { e.device_label.clone() }}</strong>
                                     " · "

@@ -60,7 +60,7 @@ pub fn PickupPage() -> impl IntoView {
                                 {match button {
                                     Some((href, label)) => view! {
                                         <p class="notice" data-testid="pin-reminder">{tr(Msg::PickupOnce)}</p>
-                                        <a class="button primary big" href=href data-testid="download" data-platform=platform.code() rel="nofollow">{tr(label)}</a>
+                                        <a class="button primary big" href=href data-testid="download" data-platform=platform.code() rel="external nofollow">{tr(label)}</a>
                                     }.into_any(),
                                     None => view! {
                                         <h2>{tr(Msg::PickupOpenInSafari)}</h2>
