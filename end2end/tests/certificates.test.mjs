@@ -118,6 +118,23 @@ test('desktop with JavaScript: request, QR link, iPhone installs the profile, li
   await card.locator('[data-testid=cert-menu]').click();
   assert.equal(await card.locator('[data-testid=show-link]').textContent(), 'Show renewal URL');
   await page.screenshot({ path: path.join(SHOTS, 'certificates-desktop-js.png'), fullPage: true });
+
+  // Renewal: the link belongs to the new renewal entry, whose page a reload shows again.
+  await Promise.all([page.waitForURL(/\/link$/), card.locator('[data-testid=show-link]').click()]);
+  await waitHydrated(page);
+  await Promise.all([page.waitForURL((u) => !u.pathname.includes(entry)), page.click('[data-testid=make-link]')]);
+  await page.waitForSelector('[data-testid=link-panel]');
+  const renewalUrl = await page.inputValue('[data-testid=link-url]');
+  assert.notEqual(renewalUrl, url);
+  await page.reload();
+  assert.equal(await page.inputValue('[data-testid=link-url]'), renewalUrl);
+  assert.match(await page.textContent('h1'), /Renewal URL/);
+  // Cancel that renewal again (JavaScript), so the next tests stay under the quota.
+  const renewalEntry = new URL(page.url()).pathname.split('/')[2];
+  await page.goto(`${portal.base}/certificates/${renewalEntry}/revoke`);
+  await waitHydrated(page);
+  assert.match(await page.textContent('h1'), /Cancel this request/);
+  await Promise.all([page.waitForURL(/revoked=1/), page.click('[data-testid=confirm-revoke]')]);
   await ctx.close();
 });
 

@@ -119,7 +119,11 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/ca.pem", get(routes::ca_pem))
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
-        .route("/pickup/{token}/download/{format}", get(routes::pickup_download))
+        // HEAD must not redeem a one-time link (link checkers, download managers).
+        .route(
+            "/pickup/{token}/download/{format}",
+            get(routes::pickup_download).head(routes::method_not_allowed),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -148,11 +152,28 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // The path only: query strings may carry tokens and are never logged.
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            // The path only, with one-time tokens blanked: query strings may carry tokens
+            // and are never logged.
+            tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// A request path as logged: the secret segment after `/pickup/`, `/setup/` or `/activate/`
+/// is replaced by `…`, so no token ever reaches a log line.
+pub fn loggable_path(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut secret_next = false;
+    for seg in path.split('/') {
+        if secret_next && !seg.is_empty() {
+            out.push("…");
+        } else {
+            out.push(seg);
+        }
+        secret_next = matches!(seg, "pickup" | "setup" | "activate") && out.len() == 2;
+    }
+    out.join("/")
 }
 
 /// Largest request body accepted (forms and server-function calls are small).
@@ -300,10 +321,11 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, Start
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TickReport {
     pub lapsed: usize,
+    pub crls_refreshed: usize,
 }
 
-/// One run of the background work: lapse enrollments past their pickup deadline (rule 6) and
-/// purge expired sessions. It reads the injected clock, so tests call it directly after
+/// One run of the background work: lapse enrollments past their pickup deadline (rule 6),
+/// re-sign CRLs before they run out, and purge expired sessions. It reads the injected clock, so tests call it directly after
 /// moving a manual clock instead of waiting.
 pub async fn background_tick(services: &Services) -> TickReport {
     let mut report = TickReport::default();
@@ -314,6 +336,14 @@ pub async fn background_tick(services: &Services) -> TickReport {
             tracing::info!(lapsed = n, "enrollments past their pickup deadline lapsed");
         }
         Err(e) => tracing::error!(error = %e, "lapsing overdue enrollments failed"),
+    }
+    match certs::refresh_crls(services).await {
+        Ok(0) => {}
+        Ok(n) => {
+            report.crls_refreshed = n;
+            tracing::info!(crls = n, "CRLs re-signed before their nextUpdate");
+        }
+        Err(e) => tracing::error!(error = %e, "refreshing CRLs failed"),
     }
     if let Err(e) = app::ssr::auth::purge_expired(services).await {
         tracing::error!(error = %e, "purging expired sessions failed");
@@ -339,4 +369,27 @@ fn spawn_background(services: Services, mut stop: tokio::sync::watch::Receiver<b
 /// The real clock.
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        let t = "ab".repeat(32);
+        assert_eq!(loggable_path(&format!("/pickup/{t}")), "/pickup/…");
+        assert_eq!(
+            loggable_path(&format!("/pickup/{t}/download/p12")),
+            "/pickup/…/download/p12"
+        );
+        assert_eq!(loggable_path(&format!("/setup/{t}")), "/setup/…");
+        assert_eq!(loggable_path(&format!("/activate/{t}")), "/activate/…");
+        assert_eq!(
+            loggable_path("/certificates/abc/link"),
+            "/certificates/abc/link"
+        );
+        assert_eq!(loggable_path("/api/whoami"), "/api/whoami");
+        assert_eq!(loggable_path("/"), "/");
+    }
 }

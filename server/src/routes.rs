@@ -107,6 +107,11 @@ pub async fn crl(State(st): State<AppState>, Path(file): Path<String>) -> Respon
     }
 }
 
+/// 405 for methods a route deliberately does not serve.
+pub async fn method_not_allowed() -> Response {
+    (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response()
+}
+
 /// `GET /pickup/{token}/download/{format}`: redeems a one-time link (rule 5) and sends the
 /// bundle: a `.mobileconfig` for Apple devices, a `.p12`/`.pfx` otherwise. A plain link, so
 /// it works without JavaScript. A used, expired, voided or unknown link changes nothing and

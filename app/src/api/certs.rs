@@ -163,15 +163,48 @@ fn redirect_plain<T>(result: Result<T, AppError>, ok: &str, back: &str) -> Resul
     result
 }
 
+/// The signed-in user for the self-service functions, acting as an ordinary user on their
+/// own entries even when they are an administrator (administrators act on others through
+/// the admin console and its confirmation guard). A pending forced password change (after a
+/// lost device) must be done first.
+#[cfg(feature = "ssr")]
+async fn require_user(
+    s: &crate::ssr::Services,
+) -> Result<(crate::ssr::auth::Authenticated, crate::ssr::audit::Actor), AppError> {
+    let me = super::auth::session::require(s).await?;
+    if me.user.must_change_password {
+        return Err(AppError::refused(
+            "password_change_required",
+            None,
+            "set a new password on your account page first",
+        ));
+    }
+    let actor = crate::ssr::audit::Actor {
+        is_admin: false,
+        ..me.actor()
+    };
+    Ok((me, actor))
+}
+
+/// Pages showing a PIN or a link must not be stored by the browser or a proxy.
+#[cfg(feature = "ssr")]
+fn no_store() {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.insert_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+}
+
 /// The signed-in user's certificates and enrollments (rule 4: hidden ones only with
 /// `show_all`).
 #[server(endpoint = "my_certificates")]
 pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError> {
-    use super::auth::session;
     use crate::ssr::{certs, db};
     use std::collections::HashMap;
     let s = super::services()?;
-    let me = session::require(&s).await?;
+    let (me, _) = require_user(&s).await?;
     let now = s.now();
     let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
     let policy = s
@@ -226,9 +259,8 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
 #[server(endpoint = "request_certificate")]
 pub async fn request_certificate(device_label: String) -> Result<String, AppError> {
     let result = async {
-        use super::auth::session;
         let s = super::services()?;
-        let me = session::require(&s).await?;
+        let (me, actor) = require_user(&s).await?;
         let label = device_label.trim();
         if label.chars().count() > 64 {
             return Err(AppError::refused(
@@ -237,7 +269,6 @@ pub async fn request_certificate(device_label: String) -> Result<String, AppErro
                 "the device name may have at most 64 characters",
             ));
         }
-        let actor = me.actor();
         let e = crate::ssr::certs::create_enrollment(
             &s,
             &actor,
@@ -265,11 +296,11 @@ pub async fn request_certificate(device_label: String) -> Result<String, AppErro
 #[server(endpoint = "show_renewal_link")]
 pub async fn show_renewal_link(entry: String) -> Result<LinkAnswer, AppError> {
     let result = async {
-        use super::auth::session;
         use crate::ssr::links::{self, LinkOutcome};
         let s = super::services()?;
-        let me = session::require(&s).await?;
-        match links::show_link(&s, &me.actor(), &entry).await? {
+        let (_, actor) = require_user(&s).await?;
+        no_store();
+        match links::show_link(&s, &actor, &entry).await? {
             LinkOutcome::AwaitingApproval(_) => Ok(LinkAnswer::AwaitingApproval),
             LinkOutcome::Link(l) => {
                 link_cookie::set(&s, &l.enrollment.id, &l.token, l.expires_at - s.now());
@@ -290,16 +321,16 @@ pub async fn show_renewal_link(entry: String) -> Result<LinkAnswer, AppError> {
 /// The link this browser made for `entry`, if it is still usable.
 #[server(endpoint = "current_renewal_link")]
 pub async fn current_renewal_link(entry: String) -> Result<Option<LinkView>, AppError> {
-    use super::auth::session;
     let s = super::services()?;
-    let me = session::require(&s).await?;
+    let (_, actor) = require_user(&s).await?;
+    no_store();
     let Some((e, token)) = link_cookie::get(&s) else {
         return Ok(None);
     };
     if e != entry {
         return Ok(None);
     }
-    match crate::ssr::links::current_link(&s, &me.actor(), &entry, &token).await? {
+    match crate::ssr::links::current_link(&s, &actor, &entry, &token).await? {
         Some(l) => Ok(Some(link_view(&s, &l)?)),
         None => Ok(None),
     }
@@ -320,12 +351,10 @@ pub async fn my_entry(entry: String) -> Result<EntryView, AppError> {
 #[server(endpoint = "revoke_entry")]
 pub async fn revoke_entry(entry: String, reason: String) -> Result<(), AppError> {
     let result = async {
-        use super::auth::session;
         use crate::ssr::{certs, db};
         let s = super::services()?;
-        let me = session::require(&s).await?;
+        let (_, actor) = require_user(&s).await?;
         let reason = user_reason(&reason)?;
-        let actor = me.actor();
         let e = {
             let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
             db::enrollment_by_id(&mut c, &entry)
@@ -381,7 +410,11 @@ pub async fn report_lost_device(confirm: Option<String>) -> Result<u32, AppError
                 "tick the box to confirm",
             ));
         }
-        let done = crate::ssr::certs::lost_device(&s, &me.actor(), &me.user.id).await?;
+        let actor = crate::ssr::audit::Actor {
+            is_admin: false,
+            ..me.actor()
+        };
+        let done = crate::ssr::certs::lost_device(&s, &actor, &me.user.id).await?;
         session::clear(&s);
         Ok(u32::try_from(done.certificates_revoked).unwrap_or(u32::MAX))
     }

@@ -20,6 +20,7 @@ fn known(code: &str) -> Option<Msg> {
         "reissue_not_allowed" => Msg::ReissueNotAllowed,
         "quota_exceeded" => Msg::QuotaExceeded,
         "confirmation_required" => Msg::ConfirmationRequired,
+        "password_change_required" => Msg::MustChangePassword,
         "link_unknown" => Msg::LinkUnknown,
         "link_used" => Msg::LinkUsed,
         "link_expired" => Msg::LinkExpiredPickup,

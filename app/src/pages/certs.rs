@@ -72,7 +72,14 @@ pub fn CertificatesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match list.await {
                     Err(AppError::NotSignedIn) => view! { <SignInFirst next="/certificates".into()/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any(),
+                    Err(e) => view! {
+                        <section class="card narrow">
+                            <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p>
+                            {(e.code() == "password_change_required").then(|| view! {
+                                <p><a href="/account?change=1">{tr(Msg::NavAccount)}</a></p>
+                            })}
+                        </section>
+                    }.into_any(),
                     Ok(mine) => {
                         let who = RuleActor { is_admin: false, owns_entry: true, reissue_allowed: mine.reissue_allowed };
                         let requested = query.read_untracked().get("requested");
@@ -214,10 +221,14 @@ pub fn LinkPage() -> impl IntoView {
     let make = ServerAction::<ShowRenewalLink>::new();
     let entry = Resource::new(id, my_entry);
     let current = Resource::new(id, current_renewal_link);
-    Effect::new(move |_| {
-        if let Some(Ok(LinkAnswer::AwaitingApproval)) = make.value().get() {
-            go("/certificates?awaiting=1");
+    Effect::new(move |_| match make.value().get() {
+        Some(Ok(LinkAnswer::AwaitingApproval)) => go("/certificates?awaiting=1"),
+        // A renewal's link belongs to the new renewal entry: show it at that entry's address,
+        // so a reload finds it again.
+        Some(Ok(LinkAnswer::Link(l))) if l.entry != id() => {
+            go(&format!("/certificates/{}/link", l.entry))
         }
+        _ => {}
     });
     let error = move || match make.value().get() {
         Some(Err(e)) => Some(app_error_text(lang.get(), &e)),

@@ -31,9 +31,9 @@ pub fn PickupPage() -> impl IntoView {
                     match info.await {
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                         Ok(v) => {
-                            // A failed download comes back here with its reason.
-                            let problem = error_code.or(v.problem.clone());
-                            if let Some(code) = problem {
+                            // A link that cannot be used says why; a failed download of a
+                            // still-usable link comes back here with its reason above the offer.
+                            if let Some(code) = v.problem.clone() {
                                 let shown_code = code.clone();
                                 return view! {
                                     <p class="error" role="alert" data-testid="pickup-problem" data-code=shown_code>
@@ -50,6 +50,9 @@ pub fn PickupPage() -> impl IntoView {
                                 _ => None,
                             };
                             view! {
+                                {error_code.map(|code| view! {
+                                    <p class="error" role="alert" data-testid="pickup-error">{move || problem_text(lang.get(), &code)}</p>
+                                })}
                                 <dl class="facts">
                                     <dt>{tr(Msg::ColDevice)}</dt>
                                     <dd data-testid="pickup-device">{if v.device_label.is_empty() { "—".to_string() } else { v.device_label.clone() }}</dd>

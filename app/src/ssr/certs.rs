@@ -94,6 +94,7 @@ pub async fn create_enrollment(
     if !user.active {
         return Err(CertError::UserInactive);
     }
+    db::lock_user(&mut tx, &user.id).await?;
     let policy = s.policy(&mut tx).await?;
     // Validate the end date now so a bad date changes nothing; it is applied at pickup.
     if let Some(end) = req.not_after {
@@ -283,6 +284,21 @@ pub(crate) async fn pick_up_in(
     let user = db::user_by_id(&mut *tx, &e.user_id)
         .await?
         .ok_or(CertError::NotFound("user"))?;
+    if !user.active {
+        return Err(CertError::UserInactive);
+    }
+    db::lock_user(&mut *tx, &user.id).await?;
+    if let Some(old_id) = &e.renews_certificate_id {
+        // Another renewal of the same certificate already replaced it: this one may not
+        // add a second valid certificate.
+        if let Some(old) = db::certificate_by_id(&mut *tx, old_id).await? {
+            if old.state == State::Superseded {
+                return Err(CertError::Lifecycle(LifecycleError::Final(
+                    State::Superseded,
+                )));
+            }
+        }
+    }
     let policy = s.policy(tx).await?;
     let not_after = policy.not_after(now, e.requested_not_after)?;
     let ca_id = s.current_ca_id(tx).await?;
@@ -540,6 +556,7 @@ pub async fn lost_device(
     if !actor.is_admin && actor.user_id.as_deref() != Some(user.id.as_str()) {
         return Err(CertError::Forbidden);
     }
+    db::lock_user(&mut tx, &user.id).await?;
     let reason = RevocationReason::KeyCompromise;
     let mut crl_cas: Vec<String> = Vec::new();
     let active = db::active_certificates_for_user(&mut tx, &user.id, now).await?;
@@ -600,4 +617,34 @@ pub async fn lost_device(
         links_voided,
         sessions_ended,
     })
+}
+
+/// Re-signs every unexpired CA's CRL once less than half of its validity period is left (or
+/// it has none), so relying parties never hold a CRL past its `nextUpdate`. CRL numbers only
+/// grow. Returns how many were re-signed. Run by the background task on the injected clock.
+pub async fn refresh_crls(s: &Services) -> Result<usize, CertError> {
+    let now = s.now();
+    let (cas, policy) = {
+        let mut c = s.conn().await?;
+        (db::list_cas(&mut c).await?, s.policy(&mut c).await?)
+    };
+    let margin = policy.crl_next_update_days * 86_400 / 2;
+    let due = |next: Option<i64>| next.is_none_or(|t| t - now <= margin);
+    let mut n = 0;
+    for ca in cas {
+        if ca.not_after <= now || !due(ca.crl_next_update) {
+            continue;
+        }
+        let mut tx = s.db.begin().await?;
+        // Another instance may have refreshed it meanwhile.
+        let current = db::ca_by_id(&mut tx, &ca.id).await?;
+        if !current.is_some_and(|c| due(c.crl_next_update)) {
+            continue;
+        }
+        let signer = s.signer(&ca.id).await?;
+        publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+        tx.commit().await?;
+        n += 1;
+    }
+    Ok(n)
 }

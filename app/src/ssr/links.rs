@@ -165,6 +165,10 @@ pub async fn show_link(
     let target = match cert {
         None => {
             check_action(who, entry.state, Action::ShowLink).map_err(permission)?;
+            // A waiting renewal still needs reissue to be allowed (rule 3).
+            if entry.renews_certificate_id.is_some() && !who.is_admin && !who.reissue_allowed {
+                return Err(CertError::ReissueNotAllowed);
+            }
             entry
         }
         Some(cert) => {
@@ -223,7 +227,18 @@ pub async fn make_link(
     if !actor.is_admin && actor.user_id.as_deref() != Some(e.user_id.as_str()) {
         return Err(CertError::Forbidden);
     }
+    db::lock_user(&mut tx, &e.user_id).await?;
+    // Re-read under the lock: a concurrent pickup or withdrawal wins cleanly.
+    let e = db::enrollment_by_id(&mut tx, enrollment_id)
+        .await?
+        .ok_or(CertError::NotFound("enrollment"))?;
     transition(e.state, Event::MakeLink)?;
+    if e.pickup_deadline <= now {
+        // Past the deadline but not yet lapsed by the background task.
+        return Err(CertError::Lifecycle(
+            crate::domain::lifecycle::LifecycleError::NotReady,
+        ));
+    }
     let policy = s.policy(&mut tx).await?;
     let voided = link_rows::void_open_links(&mut tx, &e.id, now).await?;
     let token = ids::new_token();
@@ -379,6 +394,12 @@ async fn redeem_in_tx(
     if let Some(p) = problem_of(&l, now) {
         return Err(p.into());
     }
+    let owner_id = db::enrollment_by_id(&mut tx, &l.enrollment_id)
+        .await?
+        .ok_or(LinkProblem::Unknown)?
+        .user_id;
+    // The user's lock first, then the link's (the order every use case takes them in).
+    db::lock_user(&mut tx, &owner_id).await?;
     if !link_rows::use_link(&mut tx, &l.id, now).await? {
         // Another phone won the race meanwhile (PostgreSQL re-checks after the row lock).
         return Err(LinkProblem::Used.into());
@@ -405,7 +426,18 @@ async fn redeem_in_tx(
         Format::P12 | Format::Pfx => None,
     };
     let picked: PickedUp =
-        certs::pick_up_in(s, &mut tx, &actor, &e.id, &pin, form, FailPoint::None).await?;
+        match certs::pick_up_in(s, &mut tx, &actor, &e.id, &pin, form, FailPoint::None).await {
+            Ok(p) => p,
+            // Refused by the rules (e.g. the certificate was already renewed, the account
+            // deactivated): the link cannot deliver; nothing is committed.
+            Err(
+                CertError::Lifecycle(_)
+                | CertError::Conflict
+                | CertError::UserInactive
+                | CertError::Forbidden,
+            ) => return Err(LinkProblem::NotReady.into()),
+            Err(e) => return Err(e.into()),
+        };
     audit::record(
         &mut tx,
         now,

@@ -10,5 +10,6 @@ mod cli;
 mod crypto;
 mod lifecycle;
 mod pickup;
+mod revocation;
 mod routes;
 mod setup;

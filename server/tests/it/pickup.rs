@@ -15,10 +15,10 @@ use serde_json::Value;
 
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 const IPHONE_CHROME: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1";
-const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+pub(crate) const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 const WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
 
-async fn json(r: reqwest::Response) -> Value {
+pub(crate) async fn json(r: reqwest::Response) -> Value {
     let status = r.status();
     let text = r.text().await.unwrap();
     assert!(status.is_success(), "{status}: {text}");
@@ -43,7 +43,7 @@ async fn refused(r: reqwest::Response) -> String {
     }
 }
 
-async fn request(app: &TestApp, cookie: &str, device: &str) -> String {
+pub(crate) async fn request(app: &TestApp, cookie: &str, device: &str) -> String {
     let v = json(
         call(
             app,
@@ -58,7 +58,11 @@ async fn request(app: &TestApp, cookie: &str, device: &str) -> String {
 }
 
 /// "Show renewal URL": returns (url, pin, qr svg, link cookie).
-async fn show_link(app: &TestApp, cookie: &str, entry: &str) -> (String, String, String, String) {
+pub(crate) async fn show_link(
+    app: &TestApp,
+    cookie: &str,
+    entry: &str,
+) -> (String, String, String, String) {
     let r = call(app, "show_renewal_link", &[("entry", entry)], Some(cookie)).await;
     let set: Vec<String> = r
         .headers()
@@ -85,12 +89,17 @@ async fn show_link(app: &TestApp, cookie: &str, entry: &str) -> (String, String,
     )
 }
 
-fn token_of(url: &str) -> String {
+pub(crate) fn token_of(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_string()
 }
 
 /// GETs a pickup download as a phone would.
-async fn download(app: &TestApp, token: &str, format: &str, ua: &str) -> reqwest::Response {
+pub(crate) async fn download(
+    app: &TestApp,
+    token: &str,
+    format: &str,
+    ua: &str,
+) -> reqwest::Response {
     client()
         .get(format!("{}/pickup/{token}/download/{format}", app.base))
         .header("user-agent", ua)
@@ -350,6 +359,15 @@ async fn self_service(backend: Backend) {
     }
     assert!(certificates_of(&app, "hana").await.is_empty());
 
+    // A HEAD request (link checkers, download managers) does not redeem the link.
+    let head = client()
+        .head(format!("{}/pickup/{token}/download/p12", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 405);
+    assert!(certificates_of(&app, "hana").await.is_empty());
+
     // iPhone Safari gets a profile with Apple's required keys and no Password.
     let r = download(&app, &token, "mobileconfig", IPHONE).await;
     assert_eq!(r.status(), 200);
@@ -415,7 +433,25 @@ async fn self_service(backend: Backend) {
 
     // Renewal from the issued certificate: a .p12 for Android; the old one is superseded and
     // on the CRL.
-    let (url2, pin2, _, _) = show_link(&app, &hana, &entry).await;
+    // Two clicks (or two tabs) make one renewal, not two: the second link is for the same
+    // renewal entry and voids the first.
+    let (dup, _, _, dup_cookie) = show_link(&app, &hana, &entry).await;
+    let (url2, pin2, _, cookie2) = show_link(&app, &hana, &entry).await;
+    let entry_of = |c: &str| {
+        c.split_once('=')
+            .unwrap()
+            .1
+            .split('.')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(entry_of(&dup_cookie), entry_of(&cookie2));
+    assert_ne!(entry_of(&cookie2), entry, "the renewal is its own entry");
+    assert_refused(
+        &download(&app, &token_of(&dup), "p12", ANDROID).await,
+        "link_voided",
+    );
     let r = download(&app, &token_of(&url2), "p12", ANDROID).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/x-pkcs12");
@@ -545,6 +581,35 @@ async fn self_service(backend: Backend) {
         )
         .await,
         "notsignedin"
+    );
+    // An administrator using the self-service functions acts as a user too: never on
+    // someone else's entries (admin actions go through the console and its confirmation).
+    let boss = activated_user(&app, "boss", true).await;
+    assert_eq!(
+        refused(
+            call(
+                &app,
+                "revoke_entry",
+                &[("entry", &renewed_entry), ("reason", "keyCompromise")],
+                Some(&boss)
+            )
+            .await
+        )
+        .await,
+        "forbidden"
+    );
+    assert_eq!(
+        refused(
+            call(
+                &app,
+                "show_renewal_link",
+                &[("entry", &renewed_entry)],
+                Some(&boss)
+            )
+            .await
+        )
+        .await,
+        "forbidden"
     );
 
     // Every step is in the history.
@@ -806,6 +871,41 @@ async fn lost(backend: Backend) {
     let u = db::user_by_login(&mut c, "mio").await.unwrap().unwrap();
     assert!(u.must_change_password);
     drop(c);
+    // Signing in again with the old password only allows changing it.
+    let again = call(
+        &app,
+        "login",
+        &[("login", "mio"), ("password", crate::helpers::PW)],
+        None,
+    )
+    .await;
+    let session = crate::helpers::session_cookie(&again).unwrap();
+    assert_eq!(
+        refused(
+            call(
+                &app,
+                "my_certificates",
+                &[("show_all", "false")],
+                Some(&session)
+            )
+            .await
+        )
+        .await,
+        "password_change_required"
+    );
+    assert_eq!(
+        refused(
+            call(
+                &app,
+                "request_certificate",
+                &[("device_label", "new")],
+                Some(&session)
+            )
+            .await
+        )
+        .await,
+        "password_change_required"
+    );
     assert!(app
         .audit_actions()
         .await

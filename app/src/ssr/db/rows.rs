@@ -98,6 +98,18 @@ pub async fn user_by_id(c: &mut Conn, id: &str) -> Result<Option<UserRow>, DbErr
     row.as_ref().map(user_from).transpose()
 }
 
+/// Takes the user's row lock for the rest of the transaction (a no-op update: `FOR UPDATE`
+/// is not portable). Every use case that changes a user's certificates, enrollments or links
+/// takes it first, so on PostgreSQL they serialise per user (on SQLite `BEGIN IMMEDIATE`
+/// already serialises all writers).
+pub async fn lock_user(c: &mut Conn, id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 pub async fn user_by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>, DbError> {
     let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1");
     let row = sqlx::query(&sql)
