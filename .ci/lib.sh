@@ -60,7 +60,8 @@ install_node_tools() {
 
 install_test_services() {
   # fonts-ipafont-gothic: Japanese glyphs in the screenshots people look at.
-  apt_install chromium postgresql openssl fonts-ipafont-gothic
+  # nginx + curl: the real TLS server that must refuse a revoked certificate.
+  apt_install chromium postgresql openssl curl nginx fonts-ipafont-gothic
   # keytool (an independent PKCS#12 reader): any Java runtime will do.
   command -v keytool >/dev/null || apt_install default-jre-headless
   # python3's plistlib: an independent reader for the .mobileconfig profiles.

@@ -274,7 +274,7 @@ http {{
         v.extend(extra.iter().map(|s| s.to_string()));
         v
     };
-    let mut nginx = Command::new("nginx").args(nginx_args(&[])).spawn().unwrap();
+    let mut nginx = Command::new(nginx_bin()).args(nginx_args(&[])).spawn().unwrap();
     let valid = (f("client.crt"), f("client.key"));
     let foreign = (f("intruder.crt"), f("intruder.key"));
     let srv = f("srv.crt");
@@ -307,7 +307,7 @@ http {{
     )
     .await;
     std::fs::write(f("crl.pem"), fetch("/crl/current.pem").await).unwrap();
-    let reload = Command::new("nginx")
+    let reload = Command::new(nginx_bin())
         .args(nginx_args(&["-s", "reload"]))
         .output()
         .unwrap();
@@ -326,11 +326,20 @@ http {{
     assert!(log().contains("certificate revoked"), "{}", log());
     assert_eq!(with(&foreign), "400");
 
-    let _ = Command::new("nginx")
+    let _ = Command::new(nginx_bin())
         .args(nginx_args(&["-s", "stop"]))
         .output();
     let _ = nginx.wait();
     app.stop().await;
+}
+
+/// Debian installs nginx in /usr/sbin, which is not on every user's PATH.
+fn nginx_bin() -> &'static str {
+    if Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
+    }
 }
 
 fn run_in(dir: &Path, cmd: &str, args: &[&str]) {
