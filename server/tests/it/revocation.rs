@@ -274,7 +274,10 @@ http {{
         v.extend(extra.iter().map(|s| s.to_string()));
         v
     };
-    let mut nginx = Command::new(nginx_bin()).args(nginx_args(&[])).spawn().unwrap();
+    let mut nginx = Command::new(nginx_bin())
+        .args(nginx_args(&[]))
+        .spawn()
+        .unwrap();
     let valid = (f("client.crt"), f("client.key"));
     let foreign = (f("intruder.crt"), f("intruder.key"));
     let srv = f("srv.crt");
