@@ -161,7 +161,11 @@ fn me_of(u: &crate::ssr::db::UserRow) -> Me {
 /// For a plain (no-JavaScript) form post: send the browser to `ok` or back to `back` with the
 /// error code, since it cannot show the returned value.
 #[cfg(feature = "ssr")]
-fn finish_form<T>(result: Result<T, AppError>, ok: &str, back: &str) -> Result<T, AppError> {
+pub(crate) fn finish_form<T>(
+    result: Result<T, AppError>,
+    ok: &str,
+    back: &str,
+) -> Result<T, AppError> {
     if super::is_plain_form_post() {
         match &result {
             Ok(_) => leptos_axum::redirect(ok),

@@ -149,20 +149,6 @@ fn link_view(
     })
 }
 
-#[cfg(feature = "ssr")]
-fn redirect_plain<T>(result: Result<T, AppError>, ok: &str, back: &str) -> Result<T, AppError> {
-    if super::is_plain_form_post() {
-        match &result {
-            Ok(_) => leptos_axum::redirect(ok),
-            Err(e) => {
-                let sep = if back.contains('?') { '&' } else { '?' };
-                leptos_axum::redirect(&format!("{back}{sep}error={}", e.code()));
-            }
-        }
-    }
-    result
-}
-
 /// The signed-in user for the self-service functions, acting as an ordinary user on their
 /// own entries even when they are an administrator (administrators act on others through
 /// the admin console and its confirmation guard). A pending forced password change (after a
@@ -287,7 +273,7 @@ pub async fn request_certificate(device_label: String) -> Result<String, AppErro
         Ok(id) => format!("/certificates?requested={id}"),
         Err(_) => String::new(),
     };
-    redirect_plain(result, &ok, "/certificates")
+    super::auth::finish_form(result, &ok, "/certificates")
 }
 
 /// "Show renewal URL": makes a new one-time link (voiding the earlier ones of the entry) and
@@ -315,7 +301,7 @@ pub async fn show_renewal_link(entry: String) -> Result<LinkAnswer, AppError> {
         Ok(LinkAnswer::AwaitingApproval) => "/certificates?awaiting=1".to_string(),
         Err(_) => page.clone(),
     };
-    redirect_plain(result, &ok, &page)
+    super::auth::finish_form(result, &ok, &page)
 }
 
 /// The link this browser made for `entry`, if it is still usable.
@@ -373,7 +359,7 @@ pub async fn revoke_entry(entry: String, reason: String) -> Result<(), AppError>
         Ok(())
     }
     .await;
-    redirect_plain(
+    super::auth::finish_form(
         result,
         "/certificates?revoked=1&all=1",
         &format!("/certificates/{entry}/revoke"),
@@ -423,7 +409,7 @@ pub async fn report_lost_device(confirm: Option<String>) -> Result<u32, AppError
         Ok(n) => format!("/login?lost={n}"),
         Err(_) => String::new(),
     };
-    redirect_plain(result, &ok, "/lost-device")
+    super::auth::finish_form(result, &ok, "/lost-device")
 }
 
 /// What the phone's landing page shows. Opening it changes nothing. `platform` overrides

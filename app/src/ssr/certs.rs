@@ -117,6 +117,14 @@ pub async fn create_enrollment(
         {
             return Err(CertError::ReissueNotAllowed);
         }
+        // One open renewal per certificate: a second request (two clicks, two tabs, two
+        // instances) reuses it. Decided under the user's lock taken above.
+        if !req.remove_existing {
+            if let Some(open) = db::link_rows::open_renewal_of(&mut tx, old_id).await? {
+                tx.commit().await?;
+                return Ok(open);
+            }
+        }
     }
     let mut crl_cas = Vec::new();
     if req.remove_existing {
