@@ -669,6 +669,57 @@ both!(
     concurrent
 );
 
+async fn concurrent_renewals(backend: Backend) {
+    let first = spawn(backend).await;
+    let second = spawn_on(tempfile::tempdir().unwrap(), first.database_url.clone()).await;
+    let user = activated_user(&first, "twice", false).await;
+    let entry = request(&first, &user, "phone").await;
+    let (url, _, _, _) = show_link(&first, &user, &entry).await;
+    assert_eq!(
+        download(&first, &token_of(&url), "p12", ANDROID)
+            .await
+            .status(),
+        200
+    );
+    // Ten "Show renewal URL" clicks at once, on two instances: one renewal enrollment.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let base = if i % 2 == 0 {
+            first.base.clone()
+        } else {
+            second.base.clone()
+        };
+        let (user, entry) = (user.clone(), entry.clone());
+        tasks.push(tokio::spawn(async move {
+            client()
+                .post(format!("{base}/api/show_renewal_link"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", format!("certportal={user}"))
+                .body(format!("entry={entry}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let mut c = first.services.conn().await.unwrap();
+    let u = db::user_by_login(&mut c, "twice").await.unwrap().unwrap();
+    let open = db::open_enrollments_for_user(&mut c, &u.id).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(open[0].renews_certificate_id.is_some());
+    drop(c);
+    second.stop().await;
+    first.stop().await;
+}
+both!(
+    concurrent_renewal_requests_make_one_renewal,
+    concurrent_renewals
+);
+
 async fn rules(backend: Backend) {
     let app = spawn(backend).await;
     let aki = activated_user(&app, "aki", false).await;
