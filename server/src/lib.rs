@@ -119,6 +119,8 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/ca.pem", get(routes::ca_pem))
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
+        .route("/ocsp", axum::routing::post(routes::ocsp_post))
+        .route("/ocsp/{*request}", get(routes::ocsp_get))
         // HEAD must not redeem a one-time link (link checkers, download managers).
         .route(
             "/pickup/{token}/download/{format}",

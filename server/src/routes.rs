@@ -169,3 +169,26 @@ fn back_to_landing(token: &str, code: &str) -> Response {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
+
+fn ocsp_body(der: Vec<u8>) -> Response {
+    let mut r = (StatusCode::OK, der).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/ocsp-response"),
+    );
+    // Answers are made per request from the live database; a cache would hide a revocation.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// `POST /ocsp` (`application/ocsp-request`): RFC 6960 responder.
+pub async fn ocsp_post(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
+    ocsp_body(app::ssr::ocsp::respond(&st.services, &body).await)
+}
+
+/// `GET /ocsp/{base64 DER}` (RFC 6960 appendix A.1). The path may hold `/` from the base64
+/// alphabet, percent-encoded or not.
+pub async fn ocsp_get(State(st): State<AppState>, Path(encoded): Path<String>) -> Response {
+    ocsp_body(app::ssr::ocsp::respond_get(&st.services, &encoded).await)
+}

@@ -13,7 +13,7 @@ use rand::RngCore;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
     DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
-    KeyPair, KeyUsagePurpose, OtherNameValue, RevokedCertParams, SanType, SerialNumber,
+    KeyPair, KeyUsagePurpose, OtherNameValue, RevokedCertParams, SanType, SerialNumber, SigningKey,
 };
 use std::fmt;
 
@@ -74,6 +74,18 @@ impl fmt::Debug for CaSigner {
         f.debug_struct("CaSigner")
             .field("id", &self.id)
             .finish_non_exhaustive()
+    }
+}
+
+impl CaSigner {
+    /// Signs `msg` with the CA key (for OCSP responses): the signature algorithm's OID and
+    /// the signature (ECDSA: DER `Ecdsa-Sig-Value`).
+    pub fn sign_raw(&self, msg: &[u8]) -> Result<(&'static str, Vec<u8>), CaError> {
+        let key = self.issuer.key();
+        if key.algorithm() != &rcgen::PKCS_ECDSA_P256_SHA256 {
+            return Err(CaError::AlgorithmUnavailable);
+        }
+        Ok(("1.2.840.10045.4.3.2", key.sign(msg)?))
     }
 }
 
@@ -220,8 +232,33 @@ pub fn crl_url(public_url: &str, ca_id: &str) -> String {
     format!("{}/crl/{ca_id}.crl", public_url.trim_end_matches('/'))
 }
 
+/// The OCSP responder URL certificates point at (Authority Information Access).
+pub fn ocsp_url(public_url: &str) -> String {
+    format!("{}/ocsp", public_url.trim_end_matches('/'))
+}
+
+/// The Authority Information Access extension (RFC 5280 4.2.2.1) naming the portal's OCSP
+/// responder.
+fn aia_ocsp(public_url: &str) -> Result<rcgen::CustomExtension, CaError> {
+    use x509_cert::der::asn1::{Ia5String, ObjectIdentifier};
+    use x509_cert::der::Encode;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
+    let enc = |e: x509_cert::der::Error| CaError::Encoding(e.to_string());
+    let aia = AuthorityInfoAccessSyntax(vec![AccessDescription {
+        access_method: ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1"),
+        access_location: GeneralName::UniformResourceIdentifier(
+            Ia5String::new(&ocsp_url(public_url)).map_err(enc)?,
+        ),
+    }]);
+    Ok(rcgen::CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+        aia.to_der().map_err(enc)?,
+    ))
+}
+
 /// Signs a client certificate (EKU clientAuth, e-mail and optional UPN SAN, random serial,
-/// CRL distribution point) from a key made for this call.
+/// CRL distribution point, OCSP responder in AIA) from a key made for this call.
 pub fn issue_client(
     ca: &CaSigner,
     subject: &ClientSubject,
@@ -260,6 +297,7 @@ pub fn issue_client(
     params.crl_distribution_points = vec![CrlDistributionPoint {
         uris: vec![crl_url(public_url, &ca.id)],
     }];
+    params.custom_extensions = vec![aia_ocsp(public_url)?];
     params.use_authority_key_identifier_extension = true;
     params.not_before = to_offset(not_before);
     params.not_after = to_offset(not_after);

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod db;
 pub mod ids;
 pub mod links;
+pub mod ocsp;
 pub mod profile;
 pub mod qr;
 pub mod services;

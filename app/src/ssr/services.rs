@@ -51,6 +51,8 @@ pub struct Services {
     /// so they take as long as known ones.
     pub dummy_hash: String,
     pub webauthn: Arc<webauthn_rs::Webauthn>,
+    /// What the OCSP responder answered since start (per process).
+    pub ocsp_stats: Arc<super::ocsp::OcspStats>,
     passphrase: Secret,
     signers: Arc<RwLock<HashMap<String, Arc<CaSigner>>>>,
 }
@@ -110,6 +112,7 @@ impl Services {
             data_dir: cfg.data_dir.clone(),
             passphrase: cfg.ca_passphrase.clone(),
             signers: Arc::new(RwLock::new(HashMap::new())),
+            ocsp_stats: Arc::default(),
         };
         services.ensure_ca(&cfg.ca_common_name).await?;
         Ok(services)
