@@ -142,6 +142,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -214,6 +215,31 @@ fn public_origin(public_url: &str) -> Arc<str> {
 /// request must come from this site. Browsers say so in `Sec-Fetch-Site`; older ones send an
 /// `Origin` that must be the portal's. Requests with neither are not from a browser page and
 /// carry no ambient cookie risk (SameSite=Lax keeps cookies off cross-site posts anyway).
+/// Server functions answer every error with 500; this gives API clients the real status
+/// (401, 403, 404, 400, 409, 429) from the error the function returned. Only error bodies
+/// (small JSON) are read; successful responses stream through untouched.
+async fn server_fn_status(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !api || res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        parts.status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if let Ok(e) = serde_json::from_slice::<app::api::AppError>(&bytes) {
+        if let Ok(code) = axum::http::StatusCode::from_u16(e.http_status()) {
+            parts.status = code;
+        }
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 async fn cross_origin_guard(
     axum::extract::State(origin): axum::extract::State<Arc<str>>,
     req: axum::extract::Request,

@@ -52,6 +52,24 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The HTTP status a server function answers with when it returns this error (the
+    /// browser client decodes the error from any 4xx/5xx; other clients get a proper status).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::Refused { code, .. } => match code.as_str() {
+                "throttled" => 429,
+                "conflict" => 409,
+                _ => 400,
+            },
+            AppError::NotFound => 404,
+            AppError::Forbidden | AppError::ReauthRequired => 403,
+            AppError::NotSignedIn => 401,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -151,3 +169,23 @@ mod from_ssr {
 
 #[cfg(feature = "ssr")]
 pub use from_ssr::internal;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_its_http_status() {
+        assert_eq!(
+            AppError::refused("invalid_field", None, "x").http_status(),
+            400
+        );
+        assert_eq!(AppError::refused("throttled", None, "x").http_status(), 429);
+        assert_eq!(AppError::refused("conflict", None, "x").http_status(), 409);
+        assert_eq!(AppError::NotFound.http_status(), 404);
+        assert_eq!(AppError::Forbidden.http_status(), 403);
+        assert_eq!(AppError::ReauthRequired.http_status(), 403);
+        assert_eq!(AppError::NotSignedIn.http_status(), 401);
+        assert_eq!(AppError::Internal.http_status(), 500);
+    }
+}

@@ -2,6 +2,7 @@
 //! call a use case in `crate::ssr`, map the error. Wire types (DTOs) live here and never carry
 //! key material.
 
+pub mod admin;
 pub mod auth;
 pub mod certs;
 pub mod error;

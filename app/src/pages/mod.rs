@@ -6,6 +6,7 @@
 mod account;
 mod admin;
 mod auth;
+mod ca;
 mod certs;
 mod home;
 mod pickup;
@@ -114,6 +115,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/activate/:token") view=auth::ActivatePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/ca") view=ca::CaPage ssr=SsrMode::Async/>
                     <Route path=path!("/certificates") view=certs::CertificatesPage ssr=SsrMode::Async/>
                     <Route path=path!("/certificates/:id/link") view=certs::LinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/certificates/:id/revoke") view=certs::RevokePage ssr=SsrMode::Async/>
@@ -144,7 +146,7 @@ fn UserNav() -> impl IntoView {
                     Ok(Some(me)) => view! {
                         <a href="/certificates" data-testid="nav-certificates">{tr(Msg::NavCertificates)}</a>
                         <a href="/account" data-testid="nav-account">{tr(Msg::NavAccount)}</a>
-                        {me.is_admin.then(|| view! { <a href="/admin/users">{tr(Msg::NavUsers)}</a> })}
+                        {me.is_admin.then(|| view! { <a href="/admin/users">{tr(Msg::NavUsers)}</a><a href="/admin/ca">{tr(Msg::NavCa)}</a> })}
                         <ActionForm action=logout attr:class="inline-form">
                             <button type="submit" class="link-button">{tr(Msg::SignOut)}</button>
                         </ActionForm>

@@ -261,6 +261,16 @@ pub async fn list_cas(c: &mut Conn) -> Result<Vec<CaRow>, DbError> {
     rows.iter().map(ca_from).collect()
 }
 
+/// Certificates of a CA in state `issued` (the ones its CRL and OCSP still vouch for).
+pub async fn count_issued_for_ca(c: &mut Conn, ca_id: &str) -> Result<i64, DbError> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM certificates WHERE ca_id = $1 AND state = 'issued'")
+            .bind(ca_id)
+            .fetch_one(&mut *c)
+            .await?;
+    get_i64(&row, "n")
+}
+
 pub const CURRENT_CA_KEY: &str = "current_ca_id";
 
 pub async fn current_ca_id(c: &mut Conn) -> Result<Option<String>, DbError> {
