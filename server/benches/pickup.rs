@@ -6,6 +6,8 @@
 //! Run with `cargo bench -p server --bench pickup`. Prints one line per measurement.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use app::domain::policy::{KeyAlgorithm, P12Form};
 use app::ssr::audit::Actor;
 use app::ssr::auth::{self, UserInput};
@@ -15,33 +17,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-fn rate(n: usize, t: Instant) -> f64 {
-    n as f64 / t.elapsed().as_secs_f64()
-}
+use common::rate;
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let vars: Vec<(&str, String)> = vec![
-        (
-            "CERTPORTAL_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("CERTPORTAL_LISTEN", "127.0.0.1:0".into()),
-        ("CERTPORTAL_CA_PASSPHRASE", "benchmark passphrase".into()),
-        (
-            "CERTPORTAL_SITE_ROOT",
-            dir.path().join("site").display().to_string(),
-        ),
-        ("CERTPORTAL_LOG", "warn".into()),
-    ];
-    let cfg = server::config::Config::load(None, &move |k| {
-        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let running = server::start(&cfg, server::system_clock()).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", running.addr.port());
-    let s = running.services.clone();
+    let bench = common::portal().await;
+    let base = bench.base.clone();
+    let s = bench.running.services.clone();
 
     // The parts, one core.
     let ca_id = {
@@ -186,5 +168,5 @@ async fn main() {
             rate(done, t)
         );
     }
-    running.stop().await;
+    bench.running.stop().await;
 }

@@ -4,6 +4,8 @@
 //! Run with `cargo bench -p server --bench signin`. Prints one line per measurement.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use app::ssr::audit::Actor;
 use app::ssr::auth::{self, UserInput};
 use std::sync::Arc;
@@ -13,26 +15,9 @@ const PW: &str = "benchmark password 123";
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let vars: Vec<(&str, String)> = vec![
-        (
-            "CERTPORTAL_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("CERTPORTAL_LISTEN", "127.0.0.1:0".into()),
-        ("CERTPORTAL_CA_PASSPHRASE", "benchmark passphrase".into()),
-        (
-            "CERTPORTAL_SITE_ROOT",
-            dir.path().join("site").display().to_string(),
-        ),
-    ];
-    let cfg = server::config::Config::load(None, &move |k| {
-        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let running = server::start(&cfg, server::system_clock()).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", running.addr.port());
-    let s = running.services.clone();
+    let bench = common::portal().await;
+    let base = bench.base.clone();
+    let s = bench.running.services.clone();
 
     // The bound: argon2id hashes per second with every core busy.
     let cores = std::thread::available_parallelism()
@@ -114,5 +99,5 @@ async fn main() {
     assert_eq!(n, per_task * concurrency, "every sign-in succeeded");
     let rate = n as f64 / secs;
     println!("password sign-ins over HTTP ({concurrency} clients, SQLite): {rate:.1}/s = {:.0}% of the argon2 bound", 100.0 * rate / bound);
-    running.stop().await;
+    bench.running.stop().await;
 }

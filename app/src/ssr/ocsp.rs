@@ -134,6 +134,53 @@ pub fn serial_hex(id: &CertId) -> String {
     hex::encode_upper(trimmed)
 }
 
+/// A DER `OCSPRequest` for one serial of the CA `issuer` (SHA-1 `CertID`, as `openssl ocsp`
+/// sends it; no nonce): for monitoring probes, tests and benchmarks.
+pub fn request_for(issuer: &IssuerKey, serial_hex: &str) -> Result<Vec<u8>, CaError> {
+    let serial = hex::decode(serial_hex).map_err(|e| CaError::Encoding(e.to_string()))?;
+    let req = OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            version: Version::V1,
+            requestor_name: None,
+            request_list: vec![x509_ocsp::Request {
+                req_cert: CertId {
+                    hash_algorithm: AlgorithmIdentifierOwned {
+                        oid: ID_SHA1,
+                        parameters: None,
+                    },
+                    issuer_name_hash: OctetString::new(Sha1::digest(&issuer.name_der).to_vec())
+                        .map_err(der_err)?,
+                    issuer_key_hash: OctetString::new(issuer.key_sha1()).map_err(der_err)?,
+                    serial_number: x509_cert::serial_number::SerialNumber::new(&serial)
+                        .map_err(der_err)?,
+                },
+                single_request_extensions: None,
+            }],
+            request_extensions: None,
+        },
+        optional_signature: None,
+    };
+    req.to_der().map_err(der_err)
+}
+
+/// The status in a successful DER response's first entry (`None` for error responses or
+/// anything undecodable). Does not check the signature: that is `openssl ocsp`'s job in the
+/// tests.
+pub fn first_status(response_der: &[u8]) -> Option<CertAnswer> {
+    let r = OcspResponse::from_der(response_der).ok()?;
+    let bytes = r.response_bytes?;
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).ok()?;
+    let single = basic.tbs_response_data.responses.first()?;
+    Some(match single.cert_status {
+        CertStatus::Good(_) => CertAnswer::Good,
+        CertStatus::Unknown(_) => CertAnswer::Unknown,
+        CertStatus::Revoked(info) => CertAnswer::Revoked {
+            at: i64::try_from(info.revocation_time.0.to_unix_duration().as_secs()).unwrap_or(0),
+            reason: None,
+        },
+    })
+}
+
 /// An unsuccessful response (`malformedRequest`, `internalError`, `unauthorized`, ...).
 pub fn error_response(status: OcspResponseStatus) -> Vec<u8> {
     let r = OcspResponse {

@@ -1,0 +1,46 @@
+//! Shared by the bench binaries: an in-process portal on real SQLite in a temporary
+//! directory, listening on a free port.
+
+use std::time::Instant;
+
+/// A running portal and the directory that holds its data.
+pub struct Bench {
+    pub running: server::Running,
+    pub base: String,
+    pub _dir: tempfile::TempDir,
+}
+
+/// Starts a portal on a fresh SQLite database (log level `warn`).
+pub async fn portal() -> Bench {
+    let dir = tempfile::tempdir().unwrap();
+    let vars: Vec<(&str, String)> = vec![
+        (
+            "CERTPORTAL_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("CERTPORTAL_LISTEN", "127.0.0.1:0".into()),
+        ("CERTPORTAL_CA_PASSPHRASE", "benchmark passphrase".into()),
+        (
+            "CERTPORTAL_SITE_ROOT",
+            dir.path().join("site").display().to_string(),
+        ),
+        ("CERTPORTAL_LOG", "warn".into()),
+    ];
+    let cfg = server::config::Config::load(None, &move |k| {
+        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let running = server::start(&cfg, server::system_clock()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", running.addr.port());
+    Bench {
+        running,
+        base,
+        _dir: dir,
+    }
+}
+
+/// Operations per second since `t`.
+#[allow(dead_code)] // not every bench binary uses it
+pub fn rate(n: usize, t: Instant) -> f64 {
+    n as f64 / t.elapsed().as_secs_f64()
+}
