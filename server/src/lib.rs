@@ -4,6 +4,7 @@
 pub mod config;
 pub mod csv;
 pub mod routes;
+pub mod zip;
 
 use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::services::{ServiceError, ServicesConfig};
@@ -119,6 +120,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/ca.pem", get(routes::ca_pem))
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
+        .route("/admin/create-download", axum::routing::post(routes::create_download))
         .route("/ocsp", axum::routing::post(routes::ocsp_post))
         .route("/ocsp/{*request}", get(routes::ocsp_get))
         // HEAD must not redeem a one-time link (link checkers, download managers).

@@ -192,3 +192,41 @@ pub async fn ocsp_post(State(st): State<AppState>, body: axum::body::Bytes) -> R
 pub async fn ocsp_get(State(st): State<AppState>, Path(encoded): Path<String>) -> Response {
     ocsp_body(app::ssr::ocsp::respond_get(&st.services, &encoded).await)
 }
+
+/// `POST /admin/create-download` (form: `users[]`, `not_after`, `remove_existing`): "Create
+/// & Download" — a ZIP with a PKCS#12 per user, `PINS.csv` and `RESULTS.csv`. Admins only;
+/// errors go back to the directory with `?error=<code>`.
+pub async fn create_download(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+    match app::api::admin::create_and_download(&st.services, cookie, &body).await {
+        Ok(files) => {
+            let zip = crate::zip::build(&files);
+            let name = format!(
+                "certportal-bundles-{}.zip",
+                app::i18n::fmt_date(st.services.now())
+            );
+            let mut r = (StatusCode::OK, zip).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("/admin/users?error={}", e.code())) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Pure domain rules, compiled for the server and the browser: the lifecycle, the policy,
 //! and PIN formatting.
 
+pub mod directory;
 pub mod lifecycle;
 pub mod pin;
 pub mod platform;

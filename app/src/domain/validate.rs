@@ -188,3 +188,66 @@ mod tests {
         );
     }
 }
+
+/// An end date typed by an administrator (`YYYY-MM-DD`, UTC) as the last second of that day
+/// (Unix seconds). `None` when it is not a real calendar date.
+pub fn end_of_day(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if text.trim().len() != 10 || !(1970..=9999).contains(&y) || !(1..=12).contains(&m) {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d < 1 || d > days_in_month[(m - 1) as usize] {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + 86_399)
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::end_of_day;
+
+    #[test]
+    fn end_of_day_is_the_last_second_of_a_real_date() {
+        assert_eq!(end_of_day("1970-01-01"), Some(86_399));
+        assert_eq!(end_of_day("2024-02-29"), Some(1_709_251_199));
+        assert_eq!(end_of_day("2026-12-31"), Some(1_798_761_599));
+        for bad in [
+            "2025-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "26-01-01",
+            "2026-1-1",
+            "x",
+            "",
+            "1969-12-31",
+        ] {
+            assert_eq!(end_of_day(bad), None, "{bad}");
+        }
+    }
+}

@@ -83,9 +83,23 @@ pub async fn create_enrollment(
     req: &NewEnrollment,
     fail: FailPoint,
 ) -> Result<EnrollmentRow, CertError> {
-    let now = s.now();
     let mut tx = s.db.begin().await?;
-    let user = db::user_by_id(&mut tx, &req.user_id)
+    let e = create_enrollment_in(s, &mut tx, actor, req, fail).await?;
+    tx.commit().await?;
+    Ok(e)
+}
+
+/// [`create_enrollment`] inside the caller's transaction ("Create & Download" signs in the
+/// same one).
+pub(crate) async fn create_enrollment_in(
+    s: &Services,
+    tx: &mut Conn,
+    actor: &Actor,
+    req: &NewEnrollment,
+    fail: FailPoint,
+) -> Result<EnrollmentRow, CertError> {
+    let now = s.now();
+    let user = db::user_by_id(&mut *tx, &req.user_id)
         .await?
         .ok_or(CertError::NotFound("user"))?;
     if !actor.is_admin && actor.user_id.as_deref() != Some(user.id.as_str()) {
@@ -94,14 +108,14 @@ pub async fn create_enrollment(
     if !user.active {
         return Err(CertError::UserInactive);
     }
-    db::lock_user(&mut tx, &user.id).await?;
-    let policy = s.policy(&mut tx).await?;
+    db::lock_user(&mut *tx, &user.id).await?;
+    let policy = s.policy(&mut *tx).await?;
     // Validate the end date now so a bad date changes nothing; it is applied at pickup.
     if let Some(end) = req.not_after {
         policy.not_after(now, Some(end))?;
     }
     if let Some(old_id) = &req.renews_certificate_id {
-        let old = db::certificate_by_id(&mut tx, old_id)
+        let old = db::certificate_by_id(&mut *tx, old_id)
             .await?
             .ok_or(CertError::NotFound("certificate"))?;
         if old.user_id != user.id {
@@ -120,40 +134,27 @@ pub async fn create_enrollment(
         // One open renewal per certificate: a second request (two clicks, two tabs, two
         // instances) reuses it. Decided under the user's lock taken above.
         if !req.remove_existing {
-            if let Some(open) = db::link_rows::open_renewal_of(&mut tx, old_id).await? {
-                tx.commit().await?;
+            if let Some(open) = db::link_rows::open_renewal_of(&mut *tx, old_id).await? {
                 return Ok(open);
             }
         }
     }
     let mut crl_cas = Vec::new();
     if req.remove_existing {
-        for cert in db::active_certificates_for_user(&mut tx, &user.id, now).await? {
-            let to = check(State::Issued, Event::Revoke(RevocationReason::Superseded))?;
-            if !db::cas_certificate_revoke(&mut tx, &cert.id, to, RevocationReason::Superseded, now)
-                .await?
-            {
-                return Err(CertError::Conflict);
-            }
-            audit::record(
-                &mut tx,
-                now,
-                actor,
-                action::CERT_REVOKE,
-                Some(&user.id),
-                Some(&cert.id),
-                None,
-                "superseded (remove existing)",
-            )
-            .await?;
-            if !crl_cas.contains(&cert.ca_id) {
-                crl_cas.push(cert.ca_id.clone());
-            }
-        }
-        for e in db::open_enrollments_for_user(&mut tx, &user.id).await? {
+        crl_cas = revoke_all_active(
+            &mut *tx,
+            actor,
+            &user.id,
+            RevocationReason::Superseded,
+            now,
+            "remove existing",
+        )
+        .await?
+        .1;
+        for e in db::open_enrollments_for_user(&mut *tx, &user.id).await? {
             let to = check(e.state, Event::Revoke(RevocationReason::Superseded))?;
             if !db::cas_enrollment_state(
-                &mut tx,
+                &mut *tx,
                 &e.id,
                 e.state,
                 to,
@@ -165,7 +166,7 @@ pub async fn create_enrollment(
                 return Err(CertError::Conflict);
             }
             audit::record(
-                &mut tx,
+                &mut *tx,
                 now,
                 actor,
                 action::ENROLLMENT_WITHDRAW,
@@ -180,10 +181,10 @@ pub async fn create_enrollment(
             return Err(CertError::Conflict);
         }
     } else {
-        let active = db::active_certificates_for_user(&mut tx, &user.id, now)
+        let active = db::active_certificates_for_user(&mut *tx, &user.id, now)
             .await?
             .len()
-            + db::open_enrollments_for_user(&mut tx, &user.id)
+            + db::open_enrollments_for_user(&mut *tx, &user.id)
                 .await?
                 .len();
         // A renewal replaces its certificate, so it does not count against the limit twice.
@@ -215,9 +216,9 @@ pub async fn create_enrollment(
         created_at: now,
         certificate_id: None,
     };
-    db::insert_enrollment(&mut tx, &e).await?;
+    db::insert_enrollment(&mut *tx, &e).await?;
     audit::record(
-        &mut tx,
+        &mut *tx,
         now,
         actor,
         action::ENROLLMENT_CREATE,
@@ -232,9 +233,8 @@ pub async fn create_enrollment(
     .await?;
     for ca_id in crl_cas {
         let signer = s.signer(&ca_id).await?;
-        publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+        publish_crl(&mut *tx, &signer, now, policy.crl_next_update_days).await?;
     }
-    tx.commit().await?;
     Ok(e)
 }
 
@@ -501,6 +501,46 @@ pub async fn entries_for_user(
     Ok(out)
 }
 
+/// Revokes every active certificate of a user with `reason` (rule 2's "remove existing",
+/// rule 9's lost device), each compare-and-set with its audit row, inside the caller's
+/// transaction. Returns how many, and the CAs whose CRL the caller must republish.
+pub(crate) async fn revoke_all_active(
+    tx: &mut Conn,
+    actor: &Actor,
+    user_id: &str,
+    reason: RevocationReason,
+    now: i64,
+    why: &str,
+) -> Result<(usize, Vec<String>), CertError> {
+    let mut crl_cas: Vec<String> = Vec::new();
+    let active = db::active_certificates_for_user(tx, user_id, now).await?;
+    for cert in &active {
+        let to = check(State::Issued, Event::Revoke(reason))?;
+        if !db::cas_certificate_revoke(tx, &cert.id, to, reason, now).await? {
+            return Err(CertError::Conflict);
+        }
+        audit::record(
+            tx,
+            now,
+            actor,
+            action::CERT_REVOKE,
+            Some(user_id),
+            Some(&cert.id),
+            None,
+            &format!(
+                "serial={} reason={} ({why})",
+                cert.serial_hex,
+                reason.code()
+            ),
+        )
+        .await?;
+        if !crl_cas.contains(&cert.ca_id) {
+            crl_cas.push(cert.ca_id.clone());
+        }
+    }
+    Ok((active.len(), crl_cas))
+}
+
 /// Withdraws an enrollment not yet picked up (`pending` or `ready`): it becomes `revoked`
 /// (final) and its open links are voided, in one transaction.
 pub async fn withdraw_enrollment(
@@ -566,32 +606,8 @@ pub async fn lost_device(
     }
     db::lock_user(&mut tx, &user.id).await?;
     let reason = RevocationReason::KeyCompromise;
-    let mut crl_cas: Vec<String> = Vec::new();
-    let active = db::active_certificates_for_user(&mut tx, &user.id, now).await?;
-    for cert in &active {
-        let to = check(State::Issued, Event::Revoke(reason))?;
-        if !db::cas_certificate_revoke(&mut tx, &cert.id, to, reason, now).await? {
-            return Err(CertError::Conflict);
-        }
-        audit::record(
-            &mut tx,
-            now,
-            actor,
-            action::CERT_REVOKE,
-            Some(&user.id),
-            Some(&cert.id),
-            None,
-            &format!(
-                "serial={} reason={} (lost device)",
-                cert.serial_hex,
-                reason.code()
-            ),
-        )
-        .await?;
-        if !crl_cas.contains(&cert.ca_id) {
-            crl_cas.push(cert.ca_id.clone());
-        }
-    }
+    let (revoked, crl_cas) =
+        revoke_all_active(&mut tx, actor, &user.id, reason, now, "lost device").await?;
     let links_voided = db::link_rows::void_open_links_for_user(&mut tx, &user.id, now).await?;
     let sessions_ended = db::auth_rows::delete_user_sessions(&mut tx, &user.id).await?;
     if db::auth_rows::password_hash(&mut tx, &user.id)
@@ -608,10 +624,7 @@ pub async fn lost_device(
         Some(&user.id),
         None,
         None,
-        &format!(
-            "certificates={} links={links_voided} sessions={sessions_ended}",
-            active.len()
-        ),
+        &format!("certificates={revoked} links={links_voided} sessions={sessions_ended}"),
     )
     .await?;
     let policy = s.policy(&mut tx).await?;
@@ -621,7 +634,7 @@ pub async fn lost_device(
     }
     tx.commit().await?;
     Ok(LostDevice {
-        certificates_revoked: active.len(),
+        certificates_revoked: revoked,
         links_voided,
         sessions_ended,
     })

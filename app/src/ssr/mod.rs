@@ -1,6 +1,7 @@
 //! Server-side use cases and adapters (only with the `ssr` feature): the database, the CA,
 //! PKCS#12 bundles, the audit log and the services handed to server functions.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bundle;

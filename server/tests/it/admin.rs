@@ -8,45 +8,76 @@ use crate::pickup::{download, json, request, show_link, token_of, ANDROID};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Arguments that make each admin function do real work when an admin calls it; a plain user
-/// must be refused before any of it happens.
-fn admin_calls() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
+/// Arguments that make each admin function do real work when an admin calls it (on the user
+/// `target`); a plain user must be refused before any of it happens.
+fn admin_calls(target: &str) -> BTreeMap<&'static str, Vec<(&'static str, String)>> {
+    let t = target.to_string();
     BTreeMap::from([
         (
             "admin_create_user",
             vec![
-                ("login", "mallory2"),
-                ("display_name", "Mallory Two"),
-                ("email", "m2@example.com"),
-                ("is_admin", "on"),
+                ("login", "mallory2".into()),
+                ("display_name", "Mallory Two".into()),
+                ("email", "m2@example.com".into()),
+                ("is_admin", "on".into()),
             ],
         ),
         ("admin_list_users", vec![]),
         ("admin_revocation_status", vec![]),
+        ("admin_directory", vec![("q", "a".into())]),
+        (
+            "admin_bulk_create",
+            vec![("users[]", t.clone()), ("remove_existing", "on".into())],
+        ),
+        (
+            "admin_bulk_revoke",
+            vec![
+                ("users[]", t),
+                ("reason", "keyCompromise".into()),
+                ("password", crate::helpers::PW.into()),
+            ],
+        ),
     ])
 }
 
 async fn non_admins_are_refused(backend: Backend) {
     let app = spawn(backend).await;
     let user = activated_user(&app, "mallory", false).await;
+    // A victim with a picked-up certificate and an open enrollment.
+    let victim = activated_user(&app, "victor", false).await;
+    let entry = request(&app, &victim, "laptop").await;
+    let (url, _, _, _) = show_link(&app, &victim, &entry).await;
+    assert_eq!(
+        download(&app, &token_of(&url), "p12", ANDROID)
+            .await
+            .status(),
+        200
+    );
+    request(&app, &victim, "phone").await;
+    let victim_id = user_id(&app, "victor").await;
+    let before = snapshot(&app).await;
+
     let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.trim_start_matches("/api/").to_string())
         .filter(|p| p.starts_with("admin_"))
         .collect();
-    let known: Vec<String> = admin_calls().keys().map(|k| k.to_string()).collect();
+    let calls = admin_calls(&victim_id);
+    let known: Vec<String> = calls.keys().map(|k| k.to_string()).collect();
     let mut sorted = registered.clone();
     sorted.sort();
     assert_eq!(
         sorted, known,
         "every admin server function needs an entry in admin_calls()"
     );
-    for (name, args) in admin_calls() {
+    for (name, args) in &calls {
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = call(&app, name, &args, Some(&user)).await;
         assert_eq!(r.status(), 403, "{name} as a plain user");
         let r = call(&app, name, &args, None).await;
         assert_eq!(r.status(), 401, "{name} without a session");
     }
-    // Nothing happened: no user was created.
+    // Nothing happened: no user created, no certificate or enrollment changed.
+    assert_eq!(snapshot(&app).await, before);
     let mut c = app.services.conn().await.unwrap();
     assert!(app::ssr::db::user_by_login(&mut c, "mallory2")
         .await
@@ -59,6 +90,32 @@ both!(
     every_admin_function_refuses_non_admins,
     non_admins_are_refused
 );
+
+pub(crate) async fn user_id(app: &TestApp, login: &str) -> String {
+    let mut c = app.services.conn().await.unwrap();
+    app::ssr::db::user_by_login(&mut c, login)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Every enrollment's, certificate's and user's certificate state.
+pub(crate) async fn snapshot(app: &TestApp) -> Vec<String> {
+    use sqlx::Row;
+    let mut c = app.services.conn().await.unwrap();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT id || ':' || state AS v FROM enrollments ORDER BY id",
+        "SELECT id || ':' || state AS v FROM certificates ORDER BY id",
+        "SELECT id || ':' || cert_summary AS v FROM users ORDER BY id",
+    ] {
+        for r in sqlx::query(sql).fetch_all(&mut *c).await.unwrap() {
+            out.push(r.get::<String, _>("v"));
+        }
+    }
+    out
+}
 
 async fn status(app: &TestApp, admin: &str) -> Value {
     json(call(app, "admin_revocation_status", &[], Some(admin)).await).await
@@ -110,3 +167,533 @@ async fn revocation_view(backend: Backend) {
     app.stop().await;
 }
 both!(revocation_view_reports_the_published_crl, revocation_view);
+
+/// A user with one picked-up certificate: (session cookie, user id).
+async fn with_certificate(app: &TestApp, login: &str) -> (String, String) {
+    let cookie = activated_user(app, login, false).await;
+    let entry = request(app, &cookie, "laptop").await;
+    let (url, _, _, _) = show_link(app, &cookie, &entry).await;
+    assert_eq!(
+        download(app, &token_of(&url), "p12", ANDROID)
+            .await
+            .status(),
+        200
+    );
+    (cookie, user_id(app, login).await)
+}
+
+/// The rows that belong to one user (enrollments, certificates, summary, audit rows).
+async fn rows_of(app: &TestApp, user: &str) -> Vec<String> {
+    use sqlx::Row;
+    let mut c = app.services.conn().await.unwrap();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT id || ':' || state AS v FROM enrollments WHERE user_id = $1 ORDER BY id",
+        "SELECT id || ':' || state AS v FROM certificates WHERE user_id = $1 ORDER BY id",
+        "SELECT cert_summary AS v FROM users WHERE id = $1",
+        "SELECT action || ':' || result AS v FROM audit WHERE subject_user_id = $1 ORDER BY id",
+    ] {
+        for r in sqlx::query(sql)
+            .bind(user.to_string())
+            .fetch_all(&mut *c)
+            .await
+            .unwrap()
+        {
+            out.push(r.get::<String, _>("v"));
+        }
+    }
+    out
+}
+
+async fn states(app: &TestApp, user: &str, table: &str) -> Vec<String> {
+    use sqlx::Row;
+    let mut c = app.services.conn().await.unwrap();
+    let sql = format!("SELECT state FROM {table} WHERE user_id = $1 ORDER BY created_at, id");
+    sqlx::query(&sql)
+        .bind(user.to_string())
+        .fetch_all(&mut *c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("state"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+// `states` is sorted and deduplicated: rows made in the same second have no order.
+
+/// A failure injected in the middle of each bulk run leaves that user exactly as before and
+/// the others done, with their audit rows.
+async fn bulk_atomicity(backend: Backend) {
+    use app::domain::lifecycle::RevocationReason;
+    use app::ssr::admin::{self, InjectFailure};
+    use app::ssr::audit::Actor;
+    let app = spawn(backend).await;
+    let s = &app.services;
+    let mut ids = Vec::new();
+    for login in ["amy", "ben", "cid"] {
+        ids.push(with_certificate(&app, login).await.1);
+    }
+    let mid = InjectFailure { at: Some(1) };
+
+    // Bulk create with "remove existing".
+    let before = rows_of(&app, &ids[1]).await;
+    let out = admin::bulk_create(s, &Actor::cli(), &ids, None, true, mid).await;
+    assert!(out[0].result.is_ok() && out[2].result.is_ok());
+    assert!(out[1].result.is_err());
+    assert_eq!(out[1].login, "ben");
+    assert_eq!(rows_of(&app, &ids[1]).await, before, "ben unchanged");
+    for i in [0, 2] {
+        assert_eq!(states(&app, &ids[i], "certificates").await, ["superseded"]);
+        assert_eq!(
+            states(&app, &ids[i], "enrollments").await,
+            ["issued", "ready"]
+        );
+    }
+
+    // Create & Download.
+    let before = rows_of(&app, &ids[1]).await;
+    let out = admin::bulk_create_and_download(s, &Actor::cli(), &ids, None, true, mid).await;
+    assert!(out[1].result.is_err());
+    assert_eq!(rows_of(&app, &ids[1]).await, before, "ben unchanged");
+    for i in [0, 2] {
+        let h = out[i].result.as_ref().unwrap();
+        assert_eq!(h.pin.len(), 8);
+        assert_eq!(
+            states(&app, &ids[i], "certificates").await,
+            ["issued", "superseded"]
+        );
+    }
+
+    // Bulk revoke.
+    let before = rows_of(&app, &ids[1]).await;
+    let out = admin::bulk_revoke(
+        s,
+        &Actor::cli(),
+        &ids,
+        RevocationReason::AffiliationChanged,
+        mid,
+    )
+    .await;
+    assert_eq!(*out[0].result.as_ref().unwrap(), 1);
+    assert!(out[1].result.is_err());
+    assert_eq!(rows_of(&app, &ids[1]).await, before, "ben unchanged");
+    assert_eq!(
+        states(&app, &ids[2], "certificates").await,
+        ["revoked", "superseded"]
+    );
+
+    // Every change of the others has its audit rows (one per revoked certificate and per
+    // enrollment created).
+    for i in [0, 2] {
+        // One request of their own + two by the admin.
+        assert_eq!(audit_count(&app, &ids[i], "enrollment.create").await, 3);
+        // "remove existing" of the bulk create (1) and the bulk revoke (1); Create &
+        // Download's "remove existing" found only a ready enrollment, which it withdrew.
+        assert_eq!(audit_count(&app, &ids[i], "certificate.revoke").await, 2);
+        assert_eq!(audit_count(&app, &ids[i], "enrollment.withdraw").await, 1);
+        assert_eq!(audit_count(&app, &ids[i], "certificate.issue").await, 2);
+    }
+    app.stop().await;
+}
+both!(bulk_runs_are_atomic_per_user, bulk_atomicity);
+
+pub(crate) async fn audit_count(app: &TestApp, user: &str, action: &str) -> i64 {
+    use sqlx::Row;
+    let mut c = app.services.conn().await.unwrap();
+    sqlx::query("SELECT COUNT(*) AS n FROM audit WHERE subject_user_id = $1 AND action = $2")
+        .bind(user.to_string())
+        .bind(action.to_string())
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+        .get::<i64, _>("n")
+}
+
+/// Over HTTP: bulk create with an end date and "remove existing", the revocation guard
+/// (no confirmation, wrong password: refused, nothing changed), bulk revoke with the password,
+/// "Create & Download" as a ZIP whose bundles open with the PINs in `PINS.csv`.
+async fn bulk_over_http(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = activated_user(&app, "root", true).await;
+    let (_, dora) = with_certificate(&app, "dora").await;
+    let (_, eli) = with_certificate(&app, "eli").await;
+    let none = activated_user(&app, "fay", false).await;
+    let _ = none;
+    let fay = user_id(&app, "fay").await;
+
+    // An end date in the past is refused and changes nothing.
+    let before = snapshot(&app).await;
+    let r = call(
+        &app,
+        "admin_bulk_create",
+        &[("users[]", &dora), ("not_after", "2001-01-01")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("invalid_not_after"));
+    let r = call(
+        &app,
+        "admin_bulk_create",
+        &[("not_after", "2030-01-01")],
+        Some(&admin),
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("nothing_selected"));
+    assert_eq!(snapshot(&app).await, before);
+
+    let v = json(
+        call(
+            &app,
+            "admin_bulk_create",
+            &[
+                ("users[]", &dora),
+                ("users[]", &fay),
+                ("not_after", "2026-06-30"),
+                ("remove_existing", "on"),
+            ],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["error"].is_null()), "{v}");
+    assert_eq!(states(&app, &dora, "certificates").await, ["superseded"]);
+    assert_eq!(states(&app, &fay, "enrollments").await, ["ready"]);
+    let e = {
+        let mut c = app.services.conn().await.unwrap();
+        app::ssr::db::enrollments_for_user(&mut c, &fay)
+            .await
+            .unwrap()
+    };
+    assert_eq!(e[0].requested_not_after, Some(1_782_863_999));
+
+    // The confirmation guard: the admin's sign-in is more than 5 minutes old.
+    app.clock.advance(6 * 60);
+    let before = snapshot(&app).await;
+    let r = call(
+        &app,
+        "admin_bulk_revoke",
+        &[("users[]", &eli), ("reason", "keyCompromise")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("ReauthRequired"));
+    let r = call(
+        &app,
+        "admin_bulk_revoke",
+        &[
+            ("users[]", &eli),
+            ("reason", "keyCompromise"),
+            ("password", "not the password"),
+        ],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(snapshot(&app).await, before, "refused: nothing changed");
+    let v = json(
+        call(
+            &app,
+            "admin_bulk_revoke",
+            &[
+                ("users[]", &eli),
+                ("users[]", &fay),
+                ("reason", "keyCompromise"),
+                ("password", crate::helpers::PW),
+            ],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v[0]["detail"], "1 revoked", "{v}");
+    assert_eq!(v[1]["detail"], "0 revoked", "{v}");
+    assert_eq!(states(&app, &eli, "certificates").await, ["revoked"]);
+
+    // Create & Download: a ZIP with a bundle per user and the PINs.
+    let post = |cookie: String, body: String| {
+        let url = format!("{}/admin/create-download", app.base);
+        async move {
+            crate::helpers::client()
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", format!("certportal={cookie}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let body = format!("users%5B%5D={eli}&users%5B%5D={fay}&remove_existing=on");
+    let user_cookie = activated_user(&app, "gus", false).await;
+    let before = snapshot(&app).await;
+    let r = post(user_cookie, body.clone()).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/users?error=forbidden");
+    assert_eq!(snapshot(&app).await, before, "a plain user changes nothing");
+    let r = post(admin.clone(), body).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let dir = app.dir.path().join("zip");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip = dir.join("b.zip");
+    std::fs::write(&zip, r.bytes().await.unwrap()).unwrap();
+    let out = crate::helpers::ok(
+        "python3",
+        &[
+            "-c",
+            "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n\
+             z.extractall(sys.argv[2])\nprint(sorted(z.namelist()))",
+            &zip.display().to_string(),
+            &dir.display().to_string(),
+        ],
+    );
+    assert!(
+        out.contains("['PINS.csv', 'RESULTS.csv', 'eli.p12', 'fay.p12']"),
+        "{out}"
+    );
+    let pins = std::fs::read_to_string(dir.join("PINS.csv")).unwrap();
+    for line in pins.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let p12 = dir.join(format!("{}.p12", f[0]));
+        let text = crate::helpers::ok(
+            "openssl",
+            &[
+                "pkcs12",
+                "-in",
+                &p12.display().to_string(),
+                "-passin",
+                &format!("pass:{}", f[3]),
+                "-nokeys",
+                "-clcerts",
+            ],
+        );
+        assert!(text.contains("BEGIN CERTIFICATE"), "{text}");
+        assert!(
+            text.contains(&format!("UID = {}", f[0])) || text.contains(&format!("UID={}", f[0])),
+            "{text}"
+        );
+    }
+    assert_eq!(states(&app, &fay, "certificates").await, ["issued"]);
+    app.stop().await;
+}
+both!(bulk_actions_over_http, bulk_over_http);
+
+/// The directory: every status of seed 004's table (plus awaiting approval and ready), search
+/// by login or name, a department with its sub-departments, paging.
+async fn directory(backend: Backend) {
+    use app::domain::policy::DistributionMode;
+    use app::ssr::audit::Actor;
+    use app::ssr::auth::{create_users, UserInput};
+    let app = spawn(backend).await;
+    let mut admin = activated_user(&app, "root", true).await;
+    let mk = |login: &str, name: &str, dept: &str| UserInput {
+        login: login.into(),
+        display_name: name.into(),
+        email: format!("{login}@example.com"),
+        department: Some(dept.into()).filter(|d: &String| !d.is_empty()),
+        ..Default::default()
+    };
+    create_users(
+        &app.services,
+        &Actor::cli(),
+        &[
+            mk("nora", "Nora None", "Sales/Tokyo"),
+            mk("pia", "Pia Yamada", "Sales/Osaka"),
+        ],
+    )
+    .await
+    .map_err(|(_, e)| e)
+    .unwrap();
+    with_certificate(&app, "ivan").await;
+    let (_, rob) = with_certificate(&app, "rob").await;
+    let (_, sam) = with_certificate(&app, "sam").await;
+    let rita = activated_user(&app, "rita", false).await;
+    request(&app, &rita, "phone").await;
+    // rob: revoked; sam: renewed (superseded by "remove existing", the new one not picked up).
+    crate::pickup::json(
+        call(
+            &app,
+            "admin_bulk_revoke",
+            &[("users[]", &rob), ("reason", "keyCompromise")],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    app::ssr::admin::bulk_create(
+        &app.services,
+        &Actor::cli(),
+        std::slice::from_ref(&sam),
+        None,
+        true,
+        Default::default(),
+    )
+    .await;
+    app.clock.advance(8 * 86_400);
+    server::background_tick(&app.services).await;
+    // pia: awaiting approval.
+    app.set_policy(|p| p.distribution_mode = DistributionMode::Approval)
+        .await;
+    let pia = {
+        let mut c = app.services.conn().await.unwrap();
+        app::ssr::db::user_by_login(&mut c, "pia")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    app::ssr::certs::create_enrollment(
+        &app.services,
+        &Actor::user(&pia.id, "pia", false, None),
+        &app::ssr::certs::NewEnrollment {
+            user_id: pia.id.clone(),
+            device_label: "x".into(),
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .await
+    .unwrap();
+
+    // Sessions end after the days the clock moved: sign in again.
+    admin = crate::helpers::sign_in(&app, "root").await;
+    let dir = |args: Vec<(&'static str, String)>| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            json(call(app, "admin_directory", &args, Some(&admin)).await).await
+        }
+    };
+    let dir2 = |cookie: &String, args: Vec<(&'static str, String)>| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            json(call(app, "admin_directory", &args, Some(&cookie)).await).await
+        }
+    };
+    let logins = |v: &Value| -> Vec<String> {
+        v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["login"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = dir(vec![]).await;
+    assert_eq!(all["total"], 7);
+    let status_of = |login: &str| {
+        all["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == login)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status_of("nora"), "not_issued");
+    assert_eq!(status_of("pia"), "awaiting_approval");
+    assert_eq!(status_of("ivan"), "issued");
+    assert_eq!(status_of("rob"), "revoked");
+    assert_eq!(status_of("sam"), "renewed");
+    assert_eq!(status_of("root"), "not_issued");
+    // rita's request lapsed after 8 days: nothing usable, so "not issued".
+    assert_eq!(status_of("rita"), "not_issued");
+    for (status, want) in [
+        ("issued", vec!["ivan"]),
+        ("revoked", vec!["rob"]),
+        ("renewed", vec!["sam"]),
+        ("awaiting_approval", vec!["pia"]),
+        ("not_issued", vec!["nora", "rita", "root"]),
+        ("expired", vec![]),
+        ("ready", vec![]),
+    ] {
+        let v = dir(vec![("status", status.into())]).await;
+        assert_eq!(logins(&v), want, "{status}");
+    }
+    // Expiry shown for issued certificates only; a year later ivan's is expired.
+    let field = |login: &str, f: &str| {
+        all["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == login)
+            .unwrap()[f]
+            .clone()
+    };
+    assert!(field("ivan", "not_after").is_i64());
+    assert!(field("sam", "not_after").is_i64());
+    assert!(field("rob", "not_after").is_null());
+    assert!(field("nora", "not_after").is_null());
+    assert_eq!(field("nora", "department"), "Sales/Tokyo");
+    app.clock.advance(366 * 86_400);
+    let later = crate::helpers::sign_in(&app, "root").await;
+    for (status, want) in [("expired", vec!["ivan"]), ("issued", vec![])] {
+        let v =
+            json(call(&app, "admin_directory", &[("status", status)], Some(&later)).await).await;
+        assert_eq!(logins(&v), want, "{status}");
+    }
+
+    // Search: login or display name, case-insensitive, % is literal.
+    assert_eq!(
+        logins(&dir2(&later, vec![("q", "YAMA".into())]).await),
+        ["pia"]
+    );
+    assert_eq!(
+        logins(&dir2(&later, vec![("q", "ro".into())]).await),
+        ["rob", "root"]
+    );
+    assert_eq!(
+        logins(&dir2(&later, vec![("q", "%".into())]).await),
+        Vec::<String>::new()
+    );
+    // Department subtree.
+    let v = dir2(&later, vec![("department", "Sales".into())]).await;
+    assert_eq!(logins(&v), ["nora", "pia"]);
+    assert_eq!(
+        v["departments"],
+        serde_json::json!(["Sales", "Sales/Osaka", "Sales/Tokyo"])
+    );
+    assert_eq!(
+        logins(&dir2(&later, vec![("department", "Sales/Osaka".into())]).await),
+        ["pia"]
+    );
+    // Paging: 50 per page.
+    let many: Vec<UserInput> = (0..60)
+        .map(|i| mk(&format!("zz{i:02}"), &format!("Zed {i}"), ""))
+        .collect();
+    create_users(&app.services, &Actor::cli(), &many)
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let p0 = dir2(&later, vec![("q", "zz".into())]).await;
+    let p1 = dir2(&later, vec![("q", "zz".into()), ("page", "1".into())]).await;
+    assert_eq!(
+        (p0["total"].as_i64(), p1["total"].as_i64()),
+        (Some(60), Some(60))
+    );
+    assert_eq!(logins(&p0).len(), 50);
+    assert_eq!(
+        logins(&p1),
+        (50..60).map(|i| format!("zz{i}")).collect::<Vec<_>>()
+    );
+    let r = call(
+        &app,
+        "admin_directory",
+        &[("status", "bogus")],
+        Some(&later),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    app.stop().await;
+}
+both!(directory_filters_and_pages, directory);

@@ -337,3 +337,10 @@ pub fn certportal(env: &[(String, String)], args: &[&str]) -> (i32, String, Stri
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Signs in an existing user with [`PW`]; returns the session cookie.
+pub async fn sign_in(app: &TestApp, login: &str) -> String {
+    let r = call(app, "login", &[("login", login), ("password", PW)], None).await;
+    assert_eq!(r.status(), 200, "sign-in of {login}");
+    session_cookie(&r).unwrap()
+}

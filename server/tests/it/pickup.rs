@@ -257,7 +257,7 @@ impl TestApp {
         self.clock.now()
     }
 
-    async fn set_policy(&self, change: impl FnOnce(&mut Policy)) {
+    pub(crate) async fn set_policy(&self, change: impl FnOnce(&mut Policy)) {
         let mut c = self.services.conn().await.unwrap();
         let mut p = self.services.policy(&mut c).await.unwrap();
         change(&mut p);

@@ -26,6 +26,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0002_auth.sql"),
         postgres: include_str!("../../../../migrations/postgres/0002_auth.sql"),
     },
+    Migration {
+        version: 3,
+        name: "directory",
+        sqlite: include_str!("../../../../migrations/sqlite/0003_directory.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0003_directory.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -4,6 +4,7 @@
 //! Queries use `$1` placeholders and portable SQL so that one text serves both backends
 //! through sqlx's `Any` driver. Times are stored as Unix seconds, flags as integers.
 
+pub mod admin_rows;
 pub mod auth_rows;
 pub mod link_rows;
 pub mod migrate;

@@ -345,6 +345,30 @@ fn enrollment_from(row: &AnyRow) -> Result<EnrollmentRow, DbError> {
     })
 }
 
+/// The newest certificate-or-open-enrollment of a user, as the directory shows it (see
+/// migration 0003). Run by every function below that changes enrollments or certificates,
+/// inside the caller's transaction.
+const NEWEST_OF_USER: &str =
+    "FROM enrollments e LEFT JOIN certificates c ON c.id = e.certificate_id \
+     WHERE e.user_id = $1 AND (e.state IN ('pending', 'ready') OR c.id IS NOT NULL) \
+     ORDER BY e.created_at DESC, e.id DESC LIMIT 1";
+
+pub async fn refresh_cert_summary(c: &mut Conn, user_id: &str) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE users SET cert_summary = COALESCE((SELECT CASE WHEN e.state IN ('pending', \
+         'ready') THEN e.state ELSE c.state END {NEWEST_OF_USER}), 'none'), \
+         cert_not_after = (SELECT c.not_after {NEWEST_OF_USER}) WHERE id = $1"
+    );
+    sqlx::query(&sql).bind(user_id).execute(&mut *c).await?;
+    Ok(())
+}
+
+async fn refresh_cert_summary_of(c: &mut Conn, table: &str, id: &str) -> Result<(), DbError> {
+    let sql = format!("SELECT user_id FROM {table} WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_one(&mut *c).await?;
+    refresh_cert_summary(c, &get_str(&row, "user_id")?).await
+}
+
 pub async fn insert_enrollment(c: &mut Conn, e: &EnrollmentRow) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO enrollments (id, user_id, state, kind, renews_certificate_id, device_label, \
@@ -364,7 +388,7 @@ pub async fn insert_enrollment(c: &mut Conn, e: &EnrollmentRow) -> Result<(), Db
     .bind(e.created_at)
     .execute(&mut *c)
     .await?;
-    Ok(())
+    refresh_cert_summary(c, &e.user_id).await
 }
 
 pub async fn enrollment_by_id(c: &mut Conn, id: &str) -> Result<Option<EnrollmentRow>, DbError> {
@@ -404,7 +428,11 @@ pub async fn cas_enrollment_state(
     .bind(from.code())
     .execute(&mut *c)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let changed = r.rows_affected() == 1;
+    if changed {
+        refresh_cert_summary_of(c, "enrollments", id).await?;
+    }
+    Ok(changed)
 }
 
 /// Enrollments still waiting (`pending` or `ready`) for a user.
@@ -496,7 +524,7 @@ pub async fn insert_certificate(c: &mut Conn, r: &CertificateRow) -> Result<(), 
     .bind(r.created_at)
     .execute(&mut *c)
     .await?;
-    Ok(())
+    refresh_cert_summary(c, &r.user_id).await
 }
 
 pub async fn certificate_by_id(c: &mut Conn, id: &str) -> Result<Option<CertificateRow>, DbError> {
@@ -563,7 +591,11 @@ pub async fn cas_certificate_revoke(
     .bind(id)
     .execute(&mut *c)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let changed = r.rows_affected() == 1;
+    if changed {
+        refresh_cert_summary_of(c, "certificates", id).await?;
+    }
+    Ok(changed)
 }
 
 /// One entry of a CRL.
