@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: CrlCommand,
     },
+    /// Certificates: create & download, list, revoke.
+    Cert {
+        #[command(subcommand)]
+        command: CertCommand,
+    },
     /// One-time pickup links (the helpdesk path).
     Link {
         #[command(subcommand)]
@@ -110,6 +115,51 @@ enum CaCommand {
     Show {
         #[arg(long)]
         json: bool,
+    },
+    /// Roll the CA: a new CA signs from now on; the old one stays listed, on OCSP and on its
+    /// CRL until its certificates expire.
+    Rotate {
+        /// Common name of the new CA (default: the current CA's).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CertCommand {
+    /// "Create & Download": sign a certificate for a user now and write the PKCS#12 bundle
+    /// to a file (mode 0600); prints the PIN that opens it.
+    Create {
+        /// The user's login name.
+        #[arg(long)]
+        user: String,
+        /// Revoke the user's existing certificates (superseded) first, in the same
+        /// transaction.
+        #[arg(long)]
+        remove_existing: bool,
+        /// Expiry date (YYYY-MM-DD, UTC, end of day); the policy default otherwise.
+        #[arg(long)]
+        not_after: Option<String>,
+        /// Where to write the bundle (.p12).
+        #[arg(long)]
+        download: PathBuf,
+    },
+    /// List certificates (every user's, or one user's).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a certificate (final).
+    Revoke {
+        /// Serial number in hex.
+        #[arg(long)]
+        serial: String,
+        /// RFC 5280 reason: keyCompromise, affiliationChanged, cessationOfOperation,
+        /// privilegeWithdrawn, cACompromise, aACompromise or unspecified.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -244,6 +294,24 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Ca {
+            command: CaCommand::Rotate { name },
+        } => {
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
+            let row = s
+                .rotate_ca(&Actor::cli(), name.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("new current CA {}", row.id);
+            println!("  subject: {}", row.subject);
+            println!("  sha256:  {}", row.fingerprint_sha256);
+            println!("  CRL:     {}", ca::crl_url(&s.public_url, &row.id));
+            println!("Add it to the trust of every service that checks client certificates.");
+            Ok(())
+        }
+        Command::Cert { command } => cert_command(command, cfg).await,
         Command::Link {
             command:
                 LinkCommand::Create {
@@ -484,5 +552,153 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
+    use app::domain::lifecycle::{effective_state, RevocationReason};
+    use app::ssr::{admin, certs};
+    let s = server::services(&cfg, server::system_clock())
+        .await
+        .map_err(|e| e.to_string())?;
+    let user_by_login = |login: String| {
+        let s = s.clone();
+        async move {
+            let mut c = s.conn().await.map_err(|e| e.to_string())?;
+            db::user_by_login(&mut c, &login)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no user with login {login:?}"))
+        }
+    };
+    match command {
+        CertCommand::Create {
+            user,
+            remove_existing,
+            not_after,
+            download,
+        } => {
+            let u = user_by_login(user).await?;
+            let end = match not_after {
+                None => None,
+                Some(d) => Some(
+                    app::domain::validate::end_of_day(&d)
+                        .ok_or(format!("--not-after {d:?} is not a date like 2027-03-31"))?,
+                ),
+            };
+            admin::check_end_date(&s, end)
+                .await
+                .map_err(|e| e.to_string())?;
+            if download.exists() {
+                return Err(format!(
+                    "{} exists; choose a new file (a bundle is never overwritten)",
+                    download.display()
+                ));
+            }
+            let h = admin::create_and_download(
+                &s,
+                &Actor::cli(),
+                &u.id,
+                end,
+                remove_existing,
+                None,
+                certs::FailPoint::None,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            app::ssr::services::write_private(&download, &h.p12).map_err(|e| e.to_string())?;
+            println!(
+                "wrote the bundle for {} (serial {}, valid until {}) to {}",
+                h.login,
+                h.serial_hex,
+                rfc3339(h.not_after),
+                download.display()
+            );
+            println!("PIN (hand it over separately from the file): {}", h.pin);
+            Ok(())
+        }
+        CertCommand::List { user, json } => {
+            let mut c = s.conn().await.map_err(|e| e.to_string())?;
+            let rows = match user {
+                Some(login) => {
+                    let u = user_by_login(login).await?;
+                    db::certificates_for_user(&mut c, &u.id)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .map(|r| (u.login.clone(), r))
+                        .collect::<Vec<_>>()
+                }
+                None => db::admin_rows::all_certificates(&mut c)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            };
+            let mut rows = rows;
+            // Newest first.
+            rows.sort_by_key(|r| std::cmp::Reverse(r.1.created_at));
+            let now = s.now();
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(login, r)| {
+                    serde_json::json!({
+                        "user": login, "serial": r.serial_hex,
+                        "state": effective_state(r.state, Some(r.not_after), now).code(),
+                        "ca": r.ca_id, "device": r.device_label,
+                        "not_after": rfc3339(r.not_after),
+                        "revoked_at": r.revoked_at.map(rfc3339),
+                        "reason": r.revocation_reason,
+                        "fingerprint_sha256": r.fingerprint_sha256,
+                    })
+                })
+                .collect();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&items).map_err(|e| e.to_string())?
+                );
+            } else {
+                println!(
+                    "{:<16} {:<34} {:<11} {:<25} device",
+                    "user", "serial", "state", "not after"
+                );
+                for v in &items {
+                    println!(
+                        "{:<16} {:<34} {:<11} {:<25} {}",
+                        v["user"].as_str().unwrap_or_default(),
+                        v["serial"].as_str().unwrap_or_default(),
+                        v["state"].as_str().unwrap_or_default(),
+                        v["not_after"].as_str().unwrap_or_default(),
+                        v["device"].as_str().unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+        CertCommand::Revoke { serial, reason } => {
+            let reason = RevocationReason::parse(&reason)
+                .ok()
+                .filter(|r| *r != RevocationReason::Superseded)
+                .ok_or(format!(
+                    "unknown reason {reason:?}: use keyCompromise, affiliationChanged, \
+                     cessationOfOperation, privilegeWithdrawn, cACompromise, aACompromise or \
+                     unspecified"
+                ))?;
+            let mut c = s.conn().await.map_err(|e| e.to_string())?;
+            let cert = db::certificate_by_serial(&mut c, serial.trim_start_matches("0x"))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no certificate with serial {serial}"))?;
+            drop(c);
+            let r = certs::revoke_certificate(&s, &Actor::cli(), &cert.id, reason)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "revoked {} ({}); the CRL of CA {} was republished",
+                r.serial_hex,
+                reason.code(),
+                r.ca_id
+            );
+            Ok(())
+        }
     }
 }

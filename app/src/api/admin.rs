@@ -139,6 +139,8 @@ pub struct DirectoryPage {
     pub page: i64,
     pub page_size: i64,
     pub departments: Vec<String>,
+    /// The default expiry of a new certificate (`YYYY-MM-DD`, policy default validity).
+    pub default_not_after: String,
 }
 
 /// Users per directory page.
@@ -211,13 +213,51 @@ pub async fn admin_directory(
             }
         })
         .collect();
+    let policy = s.policy(&mut c).await.map_err(|e| internal(&e))?;
     Ok(DirectoryPage {
         users,
         total,
         page,
         page_size: PAGE_SIZE,
         departments,
+        default_not_after: crate::i18n::fmt_date(now + policy.default_validity_days * 86_400),
     })
+}
+
+/// The selected users (for the revocation confirmation page), in the order given.
+#[server(endpoint = "admin_users_by_id")]
+pub async fn admin_users_by_id(users: Option<Vec<String>>) -> Result<Vec<DirectoryUser>, AppError> {
+    use super::auth::session;
+    use super::error::internal;
+    use crate::domain::directory::UserCertStatus;
+    use crate::ssr::db::admin_rows;
+    let s = super::services()?;
+    session::require_admin(&s).await?;
+    let ids = selected(users)?;
+    let now = s.now();
+    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(r) = admin_rows::directory_row(&mut c, &id)
+            .await
+            .map_err(|e| internal(&e))?
+        {
+            let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
+            out.push(DirectoryUser {
+                not_after: r.not_after.filter(|_| status.shows_expiry()),
+                status,
+                id: r.id,
+                login: r.login,
+                display_name: r.display_name,
+                email: r.email,
+                department: r.department,
+                is_admin: r.is_admin,
+                active: r.active,
+                reissue_allowed: r.reissue_allowed,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The result of a bulk action for one user.
@@ -483,4 +523,45 @@ pub async fn create_and_download(
     files.push(("PINS.csv".into(), pins.into_bytes()));
     files.push(("RESULTS.csv".into(), results.into_bytes()));
     Ok(files)
+}
+
+/// Rule 13: rolls the CA (after the same confirmation as a revocation: the password here, or
+/// a check in the last 5 minutes). Returns the new CA's id.
+#[server(endpoint = "admin_rotate_ca")]
+pub async fn admin_rotate_ca(
+    confirm: Option<String>,
+    password: Option<String>,
+    name: Option<String>,
+) -> Result<String, AppError> {
+    use super::auth::session;
+    let result = async {
+        let s = super::services()?;
+        let mut a = session::require_admin(&s).await?;
+        if confirm.as_deref() != Some("yes") {
+            return Err(AppError::refused(
+                "confirmation_required",
+                Some("confirm"),
+                "tick the box to confirm the new CA",
+            ));
+        }
+        if let Some(pw) = password.filter(|p| !p.is_empty()) {
+            crate::ssr::auth::reauth_with_password(&s, &a, &pw).await?;
+            a.session.reauth_at = Some(s.now());
+        }
+        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        if name.as_deref().is_some_and(|n| n.chars().count() > 64) {
+            return Err(AppError::refused(
+                "invalid_field",
+                Some("name"),
+                "the CA name is too long (at most 64 characters)",
+            ));
+        }
+        let row = s
+            .rotate_ca(&a.actor(), name.as_deref())
+            .await
+            .map_err(|e| super::error::internal(&e))?;
+        Ok(row.id)
+    }
+    .await;
+    super::auth::finish_form(result, "/admin/ca?rotated=1", "/admin/ca")
 }

@@ -1,86 +1,458 @@
-//! Administrators' user directory (first part of the admin console): create users, who get a
-//! one-time activation link, and see every account's role and state.
+//! The admin console's user directory (seed 004's table, seed 000's bulk create): search,
+//! department and status filters, paging, a checkbox per user and the bulk actions. Every
+//! control is a plain HTML form first (it works without JavaScript); with JavaScript, "Create"
+//! runs user by user and shows progress and a result per user.
 
-use super::auth::app_error_text;
+use super::auth::{app_error_text, error_text};
 use super::use_lang;
-use crate::api::auth::{admin_list_users, AdminCreateUser};
+use crate::api::admin::{
+    admin_bulk_create, admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage,
+    DirectoryUser, UserResult,
+};
+use crate::api::auth::AdminCreateUser;
 use crate::api::AppError;
-use crate::i18n::{t, Msg};
+use crate::domain::directory::UserCertStatus;
+use crate::i18n::{admin_reason_label, fmt_utc, t, Lang, Msg};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The label of a directory status (SPEC.md's labels).
+pub fn status_label(lang: Lang, s: UserCertStatus) -> &'static str {
+    t(
+        lang,
+        match s {
+            UserCertStatus::NotIssued => Msg::StateNotIssued,
+            UserCertStatus::AwaitingApproval => Msg::StatePending,
+            UserCertStatus::Ready => Msg::StateReady,
+            UserCertStatus::Issued => Msg::StateIssued,
+            UserCertStatus::Renewed => Msg::StateSuperseded,
+            UserCertStatus::Expired => Msg::StateExpired,
+            UserCertStatus::Revoked => Msg::StateRevoked,
+        },
+    )
+}
+
+fn status_class(s: UserCertStatus) -> &'static str {
+    match s {
+        UserCertStatus::Issued => "badge ok",
+        UserCertStatus::Ready | UserCertStatus::AwaitingApproval => "badge wait",
+        UserCertStatus::Revoked | UserCertStatus::Expired => "badge off",
+        UserCertStatus::NotIssued | UserCertStatus::Renewed => "badge muted",
+    }
+}
+
+fn denied(lang: RwSignal<Lang>, e: &AppError, next: &'static str) -> AnyView {
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    match e {
+        AppError::NotSignedIn => view! {
+            <section class="card narrow"><p>{tr(Msg::PleaseSignIn)}</p><p><a href=format!("/login?next={next}")>{tr(Msg::NavSignIn)}</a></p></section>
+        }
+        .into_any(),
+        AppError::Forbidden => view! { <section class="card narrow"><p class="error" role="alert">{tr(Msg::AdminOnly)}</p></section> }.into_any(),
+        e => {
+            let text = app_error_text(lang.get_untracked(), e);
+            view! { <p class="error" role="alert">{text}</p> }.into_any()
+        }
+    }
+}
+
+/// Results of a bulk run: from the action (JavaScript) or the `result=` query (no JavaScript).
+#[component]
+fn Results(rows: Vec<(String, Option<String>, String)>, lang: RwSignal<Lang>) -> impl IntoView {
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    view! {
+        <section class="card" aria-labelledby="results-title" data-testid="bulk-results" role="status">
+            <h2 id="results-title">{tr(Msg::ResultsTitle)}</h2>
+            <ul class="items">
+                {rows.into_iter().map(|(login, err, detail)| {
+                    let ok = err.is_none();
+                    let text = move || match &err {
+                        None => format!("{} {}", t(lang.get(), Msg::ResultOk), detail),
+                        Some(code) => error_text(lang.get(), code),
+                    };
+                    view! {
+                        <li data-testid="bulk-result" data-ok=ok.to_string()>
+                            <strong>{login}</strong>
+                            <span class=if ok { "success" } else { "error" }>{text}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+fn results_from_query(text: &str) -> Vec<(String, Option<String>, String)> {
+    text.split(',')
+        .filter_map(|pair| {
+            let (login, code) = pair.rsplit_once(':')?;
+            Some((
+                login.to_string(),
+                (code != "ok").then(|| code.to_string()),
+                String::new(),
+            ))
+        })
+        .collect()
+}
+
+fn results_from_action(rows: &[UserResult]) -> Vec<(String, Option<String>, String)> {
+    rows.iter()
+        .map(|r| (r.login.clone(), r.error.clone(), r.detail.clone()))
+        .collect()
+}
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
-    let create = ServerAction::<AdminCreateUser>::new();
-    let users = Resource::new(move || create.version().get(), |_| admin_list_users());
+    let query = use_query_map();
+    let get = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
+    let create_user = ServerAction::<AdminCreateUser>::new();
+    // Results of a JavaScript bulk run (None while none ran).
+    let js_results = RwSignal::new(None::<Vec<UserResult>>);
+    let progress = RwSignal::new(None::<(usize, usize)>);
+    let dir = Resource::new(
+        move || {
+            (
+                get("q"),
+                get("department"),
+                get("status"),
+                get("page").parse::<i64>().unwrap_or(0),
+                create_user.version().get(),
+                js_results.with(|r| r.as_ref().map(Vec::len)),
+            )
+        },
+        |(q, d, s, p, _, _)| admin_directory(Some(q), Some(d), Some(s), Some(p)),
+    );
+    let no_js_results = move || {
+        let done = get("done");
+        let result = get("result");
+        (!done.is_empty() && !result.is_empty()).then(|| results_from_query(&result))
+    };
+    let no_js_error = move || {
+        let e = get("error");
+        (!e.is_empty()).then(|| error_text(lang.get(), &e))
+    };
     view! {
+        <div class="title-row">
+            <h1>{tr(Msg::UsersTitle)}</h1>
+        </div>
+        {move || no_js_error().map(|text| view! { <p class="error" role="alert" data-testid="bulk-error">{text}</p> })}
+        {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
+        {move || js_results.get().map(|rows| view! { <Results rows=results_from_action(&rows) lang=lang/> })}
+        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match dir.await {
+                    Err(e) => denied(lang, &e, "/admin/users"),
+                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <details class="card">
+            <summary><strong>{tr(Msg::CreateUserTitle)}</strong></summary>
+            {move || match create_user.value().get() {
+                Some(Ok(link)) => Some(view! {
+                    <div class="success" role="status">
+                        <p>{tr(Msg::ActivationLinkIntro)}</p>
+                        <p class="mono" data-testid="activation-link">{link}</p>
+                    </div>
+                }.into_any()),
+                Some(Err(e)) => Some(view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any()),
+                None => None,
+            }}
+            <ActionForm action=create_user attr:class="form">
+                <label for="u-login">{tr(Msg::FieldLogin)}</label>
+                <input id="u-login" name="login" required autocapitalize="none" spellcheck="false" maxlength="64"/>
+                <label for="u-name">{tr(Msg::FieldDisplayName)}</label>
+                <input id="u-name" name="display_name" required maxlength="128"/>
+                <label for="u-email">{tr(Msg::FieldEmail)}</label>
+                <input id="u-email" name="email" type="email" required/>
+                <label for="u-upn">{tr(Msg::FieldUpn)}</label>
+                <input id="u-upn" name="upn"/>
+                <label for="u-dept">{tr(Msg::FieldDepartment)}</label>
+                <input id="u-dept" name="department"/>
+                <label class="check"><input type="checkbox" name="is_admin" value="on"/>{tr(Msg::FieldIsAdmin)}</label>
+                <button type="submit" class="primary">{tr(Msg::CreateUserButton)}</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+/// The URL of this directory view with another page number.
+fn page_href(q: &str, dept: &str, status: &str, page: i64) -> String {
+    let enc = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    format!(
+        "/admin/users?q={}&department={}&status={}&page={page}",
+        enc(q),
+        enc(dept),
+        enc(status)
+    )
+}
+
+#[component]
+fn Directory(
+    page: DirectoryPage,
+    lang: RwSignal<Lang>,
+    js_results: RwSignal<Option<Vec<UserResult>>>,
+    progress: RwSignal<Option<(usize, usize)>>,
+) -> impl IntoView {
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let query = use_query_map();
+    let get = move |k: &str| query.with_untracked(|q| q.get(k).unwrap_or_default());
+    let (q, dept, status) = (get("q"), get("department"), get("status"));
+    let back = page_href(&q, &dept, &status, page.page);
+    let selected = RwSignal::new(Vec::<String>::new());
+    let not_after = RwSignal::new(page.default_not_after.clone());
+    let remove_existing = RwSignal::new(false);
+    let bulk_error = RwSignal::new(None::<String>);
+    // With JavaScript: one call per user, so the page can show progress.
+    let run_create = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        let users = selected.get_untracked();
+        if users.is_empty() {
+            bulk_error.set(Some(t(lang.get_untracked(), Msg::NothingSelected).into()));
+            return;
+        }
+        bulk_error.set(None);
+        let end = not_after.get_untracked();
+        let remove = remove_existing.get_untracked().then(|| "on".to_string());
+        leptos::task::spawn_local(async move {
+            let total = users.len();
+            let mut rows = Vec::new();
+            for (i, u) in users.into_iter().enumerate() {
+                progress.set(Some((i, total)));
+                match admin_bulk_create(Some(vec![u]), Some(end.clone()), remove.clone(), None)
+                    .await
+                {
+                    Ok(mut r) => rows.append(&mut r),
+                    Err(e) => {
+                        bulk_error.set(Some(app_error_text(lang.get_untracked(), &e)));
+                        break;
+                    }
+                }
+            }
+            progress.set(None);
+            selected.set(Vec::new());
+            js_results.set(Some(rows));
+        });
+    };
+    let from = page.page * page.page_size + 1;
+    let to = (page.page * page.page_size + page.users.len() as i64).max(0);
+    let total = page.total;
+    let has_prev = page.page > 0;
+    let has_next = to < total;
+    let (prev_href, next_href) = (
+        page_href(&q, &dept, &status, page.page - 1),
+        page_href(&q, &dept, &status, page.page + 1),
+    );
+    let departments = page.departments.clone();
+    let users = page.users.clone();
+    let empty = users.is_empty();
+    view! {
+        <section class="card" aria-labelledby="filter-title">
+            <h2 id="filter-title" class="sr-only">{tr(Msg::DirSearchButton)}</h2>
+            <form method="get" action="/admin/users" class="filters" data-testid="directory-filter">
+                <div class="field"><label for="f-q">{tr(Msg::DirSearch)}</label>
+                <input id="f-q" name="q" type="search" value=q.clone() maxlength="128"/></div>
+                <div class="field"><label for="f-dept">{tr(Msg::DirDepartment)}</label>
+                <select id="f-dept" name="department">
+                    <option value="" selected=dept.is_empty()>{tr(Msg::DirAllDepartments)}</option>
+                    {departments.into_iter().map(|d| {
+                        let depth = d.matches('/').count();
+                        let leaf = d.rsplit('/').next().unwrap_or_default().to_string();
+                        let label = format!("{}{}", "\u{2003}".repeat(depth), leaf);
+                        let sel = d == dept;
+                        view! { <option value=d selected=sel>{label}</option> }
+                    }).collect_view()}
+                </select>
+                </div>
+                <div class="field"><label for="f-status">{tr(Msg::DirStatus)}</label>
+                <select id="f-status" name="status">
+                    <option value="" selected=status.is_empty()>{tr(Msg::DirAll)}</option>
+                    {UserCertStatus::ALL.into_iter().map(|s| {
+                        let sel = s.code() == status;
+                        view! { <option value=s.code() selected=sel>{move || status_label(lang.get(), s)}</option> }
+                    }).collect_view()}
+                </select>
+                </div>
+                <button type="submit" class="secondary">{tr(Msg::DirSearchButton)}</button>
+            </form>
+        </section>
+        <form method="post" action="/api/admin_bulk_create" class="card" data-testid="bulk-form">
+            <input type="hidden" name="back" value=back/>
+            <p class="hint" data-testid="directory-count">{format!("{}–{} / {}", if empty { 0 } else { from }, to, total)}</p>
+            {empty.then(|| view! { <p>{tr(Msg::NoUsersFound)}</p> })}
+            <div class="table-wrap">
+                <table data-testid="user-table">
+                    <thead><tr>
+                        <th scope="col">{tr(Msg::ColSelect)}</th>
+                        <th scope="col">{tr(Msg::ColLogin)}</th>
+                        <th scope="col">{tr(Msg::ColName)}</th>
+                        <th scope="col">{tr(Msg::ColDepartment)}</th>
+                        <th scope="col">{tr(Msg::ColRole)}</th>
+                        <th scope="col">{tr(Msg::ColCertStatus)}</th>
+                        <th scope="col">{tr(Msg::ColExpiry)}</th>
+                    </tr></thead>
+                    <tbody>
+                        {users.into_iter().map(|u| view! { <UserRowView u=u lang=lang selected=selected/> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <nav class="row pager" aria-label="pages">
+                {has_prev.then(|| view! { <a href=prev_href rel="prev">{tr(Msg::DirPrev)}</a> })}
+                {has_next.then(|| view! { <a href=next_href rel="next" data-testid="next-page">{tr(Msg::DirNext)}</a> })}
+            </nav>
+            <fieldset class="bulk">
+                <legend>{tr(Msg::BulkTitle)}</legend>
+                <p class="hint">{tr(Msg::BulkHint)}</p>
+                <label for="b-not-after">{tr(Msg::BulkNotAfter)}</label>
+                <input id="b-not-after" name="not_after" type="date" bind:value=not_after/>
+                <label class="check">
+                    <input type="checkbox" name="remove_existing" value="on" bind:checked=remove_existing data-testid="remove-existing"/>
+                    {tr(Msg::BulkRemoveExisting)}
+                </label>
+                {move || bulk_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {move || progress.get().map(|(i, n)| view! {
+                    <p role="status" data-testid="bulk-progress">
+                        {move || t(lang.get(), Msg::BulkWorking)} " " <progress max=n.to_string() value=i.to_string()></progress> {format!(" {i} / {n}")}
+                    </p>
+                })}
+                <div class="row">
+                    <button type="submit" class="primary" on:click=run_create data-testid="bulk-create">{tr(Msg::BulkCreate)}</button>
+                    <button type="submit" class="secondary" formaction="/admin/create-download" data-testid="bulk-download">{tr(Msg::BulkCreateDownload)}</button>
+                    <button type="submit" class="danger" formaction="/admin/revoke" formmethod="get" data-testid="bulk-revoke">{tr(Msg::BulkRevoke)}</button>
+                </div>
+            </fieldset>
+        </form>
+    }
+}
+
+#[component]
+fn UserRowView(
+    u: DirectoryUser,
+    lang: RwSignal<Lang>,
+    selected: RwSignal<Vec<String>>,
+) -> impl IntoView {
+    let id = u.id.clone();
+    let check_id = format!("sel-{}", u.id);
+    let role = if u.is_admin {
+        Msg::RoleAdmin
+    } else {
+        Msg::RoleUser
+    };
+    let status = u.status;
+    let expiry = u.not_after.map(fmt_utc).unwrap_or_else(|| "-".into());
+    let on_change = {
+        let id = id.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            selected.update(|v| {
+                v.retain(|x| x != &id);
+                if on {
+                    v.push(id.clone());
+                }
+            });
+        }
+    };
+    view! {
+        <tr data-testid="user-row" data-login=u.login.clone()>
+            <td>
+                <input type="checkbox" id=check_id.clone() name="users[]" value=id on:change=on_change/>
+                <label for=check_id class="sr-only">{u.login.clone()}</label>
+            </td>
+            <td class="mono">{u.login.clone()}</td>
+            <td>{u.display_name.clone()}{(!u.active).then(|| view! { " " <span class="badge off">{move || t(lang.get(), Msg::StatusDeactivated)}</span> })}</td>
+            <td>{u.department.clone().unwrap_or_default()}</td>
+            <td>{move || t(lang.get(), role)}</td>
+            <td><span class=status_class(status) data-testid="user-status">{move || status_label(lang.get(), status)}</span></td>
+            <td>{expiry}</td>
+        </tr>
+    }
+}
+
+/// Seed 004's confirmation step: the selected users, a reason and the confirmation password.
+#[component]
+pub fn RevokeUsersPage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let query = use_query_map();
+    let ids = move || query.with(|q| q.get_all("users[]").unwrap_or_default());
+    let users = Resource::new(ids, |ids| admin_users_by_id(Some(ids)));
+    let revoke = ServerAction::<AdminBulkRevoke>::new();
+    view! {
+        <h1>{tr(Msg::RevokeUsersTitle)}</h1>
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match users.await {
-                    Err(AppError::NotSignedIn) => view! {
-                        <section class="card narrow"><p>{tr(Msg::PleaseSignIn)}</p><p><a href="/login?next=/admin/users">{tr(Msg::NavSignIn)}</a></p></section>
+                    Err(e) => view! {
+                        {denied(lang, &e, "/admin/users")}
+                        <p><a href="/admin/users">{tr(Msg::BackToUsers)}</a></p>
                     }.into_any(),
-                    Err(AppError::Forbidden) => view! { <section class="card narrow"><p class="error" role="alert">{tr(Msg::AdminOnly)}</p></section> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <section class="card" aria-labelledby="new-user-title">
-                            <h1 id="new-user-title">{tr(Msg::CreateUserTitle)}</h1>
-                            {move || match create.value().get() {
-                                Some(Ok(link)) => Some(view! {
-                                    <div class="success" role="status">
-                                        <p>{tr(Msg::ActivationLinkIntro)}</p>
-                                        <p class="mono" data-testid="activation-link">{link}</p>
-                                    </div>
+                    Ok(list) => {
+                        let hidden: Vec<String> = list.iter().map(|u| u.id.clone()).collect();
+                        view! {
+                            {move || match revoke.value().get() {
+                                Some(Ok(rows)) => Some(view! {
+                                    <Results rows=results_from_action(&rows) lang=lang/>
+                                    <p><a href="/admin/users">{tr(Msg::BackToUsers)}</a></p>
                                 }.into_any()),
-                                Some(Err(e)) => Some(view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any()),
+                                Some(Err(e)) => Some(view! { <p class="error" role="alert" data-testid="revoke-error">{app_error_text(lang.get(), &e)}</p> }.into_any()),
                                 None => None,
                             }}
-                            <ActionForm action=create attr:class="form">
-                                <label for="u-login">{tr(Msg::FieldLogin)}</label>
-                                <input id="u-login" name="login" required autocapitalize="none" spellcheck="false" maxlength="64"/>
-                                <label for="u-name">{tr(Msg::FieldDisplayName)}</label>
-                                <input id="u-name" name="display_name" required maxlength="128"/>
-                                <label for="u-email">{tr(Msg::FieldEmail)}</label>
-                                <input id="u-email" name="email" type="email" required/>
-                                <label for="u-upn">{tr(Msg::FieldUpn)}</label>
-                                <input id="u-upn" name="upn"/>
-                                <label for="u-dept">{tr(Msg::FieldDepartment)}</label>
-                                <input id="u-dept" name="department"/>
-                                <label class="check"><input type="checkbox" name="is_admin" value="on"/>{tr(Msg::FieldIsAdmin)}</label>
-                                <button type="submit" class="primary">{tr(Msg::CreateUserButton)}</button>
-                            </ActionForm>
-                        </section>
-                        <section class="card" aria-labelledby="users-title">
-                            <h2 id="users-title">{tr(Msg::UsersTitle)}</h2>
-                            <div class="table-wrap">
-                                <table data-testid="user-table">
-                                    <thead><tr>
-                                        <th scope="col">{tr(Msg::ColLogin)}</th>
-                                        <th scope="col">{tr(Msg::ColName)}</th>
-                                        <th scope="col">{tr(Msg::ColEmail)}</th>
-                                        <th scope="col">{tr(Msg::ColRole)}</th>
-                                        <th scope="col">{tr(Msg::ColStatus)}</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|u| {
-                                            let role = if u.is_admin { Msg::RoleAdmin } else { Msg::RoleUser };
-                                            let status = if !u.active { Msg::StatusDeactivated } else if u.activated { Msg::StatusActive } else { Msg::StatusNotActivated };
-                                            view! {
-                                                <tr>
-                                                    <td>{u.login}</td>
-                                                    <td>{u.display_name}</td>
-                                                    <td>{u.email}</td>
-                                                    <td>{tr(role)}</td>
-                                                    <td>{tr(status)}</td>
-                                                </tr>
-                                            }
+                            <section class="card">
+                                <p>{tr(Msg::RevokeUsersIntro)}</p>
+                                <div class="table-wrap">
+                                    <table data-testid="revoke-table">
+                                        <thead><tr>
+                                            <th scope="col">{tr(Msg::ColLogin)}</th>
+                                            <th scope="col">{tr(Msg::ColName)}</th>
+                                            <th scope="col">{tr(Msg::ColCertStatus)}</th>
+                                            <th scope="col">{tr(Msg::ColExpiry)}</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {list.into_iter().map(|u| {
+                                                let s = u.status;
+                                                view! {
+                                                    <tr>
+                                                        <td class="mono">{u.login}</td>
+                                                        <td>{u.display_name}</td>
+                                                        <td><span class=status_class(s)>{move || status_label(lang.get(), s)}</span></td>
+                                                        <td>{u.not_after.map(fmt_utc).unwrap_or_else(|| "-".into())}</td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <ActionForm action=revoke attr:class="form" attr:data-testid="revoke-form">
+                                    {hidden.into_iter().map(|id| view! { <input type="hidden" name="users[]" value=id/> }).collect_view()}
+                                    <input type="hidden" name="back" value="/admin/users"/>
+                                    <label for="r-reason">{tr(Msg::RevokeReasonLabel)}</label>
+                                    <select id="r-reason" name="reason">
+                                        {["keyCompromise", "affiliationChanged", "cessationOfOperation", "privilegeWithdrawn", "unspecified"].into_iter().map(|code| view! {
+                                            <option value=code>{move || admin_reason_label(lang.get(), code)}</option>
                                         }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        </section>
-                    }.into_any(),
+                                    </select>
+                                    <label for="r-password">{tr(Msg::ConfirmPasswordField)}</label>
+                                    <input id="r-password" name="password" type="password" autocomplete="current-password"/>
+                                    <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <div class="row">
+                                        <button type="submit" class="danger" data-testid="revoke-execute">{tr(Msg::RevokeExecute)}</button>
+                                        <a href="/admin/users">{tr(Msg::BackToUsers)}</a>
+                                    </div>
+                                </ActionForm>
+                            </section>
+                        }.into_any()
+                    }
                 }
             })}
         </Suspense>

@@ -26,6 +26,10 @@ fn known(code: &str) -> Option<Msg> {
         "link_expired" => Msg::LinkExpiredPickup,
         "link_voided" => Msg::LinkVoided,
         "link_not_ready" => Msg::LinkNotReady,
+        "nothing_selected" => Msg::NothingSelected,
+        "invalid_not_after" => Msg::InvalidNotAfter,
+        "wrong_password" => Msg::WrongPasswordShort,
+        "forbidden" => Msg::AdminOnly,
         c if c.starts_with("lifecycle_") => Msg::NotAllowedNow,
         _ => return None,
     })

@@ -1,17 +1,34 @@
 //! Admin view of the certificate authorities and revocation (issue 6): every CA with the CRL
 //! it publishes (signed when, next update, entries, number) and the OCSP responder's state.
 
+use super::auth::{app_error_text, error_text};
 use super::use_lang;
-use crate::api::admin::{admin_revocation_status, CaRevocation, OcspState};
+use crate::api::admin::{admin_revocation_status, AdminRotateCa, CaRevocation, OcspState};
 use crate::api::AppError;
 use crate::i18n::{fmt_date, fmt_utc, t, Lang, Msg};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn CaPage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
-    let status = Resource::new(|| (), |_| admin_revocation_status());
+    let rotate = ServerAction::<AdminRotateCa>::new();
+    let status = Resource::new(
+        move || rotate.version().get(),
+        |_| admin_revocation_status(),
+    );
+    let query = use_query_map();
+    let rotated = move || {
+        query.with(|q| q.get("rotated").is_some()) || matches!(rotate.value().get(), Some(Ok(_)))
+    };
+    let error = move || {
+        let code = query.with(|q| q.get("error").unwrap_or_default());
+        match rotate.value().get() {
+            Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+            _ => (!code.is_empty()).then(|| error_text(lang.get(), &code)),
+        }
+    };
     view! {
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
@@ -28,6 +45,21 @@ pub fn CaPage() -> impl IntoView {
                             <p class="hint">{tr(Msg::CaIntro)}</p>
                             <OcspCard ocsp=st.ocsp lang=lang/>
                             {st.cas.into_iter().map(|ca| view! { <CaCard ca=ca now=now lang=lang/> }).collect_view()}
+                            <section class="card" aria-labelledby="rotate-title">
+                                <h2 id="rotate-title">{tr(Msg::RotateTitle)}</h2>
+                                <p class="hint">{tr(Msg::RotateIntro)}</p>
+                                {move || rotated().then(|| view! { <p class="success" role="status" data-testid="rotated">{tr(Msg::Rotated)}</p> })}
+                                {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                                <ActionForm action=rotate attr:class="form" attr:data-testid="rotate-form">
+                                    <label for="ca-name">{tr(Msg::RotateName)}</label>
+                                    <input id="ca-name" name="name" maxlength="64"/>
+                                    <label for="ca-password">{tr(Msg::ConfirmPasswordField)}</label>
+                                    <input id="ca-password" name="password" type="password" autocomplete="current-password"/>
+                                    <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <label class="check"><input type="checkbox" name="confirm" value="yes"/>{tr(Msg::RotateConfirm)}</label>
+                                    <button type="submit" class="danger" data-testid="rotate-ca">{tr(Msg::RotateButton)}</button>
+                                </ActionForm>
+                            </section>
                         }.into_any()
                     }
                 }

@@ -115,6 +115,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/activate/:token") view=auth::ActivatePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/revoke") view=admin::RevokeUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/ca") view=ca::CaPage ssr=SsrMode::Async/>
                     <Route path=path!("/certificates") view=certs::CertificatesPage ssr=SsrMode::Async/>
                     <Route path=path!("/certificates/:id/link") view=certs::LinkPage ssr=SsrMode::Async/>

@@ -55,6 +55,7 @@ impl Actor {
 /// Stable action names in the history.
 pub mod action {
     pub const CA_CREATE: &str = "ca.create";
+    pub const CA_ROTATE: &str = "ca.rotate";
     pub const CRL_PUBLISH: &str = "crl.publish";
     pub const ENROLLMENT_CREATE: &str = "enrollment.create";
     pub const ENROLLMENT_WITHDRAW: &str = "enrollment.withdraw";

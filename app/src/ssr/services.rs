@@ -27,6 +27,8 @@ pub enum ServiceError {
     BadPolicy(String),
     #[error("the public URL cannot be used for passkeys: {0}")]
     BadPublicUrl(String),
+    #[error("another change of the CA happened at the same time; nothing was changed")]
+    Conflict,
 }
 
 /// What start-up needs to build the services.
@@ -199,6 +201,59 @@ impl Services {
         self.write_key_backup(&row)?;
         self.cache(signer);
         Ok(())
+    }
+
+    /// Rule 13: rolls the CA. A new CA (same common name as the current one unless one is
+    /// given) becomes current in one transaction with its first CRL and the audit record; the
+    /// old CA is marked retired but keeps its CRL, stays on OCSP and can still revoke the
+    /// certificates it signed. New bundles carry the new CA.
+    pub async fn rotate_ca(
+        &self,
+        actor: &Actor,
+        common_name: Option<&str>,
+    ) -> Result<db::CaRow, ServiceError> {
+        let now = self.now();
+        let mut c = self.conn().await?;
+        let old_id = self.current_ca_id(&mut c).await?;
+        let old = db::ca_by_id(&mut c, &old_id)
+            .await?
+            .ok_or(ServiceError::NoCa)?;
+        drop(c);
+        let cn = match common_name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_string(),
+            None => old
+                .subject
+                .strip_prefix("CN=")
+                .and_then(|r| r.split(", O=").next())
+                .unwrap_or("certportal CA")
+                .to_string(),
+        };
+        let (row, signer) = ca::generate_ca(&cn, now, &self.passphrase)?;
+        let mut tx = self.db.begin().await?;
+        // Compare-and-set on the current id: of two rotations at once, one wins.
+        if !db::swap_current_ca(&mut tx, &old_id, &row.id).await? {
+            return Err(ServiceError::Conflict);
+        }
+        db::insert_ca(&mut tx, &row).await?;
+        db::retire_ca(&mut tx, &old_id, now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            action::CA_ROTATE,
+            None,
+            None,
+            None,
+            &format!("old={old_id} new={} subject={}", row.id, row.subject),
+        )
+        .await?;
+        let signer = Arc::new(signer);
+        let policy = self.policy(&mut tx).await?;
+        publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        self.write_key_backup(&row)?;
+        self.cache(signer);
+        Ok(row)
     }
 
     /// Writes the encrypted CA key and certificate to the data directory (mode 0600), so an

@@ -25,6 +25,14 @@ fn admin_calls(target: &str) -> BTreeMap<&'static str, Vec<(&'static str, String
         ("admin_list_users", vec![]),
         ("admin_revocation_status", vec![]),
         ("admin_directory", vec![("q", "a".into())]),
+        ("admin_users_by_id", vec![("users[]", t.clone())]),
+        (
+            "admin_rotate_ca",
+            vec![
+                ("confirm", "yes".into()),
+                ("password", crate::helpers::PW.into()),
+            ],
+        ),
         (
             "admin_bulk_create",
             vec![("users[]", t.clone()), ("remove_existing", "on".into())],
@@ -109,6 +117,7 @@ pub(crate) async fn snapshot(app: &TestApp) -> Vec<String> {
         "SELECT id || ':' || state AS v FROM enrollments ORDER BY id",
         "SELECT id || ':' || state AS v FROM certificates ORDER BY id",
         "SELECT id || ':' || cert_summary AS v FROM users ORDER BY id",
+        "SELECT id AS v FROM cas ORDER BY id",
     ] {
         for r in sqlx::query(sql).fetch_all(&mut *c).await.unwrap() {
             out.push(r.get::<String, _>("v"));
@@ -697,3 +706,128 @@ async fn directory(backend: Backend) {
     app.stop().await;
 }
 both!(directory_filters_and_pages, directory);
+
+/// Rule 13 through the admin server function: the confirmation guard, a new current CA that
+/// signs the next certificate and ships in its bundle, and the old CA still listed, on its
+/// CRL and on OCSP for the certificate it signed, which can still be revoked.
+async fn rotation(backend: Backend) {
+    use app::ssr::ocsp::{self, CertAnswer, IssuerKey};
+    let app = spawn(backend).await;
+    let admin = activated_user(&app, "root", true).await;
+    let (user, uid) = with_certificate(&app, "olaf").await;
+    let old = status(&app, &admin).await["cas"][0].clone();
+    let old_id = old["id"].as_str().unwrap().to_string();
+
+    app.clock.advance(6 * 60);
+    let before = snapshot(&app).await;
+    let r = call(&app, "admin_rotate_ca", &[("confirm", "yes")], Some(&admin)).await;
+    assert_eq!(r.status(), 403, "confirmation needed");
+    let r = call(
+        &app,
+        "admin_rotate_ca",
+        &[("password", crate::helpers::PW)],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "the box must be ticked");
+    assert_eq!(snapshot(&app).await, before);
+    let new_id = json(
+        call(
+            &app,
+            "admin_rotate_ca",
+            &[("confirm", "yes"), ("password", crate::helpers::PW)],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    let new_id = new_id.as_str().unwrap().to_string();
+    assert_ne!(new_id, old_id);
+    let v = status(&app, &admin).await;
+    assert_eq!(v["cas"][0]["id"], new_id.as_str());
+    assert_eq!(v["cas"][0]["current"], true);
+    assert_eq!(v["cas"][1]["id"], old_id.as_str());
+    assert!(v["cas"][1]["retired_at"].is_i64());
+    assert_eq!(v["cas"][1]["issued"], 1);
+    assert_eq!(audit_count_all(&app, "ca.rotate").await, 1);
+
+    // /ca.pem is the new CA; the next certificate is signed by it.
+    let ca_pem = crate::helpers::client()
+        .get(format!("{}/ca.pem", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let new_row = {
+        let mut c = app.services.conn().await.unwrap();
+        app::ssr::db::ca_by_id(&mut c, &new_id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(ca_pem, new_row.cert_pem);
+    let entry = request(&app, &user, "tablet").await;
+    let (url, _, _, _) = show_link(&app, &user, &entry).await;
+    assert_eq!(
+        download(&app, &token_of(&url), "p12", ANDROID)
+            .await
+            .status(),
+        200
+    );
+    let certs = {
+        let mut c = app.services.conn().await.unwrap();
+        app::ssr::db::certificates_for_user(&mut c, &uid)
+            .await
+            .unwrap()
+    };
+    let old_cert = certs.iter().find(|c| c.ca_id == old_id).unwrap().clone();
+    assert!(certs.iter().any(|c| c.ca_id == new_id));
+
+    // The old CA's certificate: OCSP good, then revoked; the old CA's CRL lists it.
+    let old_der = {
+        let mut c = app.services.conn().await.unwrap();
+        let row = app::ssr::db::ca_by_id(&mut c, &old_id)
+            .await
+            .unwrap()
+            .unwrap();
+        app::ssr::ca::der_of_pem(&row.cert_pem).unwrap()
+    };
+    let issuer = IssuerKey::from_cert(&old_id, &old_der).unwrap();
+    let ask = || async {
+        let req = ocsp::request_for(&issuer, &old_cert.serial_hex).unwrap();
+        ocsp::first_status(&ocsp::respond(&app.services, &req).await)
+    };
+    assert_eq!(ask().await, Some(CertAnswer::Good));
+    let crl_number = v["cas"][1]["crl_number"].as_i64().unwrap();
+    let admin = crate::helpers::sign_in(&app, "root").await;
+    json(
+        call(
+            &app,
+            "admin_bulk_revoke",
+            &[("users[]", &uid), ("reason", "keyCompromise")],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    assert!(matches!(ask().await, Some(CertAnswer::Revoked { .. })));
+    let v = status(&app, &admin).await;
+    assert_eq!(v["cas"][1]["crl_entries"], 1);
+    assert!(v["cas"][1]["crl_number"].as_i64().unwrap() > crl_number);
+    assert_eq!(v["cas"][0]["crl_entries"], 1);
+    app.stop().await;
+}
+both!(ca_rotation_keeps_the_old_ca_working, rotation);
+
+async fn audit_count_all(app: &TestApp, action: &str) -> i64 {
+    use sqlx::Row;
+    let mut c = app.services.conn().await.unwrap();
+    sqlx::query("SELECT COUNT(*) AS n FROM audit WHERE action = $1")
+        .bind(action.to_string())
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+        .get::<i64, _>("n")
+}

@@ -169,3 +169,176 @@ async fn user_commands_add_import_and_list() {
     assert_eq!(v[1]["is_admin"], true);
     app.stop().await;
 }
+
+/// `cert create` (Create & Download to a file, PIN printed), `cert list`, `cert revoke`
+/// (final, reasons checked) and `ca rotate` through the real binary, on the rules of the
+/// portal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cert_and_ca_commands() {
+    let app = spawn(Backend::Sqlite).await;
+    let env = app.env();
+    app.services.db.close().await;
+    let run = |args: &[&str]| certportal(&env, args);
+    let (code, _, err) = run(&[
+        "user",
+        "add",
+        "--login",
+        "kei",
+        "--name",
+        "Kei",
+        "--email",
+        "kei@example.com",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let f1 = app.path("kei1.p12");
+    let f1s = f1.to_str().unwrap();
+    let (code, out, err) = run(&["cert", "create", "--user", "kei", "--download", f1s]);
+    assert_eq!(code, 0, "{err}");
+    let pin = out
+        .lines()
+        .find_map(|l| l.strip_prefix("PIN (hand it over separately from the file): "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(pin.len(), 8);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&f1).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = crate::helpers::ok(
+        "openssl",
+        &[
+            "pkcs12",
+            "-in",
+            f1s,
+            "-passin",
+            &format!("pass:{pin}"),
+            "-nokeys",
+            "-clcerts",
+        ],
+    );
+    assert!(text.contains("BEGIN CERTIFICATE"), "{text}");
+
+    // Refusals change nothing.
+    type Run<'a> = &'a dyn Fn(&[&str]) -> (i32, String, String);
+    let list = |run: Run| {
+        let (code, out, err) = run(&["cert", "list", "--user", "kei", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let before = list(&run);
+    let (code, _, err) = run(&["cert", "create", "--user", "kei", "--download", f1s]);
+    assert_ne!(code, 0);
+    assert!(err.contains("exists"), "{err}");
+    let f2 = app.path("kei2.p12");
+    let f2s = f2.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "cert",
+        "create",
+        "--user",
+        "kei",
+        "--not-after",
+        "2001-01-01",
+        "--download",
+        f2s,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("past"), "{err}");
+    let (code, _, err) = run(&["cert", "create", "--user", "nobody", "--download", f2s]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no user"), "{err}");
+    assert_eq!(list(&run), before);
+    assert!(!f2.exists());
+
+    // "Remove existing": the first one is superseded in the same transaction. (The binary
+    // runs on the real clock.)
+    let end = app::i18n::fmt_date(crate::helpers::real_now() + 400 * 86_400);
+    let (code, _, err) = run(&[
+        "cert",
+        "create",
+        "--user",
+        "kei",
+        "--remove-existing",
+        "--not-after",
+        &end,
+        "--download",
+        f2s,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = list(&run);
+    let states: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["issued", "superseded"], "{v}");
+    assert_eq!(v[0]["not_after"], format!("{end}T23:59:59Z"));
+    let serial = v[0]["serial"].as_str().unwrap().to_string();
+
+    let (code, _, err) = run(&["cert", "revoke", "--serial", &serial, "--reason", "bogus"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown reason"), "{err}");
+    let (code, _, err) = run(&[
+        "cert",
+        "revoke",
+        "--serial",
+        &serial,
+        "--reason",
+        "superseded",
+    ]);
+    assert_ne!(code, 0, "{err}");
+    let (code, out, err) = run(&[
+        "cert",
+        "revoke",
+        "--serial",
+        &serial,
+        "--reason",
+        "keyCompromise",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("revoked"), "{out}");
+    let (code, _, err) = run(&[
+        "cert",
+        "revoke",
+        "--serial",
+        &serial,
+        "--reason",
+        "unspecified",
+    ]);
+    assert_ne!(code, 0, "revoked is final");
+    assert!(!err.is_empty());
+    let v = list(&run);
+    assert_eq!(v[0]["state"], "revoked");
+    assert_eq!(v[0]["reason"], "keyCompromise");
+    let (code, out, _) = run(&["cert", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&serial) && out.contains("kei"), "{out}");
+
+    // CA rotation: a new current CA; the next certificate is signed by it.
+    let (_, out, _) = run(&["ca", "show", "--json"]);
+    let old: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = run(&["ca", "rotate", "--name", "certportal CA 2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("new current CA"), "{out}");
+    let (_, out, _) = run(&["ca", "show", "--json"]);
+    let cas: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cas.as_array().unwrap().len(), 2);
+    assert_eq!(cas[0]["current"], true);
+    assert_eq!(cas[0]["subject"], "CN=certportal CA 2, O=certportal");
+    assert_eq!(cas[1]["id"], old[0]["id"]);
+    let f3 = app.path("kei3.p12");
+    let (code, _, err) = run(&[
+        "cert",
+        "create",
+        "--user",
+        "kei",
+        "--download",
+        f3.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = list(&run);
+    assert_eq!(v[0]["ca"], cas[0]["id"]);
+    assert_eq!(v[1]["ca"], old[0]["id"]);
+}

@@ -97,6 +97,21 @@ fn uses_now(q: &DirectoryQuery) -> bool {
     )
 }
 
+fn row_of(r: &sqlx::any::AnyRow) -> Result<DirectoryRow, DbError> {
+    Ok(DirectoryRow {
+        id: get_str(r, "id")?,
+        login: get_str(r, "login")?,
+        display_name: get_str(r, "display_name")?,
+        email: get_str(r, "email")?,
+        department: get_opt_str(r, "department")?,
+        is_admin: get_i64(r, "is_admin")? != 0,
+        active: get_i64(r, "active")? != 0,
+        reissue_allowed: get_opt_i64(r, "reissue_allowed")?.map(|v| v != 0),
+        summary: get_str(r, "cert_summary")?,
+        not_after: get_opt_i64(r, "cert_not_after")?,
+    })
+}
+
 /// One page of the directory, ordered by login, and the number of matching users.
 pub async fn directory(
     c: &mut Conn,
@@ -132,22 +147,42 @@ pub async fn directory(
     let rows = page.bind(q.limit).bind(q.offset).fetch_all(&mut *c).await?;
     let rows = rows
         .iter()
-        .map(|r| {
-            Ok(DirectoryRow {
-                id: get_str(r, "id")?,
-                login: get_str(r, "login")?,
-                display_name: get_str(r, "display_name")?,
-                email: get_str(r, "email")?,
-                department: get_opt_str(r, "department")?,
-                is_admin: get_i64(r, "is_admin")? != 0,
-                active: get_i64(r, "active")? != 0,
-                reissue_allowed: get_opt_i64(r, "reissue_allowed")?.map(|v| v != 0),
-                summary: get_str(r, "cert_summary")?,
-                not_after: get_opt_i64(r, "cert_not_after")?,
-            })
-        })
+        .map(row_of)
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok((rows, total))
+}
+
+/// One user as the directory lists them.
+pub async fn directory_row(c: &mut Conn, id: &str) -> Result<Option<DirectoryRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT u.id, u.login, u.display_name, u.email, d.path AS department, u.is_admin, \
+         u.active, u.reissue_allowed, u.cert_summary, u.cert_not_after FROM users u \
+         LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(row_of).transpose()
+}
+
+/// Every certificate with its user's login, newest first (the CLI's `cert list`).
+pub async fn all_certificates(
+    c: &mut Conn,
+) -> Result<Vec<(String, super::CertificateRow)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT u.login, c.id FROM certificates c JOIN users u ON u.id = c.user_id \
+         ORDER BY c.created_at DESC, c.id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id = get_str(r, "id")?;
+        if let Some(cert) = super::certificate_by_id(c, &id).await? {
+            out.push((get_str(r, "login")?, cert));
+        }
+    }
+    Ok(out)
 }
 
 /// Every department path, sorted (the directory's department tree).

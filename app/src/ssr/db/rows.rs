@@ -277,6 +277,26 @@ pub async fn current_ca_id(c: &mut Conn) -> Result<Option<String>, DbError> {
     get_setting(c, CURRENT_CA_KEY).await
 }
 
+/// Makes `new_id` the current CA if `old_id` still is (compare-and-set).
+pub async fn swap_current_ca(c: &mut Conn, old_id: &str, new_id: &str) -> Result<bool, DbError> {
+    let r = sqlx::query("UPDATE settings SET value = $1 WHERE key = $2 AND value = $3")
+        .bind(new_id)
+        .bind(CURRENT_CA_KEY)
+        .bind(old_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn retire_ca(c: &mut Conn, id: &str, at: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE cas SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL")
+        .bind(at)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// Takes the next CRL number for a CA (numbers only grow, RFC 5280 §5.2.3).
 pub async fn next_crl_number(c: &mut Conn, ca_id: &str) -> Result<i64, DbError> {
     let row = sqlx::query(

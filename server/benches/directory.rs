@@ -1,0 +1,192 @@
+//! The admin directory with 100,000 users: one page of results over real HTTP (server
+//! function `admin_directory`, admin session, in-process portal on real SQLite) for the
+//! queries an administrator makes — first page, a search, a status filter, a department
+//! subtree, a deep page. The users, departments and certificate summaries are inserted in
+//! bulk with SQL (a synthetic mix of statuses), since signing 100,000 certificates would only
+//! measure the CA.
+//!
+//! Run with `cargo bench -p server --bench directory`. Prints one line per query.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use app::ssr::audit::Actor;
+use app::ssr::auth::{self, UserInput};
+use std::time::Instant;
+
+const PW: &str = "benchmark password 123";
+const USERS: usize = 100_000;
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[tokio::main]
+async fn main() {
+    let bench = common::portal().await;
+    let s = bench.running.services.clone();
+    let base = bench.base.clone();
+
+    // The administrator who searches.
+    let (admin, _) = auth::create_user(
+        &s,
+        &Actor::cli(),
+        &UserInput {
+            login: "admin".into(),
+            display_name: "Admin".into(),
+            email: "admin@example.com".into(),
+            is_admin: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let hash = auth::hash_password(&s, PW).await.unwrap();
+    {
+        let mut c = s.conn().await.unwrap();
+        app::ssr::db::auth_rows::set_password_hash(&mut c, &admin.id, &hash, 0)
+            .await
+            .unwrap();
+    }
+
+    // 100 departments in a two-level tree, 100,000 users, a mix of certificate statuses.
+    let t = Instant::now();
+    let mut tx = s.db.begin().await.unwrap();
+    for d in 0..10 {
+        sqlx::query(
+            "INSERT INTO departments (id, parent_id, name, path) VALUES ($1, NULL, $2, $3)",
+        )
+        .bind(format!("d{d}"))
+        .bind(format!("Division {d}"))
+        .bind(format!("Division {d}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        for e in 0..9 {
+            sqlx::query(
+                "INSERT INTO departments (id, parent_id, name, path) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(format!("d{d}-{e}"))
+            .bind(format!("d{d}"))
+            .bind(format!("Team {e}"))
+            .bind(format!("Division {d}/Team {e}"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+    }
+    let now = s.now();
+    let summaries = [
+        "issued",
+        "issued",
+        "issued",
+        "none",
+        "ready",
+        "pending",
+        "superseded",
+        "revoked",
+        "issued",
+        "issued",
+    ];
+    for chunk in (0..USERS).collect::<Vec<_>>().chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO users (id, login, display_name, email, department_id, is_admin, \
+             active, created_at, updated_at, cert_summary, cert_not_after) VALUES ",
+        );
+        for (k, i) in chunk.iter().enumerate() {
+            if k > 0 {
+                sql.push(',');
+            }
+            let dept = format!("d{}-{}", i % 10, (i / 10) % 9);
+            let summary = summaries[i % summaries.len()];
+            // Some issued certificates have run out (expired).
+            let not_after = if summary == "none" || summary == "pending" || summary == "ready" {
+                "NULL".to_string()
+            } else if i % 7 == 0 {
+                (now - 86_400).to_string()
+            } else {
+                (now + 200 * 86_400).to_string()
+            };
+            sql.push_str(&format!(
+                "('u{i:06}', 'user{i:06}', 'User {i:06} Yamada', 'user{i:06}@example.com', \
+                 '{dept}', 0, 1, {now}, {now}, '{summary}', {not_after})"
+            ));
+        }
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    println!(
+        "inserted {USERS} users in 90 departments: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    {
+        let mut c = s.conn().await.unwrap();
+        sqlx::query("ANALYZE").execute(&mut *c).await.unwrap();
+    }
+
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/api/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("login", "admin"), ("password", PW)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let queries: [(&str, Vec<(&str, &str)>); 6] = [
+        ("first page, no filter", vec![]),
+        (
+            "search \"user0421\" (login or name)",
+            vec![("q", "user0421")],
+        ),
+        (
+            "search \"yamada\" (matches all, first page)",
+            vec![("q", "yamada")],
+        ),
+        ("status = issued", vec![("status", "issued")]),
+        (
+            "status = expired, department subtree",
+            vec![("status", "expired"), ("department", "Division 3")],
+        ),
+        ("page 1000 of everyone", vec![("page", "1000")]),
+    ];
+    for (label, args) in queries {
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..15 {
+            let t = Instant::now();
+            let r = http
+                .post(format!("{base}/api/admin_directory"))
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(&args))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            total = v["total"].as_i64().unwrap();
+        }
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "{label:48} {total:>7} matches: median {:6.1} ms, worst {:6.1} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+    bench.running.stop().await;
+}
