@@ -121,6 +121,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
         .route("/admin/create-download", axum::routing::post(routes::create_download))
+        .route("/admin/history.csv", get(routes::history_csv))
         .route("/ocsp", axum::routing::post(routes::ocsp_post))
         .route("/ocsp/{*request}", get(routes::ocsp_get))
         // HEAD must not redeem a one-time link (link checkers, download managers).

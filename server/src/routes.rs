@@ -230,3 +230,34 @@ pub async fn create_download(
         }
     }
 }
+
+/// `GET /admin/history.csv?user=&actor=&action=&from=&to=`: the operation history as CSV
+/// (admins only; the same filter as the page).
+pub async fn history_csv(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(filter): axum::extract::Query<app::api::admin::HistoryFilter>,
+) -> Response {
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+    match app::api::admin::history_csv(&st.services, cookie, &filter).await {
+        Ok(csv) => {
+            let mut r = (StatusCode::OK, csv).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"certportal-history.csv\""),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, format!("{e}\n")).into_response()
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! Administrators' server functions (the admin console). Every one starts with
 //! `require_admin` (rule 11); `tests/it/admin.rs` calls each of them as a plain user.
+// A server function takes one argument per form field (the settings form has eleven).
+#![allow(clippy::too_many_arguments)]
 
 use super::AppError;
 use leptos::prelude::*;
@@ -267,22 +269,28 @@ pub struct UserResult {
     pub login: String,
     /// `None` when it worked; the stable error code otherwise.
     pub error: Option<String>,
-    /// What happened, for people (e.g. "2 certificates revoked").
+    /// What happened, for people and logs (e.g. "2 revoked"), or the error message.
     pub detail: String,
+    /// How many certificates were revoked (bulk revoke).
+    pub count: Option<usize>,
 }
 
 #[cfg(feature = "ssr")]
 fn user_result<T>(
     o: crate::ssr::admin::UserOutcome<T>,
-    detail: impl Fn(&T) -> String,
+    detail: impl Fn(&T) -> (String, Option<usize>),
 ) -> UserResult {
     match o.result {
-        Ok(v) => UserResult {
-            user_id: o.user_id,
-            login: o.login,
-            error: None,
-            detail: detail(&v),
-        },
+        Ok(v) => {
+            let (detail, count) = detail(&v);
+            UserResult {
+                user_id: o.user_id,
+                login: o.login,
+                error: None,
+                detail,
+                count,
+            }
+        }
         Err(e) => {
             let app: AppError = e.into();
             UserResult {
@@ -290,6 +298,7 @@ fn user_result<T>(
                 login: o.login,
                 error: Some(app.code().to_string()),
                 detail: app.to_string(),
+                count: None,
             }
         }
     }
@@ -353,7 +362,11 @@ fn finish_bulk(
             Ok(rows) => {
                 let list: Vec<String> = rows
                     .iter()
-                    .map(|r| format!("{}:{}", r.login, r.error.as_deref().unwrap_or("ok")))
+                    .map(|r| match (&r.error, r.count) {
+                        (Some(code), _) => format!("{}:{code}", r.login),
+                        (None, Some(n)) => format!("{}:ok.{n}", r.login),
+                        (None, None) => format!("{}:ok", r.login),
+                    })
                     .collect();
                 format!("{back}{sep}done={action}&result={}", list.join(","))
             }
@@ -393,7 +406,7 @@ pub async fn admin_bulk_create(
         .await;
         Ok(out
             .into_iter()
-            .map(|o| user_result(o, |_| "ready".to_string()))
+            .map(|o| user_result(o, |_| ("ready".to_string(), None)))
             .collect())
     }
     .await;
@@ -436,7 +449,7 @@ pub async fn admin_bulk_revoke(
                 .await;
         Ok(out
             .into_iter()
-            .map(|o| user_result(o, |n| format!("{n} revoked")))
+            .map(|o| user_result(o, |n| (format!("{n} revoked"), Some(*n))))
             .collect())
     }
     .await;
@@ -455,22 +468,7 @@ pub async fn create_and_download(
     form: &[u8],
 ) -> Result<Vec<(String, Vec<u8>)>, AppError> {
     use crate::ssr::admin;
-    let name = super::auth::session::cookie_name(s);
-    let token = cookie_header.and_then(|h| {
-        h.split(';').find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name && !v.is_empty()).then(|| v.to_string())
-        })
-    });
-    let a = match token {
-        None => return Err(AppError::NotSignedIn),
-        Some(t) => crate::ssr::auth::session_user(s, &t)
-            .await?
-            .ok_or(AppError::NotSignedIn)?,
-    };
-    if !a.user.is_admin {
-        return Err(AppError::Forbidden);
-    }
+    let a = require_admin_cookie(s, cookie_header).await?;
     let mut users = Vec::new();
     let (mut not_after, mut remove) = (None, false);
     for (k, v) in url::form_urlencoded::parse(form) {
@@ -564,4 +562,616 @@ pub async fn admin_rotate_ca(
     }
     .await;
     super::auth::finish_form(result, "/admin/ca?rotated=1", "/admin/ca")
+}
+
+/// A request in the approvals queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRequest {
+    pub enrollment_id: String,
+    pub user_id: String,
+    pub login: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub device_label: String,
+    pub renewal: bool,
+    pub created_at: i64,
+}
+
+/// Rule 7: every request waiting for approval, oldest first.
+#[server(endpoint = "admin_pending")]
+pub async fn admin_pending() -> Result<Vec<PendingRequest>, AppError> {
+    use super::auth::session;
+    use super::error::internal;
+    let s = super::services()?;
+    session::require_admin(&s).await?;
+    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let rows = crate::ssr::db::admin_rows::pending_requests(&mut c, 500)
+        .await
+        .map_err(|e| internal(&e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PendingRequest {
+            renewal: r.kind == "renewal",
+            enrollment_id: r.enrollment_id,
+            user_id: r.user_id,
+            login: r.login,
+            display_name: r.display_name,
+            department: r.department,
+            device_label: r.device_label,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// Rule 7: approve (`decision=approve`) or reject (`decision=reject`, with a note) a request.
+#[server(endpoint = "admin_decide")]
+pub async fn admin_decide(
+    enrollment: String,
+    decision: String,
+    note: Option<String>,
+) -> Result<String, AppError> {
+    use super::auth::session;
+    let result = async {
+        let s = super::services()?;
+        let a = session::require_admin(&s).await?;
+        let approve = match decision.as_str() {
+            "approve" => true,
+            "reject" => false,
+            _ => {
+                return Err(AppError::refused(
+                    "invalid_field",
+                    Some("decision"),
+                    "approve or reject",
+                ))
+            }
+        };
+        let e = crate::ssr::admin::decide(
+            &s,
+            &a.actor(),
+            &enrollment,
+            approve,
+            note.as_deref().unwrap_or(""),
+        )
+        .await?;
+        Ok(e.state.code().to_string())
+    }
+    .await;
+    let ok = match &result {
+        Ok(state) => format!("/admin/approvals?done={state}"),
+        Err(_) => String::new(),
+    };
+    super::auth::finish_form(result, &ok, "/admin/approvals")
+}
+
+/// Everything the per-user admin page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    pub user: DirectoryUser,
+    pub upn: Option<String>,
+    pub must_change_password: bool,
+    pub reissue_default: bool,
+    pub entries: Vec<super::certs::EntryView>,
+    pub history: Vec<HistoryItem>,
+    pub now: i64,
+}
+
+/// One user, their certificates and requests (newest first) and their latest history.
+#[server(endpoint = "admin_user")]
+pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
+    use super::auth::session;
+    use super::error::internal;
+    use crate::domain::directory::UserCertStatus;
+    use crate::ssr::db::{self, admin_rows};
+    let s = super::services()?;
+    session::require_admin(&s).await?;
+    let now = s.now();
+    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let r = admin_rows::directory_row(&mut c, &id)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or(AppError::NotFound)?;
+    let full = db::user_by_id(&mut c, &id)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or(AppError::NotFound)?;
+    let policy = s.policy(&mut c).await.map_err(|e| internal(&e))?;
+    let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
+    let entries = super::certs::entry_views(&mut c, &id, now).await?;
+    let (history, _) = admin_rows::history(
+        &mut c,
+        &admin_rows::HistoryQuery {
+            subject_user_id: Some(id.clone()),
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| internal(&e))?;
+    Ok(AdminUserView {
+        user: DirectoryUser {
+            not_after: r.not_after.filter(|_| status.shows_expiry()),
+            status,
+            id: r.id,
+            login: r.login,
+            display_name: r.display_name,
+            email: r.email,
+            department: r.department,
+            is_admin: r.is_admin,
+            active: r.active,
+            reissue_allowed: r.reissue_allowed,
+        },
+        upn: full.upn,
+        must_change_password: full.must_change_password,
+        reissue_default: policy.reissue_allowed_default,
+        entries,
+        history: history.into_iter().map(HistoryItem::from).collect(),
+        now,
+    })
+}
+
+/// Changes a user's renewal flag (`default`, `on`, `off`), role (`admin`, `user`) and
+/// account (`active` = `on` or absent for deactivated).
+#[server(endpoint = "admin_update_user")]
+pub async fn admin_update_user(
+    id: String,
+    reissue: String,
+    role: String,
+    active: Option<String>,
+) -> Result<Vec<String>, AppError> {
+    use super::auth::session;
+    let result = async {
+        let s = super::services()?;
+        let a = session::require_admin(&s).await?;
+        let reissue_allowed = match reissue.as_str() {
+            "default" => None,
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => {
+                return Err(AppError::refused(
+                    "invalid_field",
+                    Some("reissue"),
+                    "renewal must be default, on or off",
+                ))
+            }
+        };
+        let is_admin = match role.as_str() {
+            "admin" => true,
+            "user" => false,
+            _ => {
+                return Err(AppError::refused(
+                    "invalid_field",
+                    Some("role"),
+                    "the role must be admin or user",
+                ))
+            }
+        };
+        let flags = crate::ssr::admin::UserFlags {
+            reissue_allowed,
+            is_admin,
+            active: matches!(active.as_deref(), Some("on" | "true" | "1")),
+        };
+        Ok(crate::ssr::admin::update_user(&s, &a.actor(), &id, &flags).await?)
+    }
+    .await;
+    let back = format!(
+        "/admin/users/{}",
+        id.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+    );
+    super::auth::finish_form(result, &format!("{back}?saved=1"), &back)
+}
+
+/// Rule 9 by an administrator (after the confirmation of rule 8): revokes all the user's
+/// active certificates (`keyCompromise`), voids their links, ends their sessions and forces
+/// a password change.
+#[server(endpoint = "admin_lost_device")]
+pub async fn admin_lost_device(
+    id: String,
+    confirm: Option<String>,
+    password: Option<String>,
+) -> Result<usize, AppError> {
+    use super::auth::session;
+    let back = format!(
+        "/admin/users/{}",
+        id.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+    );
+    let result = async {
+        let s = super::services()?;
+        let mut a = session::require_admin(&s).await?;
+        if confirm.as_deref() != Some("yes") {
+            return Err(AppError::refused(
+                "confirmation_required",
+                Some("confirm"),
+                "tick the box to confirm",
+            ));
+        }
+        if let Some(pw) = password.filter(|p| !p.is_empty()) {
+            crate::ssr::auth::reauth_with_password(&s, &a, &pw).await?;
+            a.session.reauth_at = Some(s.now());
+        }
+        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        let r = crate::ssr::certs::lost_device(&s, &a.actor(), &id).await?;
+        Ok(r.certificates_revoked)
+    }
+    .await;
+    super::auth::finish_form(result, &format!("{back}?lost=1"), &back)
+}
+
+/// One certificate revoked by an administrator (rule 8's confirmation, rule 1: final).
+#[server(endpoint = "admin_revoke_certificate")]
+pub async fn admin_revoke_certificate(
+    entry: String,
+    reason: String,
+    password: Option<String>,
+    back: Option<String>,
+) -> Result<(), AppError> {
+    use super::auth::session;
+    use crate::domain::lifecycle::RevocationReason;
+    let back = back
+        .filter(|b| b.starts_with("/admin/users/") && !b.contains("//"))
+        .unwrap_or_else(|| "/admin/users".into());
+    let result = async {
+        let s = super::services()?;
+        let mut a = session::require_admin(&s).await?;
+        let reason = RevocationReason::parse(&reason)
+            .ok()
+            .filter(|r| *r != RevocationReason::Superseded)
+            .ok_or_else(|| {
+                AppError::refused(
+                    "invalid_reason",
+                    Some("reason"),
+                    "choose a revocation reason",
+                )
+            })?;
+        if let Some(pw) = password.filter(|p| !p.is_empty()) {
+            crate::ssr::auth::reauth_with_password(&s, &a, &pw).await?;
+            a.session.reauth_at = Some(s.now());
+        }
+        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        super::certs::revoke_entry_as(&s, &a.actor(), &entry, reason).await
+    }
+    .await;
+    super::auth::finish_form(result, &format!("{back}?revoked=1"), &back)
+}
+
+/// A history record as the pages and the CSV show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub at: i64,
+    /// The actor's login, or `cli` / `system` / `anonymous`.
+    pub actor: String,
+    pub subject: Option<String>,
+    pub action: String,
+    pub result: String,
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::ssr::db::admin_rows::HistoryRow> for HistoryItem {
+    fn from(r: crate::ssr::db::admin_rows::HistoryRow) -> Self {
+        HistoryItem {
+            at: r.at,
+            actor: r.actor_login.unwrap_or(r.actor_label),
+            subject: r.subject_login,
+            action: r.action,
+            result: r.result,
+            detail: r.detail,
+            ip: r.ip,
+        }
+    }
+}
+
+/// A page of the operation history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryItem>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+/// The history filter as typed in the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    pub user: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// `YYYY-MM-DD` (from the start of that day, UTC).
+    pub from: Option<String>,
+    /// `YYYY-MM-DD` (to the end of that day, UTC).
+    pub to: Option<String>,
+}
+
+/// Resolves a history filter (logins to ids, dates to times); refuses what does not parse.
+#[cfg(feature = "ssr")]
+pub async fn history_query(
+    c: &mut crate::ssr::db::Conn,
+    f: &HistoryFilter,
+    page: i64,
+    limit: i64,
+) -> Result<Option<crate::ssr::db::admin_rows::HistoryQuery>, AppError> {
+    use super::error::internal;
+    use crate::ssr::db;
+    let clean = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let mut q = db::admin_rows::HistoryQuery {
+        action: clean(&f.action),
+        offset: page.clamp(0, 1_000_000) * limit,
+        limit,
+        ..Default::default()
+    };
+    if let Some(login) = clean(&f.user) {
+        match db::user_by_login(c, &login)
+            .await
+            .map_err(|e| internal(&e))?
+        {
+            Some(u) => q.subject_user_id = Some(u.id),
+            None => return Ok(None),
+        }
+    }
+    if let Some(login) = clean(&f.actor) {
+        q.actor = Some(
+            match db::user_by_login(c, &login)
+                .await
+                .map_err(|e| internal(&e))?
+            {
+                Some(u) => u.id,
+                None => login,
+            },
+        );
+    }
+    let date = |v: Option<String>, field: &'static str| -> Result<Option<i64>, AppError> {
+        match v {
+            None => Ok(None),
+            Some(t) => crate::domain::validate::end_of_day(&t)
+                .map(Some)
+                .ok_or_else(|| {
+                    AppError::refused("invalid_field", Some(field), "dates look like 2026-11-22")
+                }),
+        }
+    };
+    q.from = date(clean(&f.from), "from")?.map(|end| end - 86_399);
+    q.to = date(clean(&f.to), "to")?;
+    if let (Some(a), Some(b)) = (q.from, q.to) {
+        if a > b {
+            return Err(AppError::refused(
+                "invalid_field",
+                Some("from"),
+                "the start date is after the end date",
+            ));
+        }
+    }
+    Ok(Some(q))
+}
+
+/// History rows per page.
+pub const HISTORY_PAGE: i64 = 50;
+
+/// Rule 10: the operation history, searched by user, actor, action and date range.
+#[server(endpoint = "admin_history")]
+pub async fn admin_history(
+    filter: HistoryFilter,
+    page: Option<i64>,
+) -> Result<HistoryPage, AppError> {
+    use super::auth::session;
+    use super::error::internal;
+    let s = super::services()?;
+    session::require_admin(&s).await?;
+    let page = page.unwrap_or(0).max(0);
+    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let Some(q) = history_query(&mut c, &filter, page, HISTORY_PAGE).await? else {
+        return Ok(HistoryPage {
+            items: Vec::new(),
+            total: 0,
+            page,
+            page_size: HISTORY_PAGE,
+        });
+    };
+    let (rows, total) = crate::ssr::db::admin_rows::history(&mut c, &q)
+        .await
+        .map_err(|e| internal(&e))?;
+    Ok(HistoryPage {
+        items: rows.into_iter().map(HistoryItem::from).collect(),
+        total,
+        page,
+        page_size: HISTORY_PAGE,
+    })
+}
+
+/// The history as CSV for `GET /admin/history.csv` (same filter; at most 100,000 rows).
+#[cfg(feature = "ssr")]
+pub async fn history_csv(
+    s: &crate::ssr::Services,
+    cookie_header: Option<&str>,
+    filter: &HistoryFilter,
+) -> Result<String, AppError> {
+    use super::error::internal;
+    require_admin_cookie(s, cookie_header).await?;
+    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut out = String::from("time,actor,user,action,result,detail,ip\n");
+    if let Some(q) = history_query(&mut c, filter, 0, 100_000).await? {
+        let (rows, _) = crate::ssr::db::admin_rows::history(&mut c, &q)
+            .await
+            .map_err(|e| internal(&e))?;
+        let field = |v: &str| {
+            // RFC 4180 quoting; a leading =, +, - or @ is defused for spreadsheets.
+            let v = if v.starts_with(['=', '+', '-', '@']) {
+                format!("'{v}")
+            } else {
+                v.to_string()
+            };
+            if v.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            } else {
+                v
+            }
+        };
+        for r in rows.into_iter().map(HistoryItem::from) {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                crate::ssr::clock::rfc3339(r.at),
+                field(&r.actor),
+                field(r.subject.as_deref().unwrap_or("")),
+                field(&r.action),
+                field(&r.result),
+                field(&r.detail),
+                field(r.ip.as_deref().unwrap_or("")),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The signed-in administrator from a raw `Cookie` header (for plain HTTP routes).
+#[cfg(feature = "ssr")]
+pub async fn require_admin_cookie(
+    s: &crate::ssr::Services,
+    cookie_header: Option<&str>,
+) -> Result<crate::ssr::auth::Authenticated, AppError> {
+    let name = super::auth::session::cookie_name(s);
+    let token = cookie_header.and_then(|h| {
+        h.split(';').find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name && !v.is_empty()).then(|| v.to_string())
+        })
+    });
+    let a = match token {
+        None => return Err(AppError::NotSignedIn),
+        Some(t) => crate::ssr::auth::session_user(s, &t)
+            .await?
+            .ok_or(AppError::NotSignedIn)?,
+    };
+    if a.user.is_admin {
+        Ok(a)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The settings page: the policy in force and the public URL (read-only here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub policy: crate::domain::policy::Policy,
+    pub public_url: String,
+    /// Whether RSA-2048 client keys can be made by this build.
+    pub rsa_available: bool,
+}
+
+#[server(endpoint = "admin_settings")]
+pub async fn admin_settings() -> Result<SettingsView, AppError> {
+    use super::auth::session;
+    use super::error::internal;
+    let s = super::services()?;
+    session::require_admin(&s).await?;
+    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let policy = s.policy(&mut c).await.map_err(|e| internal(&e))?;
+    Ok(SettingsView {
+        policy,
+        public_url: s.public_url.clone(),
+        rsa_available: crate::ssr::ca::RSA_AVAILABLE,
+    })
+}
+
+/// Changes the policy. Every field is checked (numbers, choices, limits, the installer link);
+/// the first bad one is named and nothing changes. The change and its old and new values go
+/// to the history in the same transaction.
+#[server(endpoint = "admin_update_settings")]
+pub async fn admin_update_settings(
+    distribution_mode: String,
+    default_validity_days: String,
+    max_validity_days: String,
+    link_lifetime_minutes: String,
+    pickup_deadline_days: String,
+    max_active_per_user: String,
+    p12_form: String,
+    key_algorithm: String,
+    reissue_allowed_default: Option<String>,
+    crl_next_update_days: String,
+    installer_link: Option<String>,
+) -> Result<Vec<String>, AppError> {
+    use super::auth::session;
+    use crate::domain::policy::{DistributionMode, KeyAlgorithm, P12Form, Policy};
+    let result = async {
+        let s = super::services()?;
+        let a = session::require_admin(&s).await?;
+        let num = |field: &'static str, v: &str| -> Result<i64, AppError> {
+            v.trim().parse::<i64>().map_err(|_| {
+                AppError::refused(
+                    "invalid_setting",
+                    Some(field),
+                    format!("{field}: enter a whole number"),
+                )
+            })
+        };
+        let choice = |field: &'static str| {
+            AppError::refused(
+                "invalid_setting",
+                Some(field),
+                format!("{field}: choose one of the options"),
+            )
+        };
+        let policy = Policy {
+            distribution_mode: match distribution_mode.as_str() {
+                "auto" => DistributionMode::Auto,
+                "approval" => DistributionMode::Approval,
+                _ => return Err(choice("distribution_mode")),
+            },
+            default_validity_days: num("default_validity_days", &default_validity_days)?,
+            max_validity_days: num("max_validity_days", &max_validity_days)?,
+            link_lifetime_minutes: num("link_lifetime_minutes", &link_lifetime_minutes)?,
+            pickup_deadline_days: num("pickup_deadline_days", &pickup_deadline_days)?,
+            max_active_per_user: num("max_active_per_user", &max_active_per_user)?,
+            p12_form: match p12_form.as_str() {
+                "legacy" => P12Form::Legacy,
+                "modern" => P12Form::Modern,
+                _ => return Err(choice("p12_form")),
+            },
+            key_algorithm: match key_algorithm.as_str() {
+                "ecdsa_p256" => KeyAlgorithm::EcdsaP256,
+                "rsa2048" => KeyAlgorithm::Rsa2048,
+                _ => return Err(choice("key_algorithm")),
+            },
+            reissue_allowed_default: matches!(
+                reissue_allowed_default.as_deref(),
+                Some("on" | "true" | "1")
+            ),
+            crl_next_update_days: num("crl_next_update_days", &crl_next_update_days)?,
+            installer_link: installer_link
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty()),
+        };
+        Ok(crate::ssr::admin::update_policy(&s, &a.actor(), &policy).await?)
+    }
+    .await;
+    super::auth::finish_form(result, "/admin/settings?saved=1", "/admin/settings")
+}
+
+/// Rule 10: a user's own history (the newest 50 records about them).
+#[server(endpoint = "my_history")]
+pub async fn my_history() -> Result<Vec<HistoryItem>, AppError> {
+    use super::auth::session;
+    use super::error::internal;
+    use crate::ssr::db::admin_rows;
+    let s = super::services()?;
+    let me = session::require(&s).await?;
+    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let (rows, _) = admin_rows::history(
+        &mut c,
+        &admin_rows::HistoryQuery {
+            subject_user_id: Some(me.user.id.clone()),
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| internal(&e))?;
+    Ok(rows.into_iter().map(HistoryItem::from).collect())
 }

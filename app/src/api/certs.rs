@@ -183,27 +183,22 @@ fn no_store() {
     }
 }
 
-/// The signed-in user's certificates and enrollments (rule 4: hidden ones only with
-/// `show_all`).
-#[server(endpoint = "my_certificates")]
-pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError> {
+/// A user's certificates and enrollments as the lists show them, newest first.
+#[cfg(feature = "ssr")]
+pub(crate) async fn entry_views(
+    c: &mut crate::ssr::db::Conn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<EntryView>, AppError> {
     use crate::ssr::{certs, db};
     use std::collections::HashMap;
-    let s = super::services()?;
-    let (me, _) = require_user(&s).await?;
-    let now = s.now();
-    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
-    let policy = s
-        .policy(&mut c)
-        .await
-        .map_err(|e| super::error::internal(&e))?;
-    let cas: HashMap<String, String> = db::list_cas(&mut c)
+    let cas: HashMap<String, String> = db::list_cas(c)
         .await
         .map_err(|e| super::error::internal(&e))?
         .into_iter()
         .map(|ca| (ca.id, ca.subject))
         .collect();
-    let mut all: Vec<EntryView> = certs::entries_for_user(&mut c, &me.user.id, now)
+    let mut all: Vec<EntryView> = certs::entries_for_user(c, user_id, now)
         .await?
         .into_iter()
         .map(|(state, cert, e)| EntryView {
@@ -220,8 +215,51 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
             created_at: e.created_at,
         })
         .collect();
-    // Newest first.
     all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(all)
+}
+
+/// Revokes the certificate of an entry, or withdraws it when nothing was picked up yet.
+#[cfg(feature = "ssr")]
+pub(crate) async fn revoke_entry_as(
+    s: &crate::ssr::Services,
+    actor: &crate::ssr::audit::Actor,
+    entry: &str,
+    reason: RevocationReason,
+) -> Result<(), AppError> {
+    use crate::ssr::{certs, db};
+    let e = {
+        let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+        db::enrollment_by_id(&mut c, entry)
+            .await
+            .map_err(|e| super::error::internal(&e))?
+            .ok_or(AppError::NotFound)?
+    };
+    match &e.certificate_id {
+        Some(cert) => {
+            certs::revoke_certificate(s, actor, cert, reason).await?;
+        }
+        None => {
+            certs::withdraw_enrollment(s, actor, &e.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The signed-in user's certificates and enrollments (rule 4: hidden ones only with
+/// `show_all`).
+#[server(endpoint = "my_certificates")]
+pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError> {
+    let s = super::services()?;
+    let (me, _) = require_user(&s).await?;
+    let now = s.now();
+    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+    let policy = s
+        .policy(&mut c)
+        .await
+        .map_err(|e| super::error::internal(&e))?;
+    let all = entry_views(&mut c, &me.user.id, now).await?;
+
     let total = all.len();
     let entries: Vec<EntryView> = all
         .into_iter()
@@ -337,26 +375,10 @@ pub async fn my_entry(entry: String) -> Result<EntryView, AppError> {
 #[server(endpoint = "revoke_entry")]
 pub async fn revoke_entry(entry: String, reason: String) -> Result<(), AppError> {
     let result = async {
-        use crate::ssr::{certs, db};
         let s = super::services()?;
         let (_, actor) = require_user(&s).await?;
         let reason = user_reason(&reason)?;
-        let e = {
-            let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
-            db::enrollment_by_id(&mut c, &entry)
-                .await
-                .map_err(|e| super::error::internal(&e))?
-                .ok_or(AppError::NotFound)?
-        };
-        match &e.certificate_id {
-            Some(cert) => {
-                certs::revoke_certificate(&s, &actor, cert, reason).await?;
-            }
-            None => {
-                certs::withdraw_enrollment(&s, &actor, &e.id).await?;
-            }
-        }
-        Ok(())
+        revoke_entry_as(&s, &actor, &entry, reason).await
     }
     .await;
     super::auth::finish_form(

@@ -146,6 +146,10 @@ mod from_ssr {
     impl From<CertError> for AppError {
         fn from(e: CertError) -> Self {
             match &e {
+                CertError::Invalid(m) => AppError::refused("invalid_input", None, *m),
+                CertError::Policy(p) => {
+                    AppError::refused("invalid_setting", Some(&p.setting), p.to_string())
+                }
                 CertError::Lifecycle(l) => AppError::refused(l.code(), None, l.to_string()),
                 CertError::Quota(_) => AppError::refused("quota_exceeded", None, e.to_string()),
                 CertError::Validity(_) => {

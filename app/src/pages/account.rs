@@ -35,6 +35,7 @@ pub fn AccountPage() -> impl IntoView {
                             <PasswordCard must=must/>
                             <PasskeysCard/>
                             <SessionsCard/>
+                            <super::console::MyHistoryCard/>
                         }
                         .into_any()
                     }

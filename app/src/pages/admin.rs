@@ -58,17 +58,21 @@ fn denied(lang: RwSignal<Lang>, e: &AppError, next: &'static str) -> AnyView {
 
 /// Results of a bulk run: from the action (JavaScript) or the `result=` query (no JavaScript).
 #[component]
-fn Results(rows: Vec<(String, Option<String>, String)>, lang: RwSignal<Lang>) -> impl IntoView {
+fn Results(
+    rows: Vec<(String, Option<String>, Option<usize>)>,
+    lang: RwSignal<Lang>,
+) -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     view! {
         <section class="card" aria-labelledby="results-title" data-testid="bulk-results" role="status">
             <h2 id="results-title">{tr(Msg::ResultsTitle)}</h2>
             <ul class="items">
-                {rows.into_iter().map(|(login, err, detail)| {
+                {rows.into_iter().map(|(login, err, count)| {
                     let ok = err.is_none();
-                    let text = move || match &err {
-                        None => format!("{} {}", t(lang.get(), Msg::ResultOk), detail),
-                        Some(code) => error_text(lang.get(), code),
+                    let text = move || match (&err, count) {
+                        (None, None) => t(lang.get(), Msg::ResultOk).to_string(),
+                        (None, Some(n)) => format!("{} ({})", t(lang.get(), Msg::ResultOk), t(lang.get(), Msg::RevokedCount).replace("{n}", &n.to_string())),
+                        (Some(code), _) => error_text(lang.get(), code),
                     };
                     view! {
                         <li data-testid="bulk-result" data-ok=ok.to_string()>
@@ -82,22 +86,26 @@ fn Results(rows: Vec<(String, Option<String>, String)>, lang: RwSignal<Lang>) ->
     }
 }
 
-fn results_from_query(text: &str) -> Vec<(String, Option<String>, String)> {
+fn results_from_query(text: &str) -> Vec<(String, Option<String>, Option<usize>)> {
     text.split(',')
         .filter_map(|pair| {
             let (login, code) = pair.rsplit_once(':')?;
+            let (code, count) = match code.split_once('.') {
+                Some((c, n)) => (c, n.parse().ok()),
+                None => (code, None),
+            };
             Some((
                 login.to_string(),
                 (code != "ok").then(|| code.to_string()),
-                String::new(),
+                count,
             ))
         })
         .collect()
 }
 
-fn results_from_action(rows: &[UserResult]) -> Vec<(String, Option<String>, String)> {
+fn results_from_action(rows: &[UserResult]) -> Vec<(String, Option<String>, Option<usize>)> {
     rows.iter()
-        .map(|r| (r.login.clone(), r.error.clone(), r.detail.clone()))
+        .map(|r| (r.login.clone(), r.error.clone(), r.count))
         .collect()
 }
 
@@ -134,6 +142,7 @@ pub fn UsersPage() -> impl IntoView {
         (!e.is_empty()).then(|| error_text(lang.get(), &e))
     };
     view! {
+        <super::console::AdminNav/>
         <div class="title-row">
             <h1>{tr(Msg::UsersTitle)}</h1>
         </div>
@@ -297,8 +306,8 @@ fn Directory(
                         <th scope="col">{tr(Msg::ColSelect)}</th>
                         <th scope="col">{tr(Msg::ColLogin)}</th>
                         <th scope="col">{tr(Msg::ColName)}</th>
-                        <th scope="col">{tr(Msg::ColDepartment)}</th>
-                        <th scope="col">{tr(Msg::ColRole)}</th>
+                        <th scope="col" class="wide">{tr(Msg::ColDepartment)}</th>
+                        <th scope="col" class="wide">{tr(Msg::ColRole)}</th>
                         <th scope="col">{tr(Msg::ColCertStatus)}</th>
                         <th scope="col">{tr(Msg::ColExpiry)}</th>
                     </tr></thead>
@@ -315,9 +324,11 @@ fn Directory(
                 <legend>{tr(Msg::BulkTitle)}</legend>
                 <p class="hint">{tr(Msg::BulkHint)}</p>
                 <label for="b-not-after">{tr(Msg::BulkNotAfter)}</label>
-                <input id="b-not-after" name="not_after" type="date" bind:value=not_after/>
+                <input id="b-not-after" name="not_after" type="date" value=page.default_not_after.clone()
+                    on:input=move |ev| not_after.set(event_target_value(&ev))/>
                 <label class="check">
-                    <input type="checkbox" name="remove_existing" value="on" bind:checked=remove_existing data-testid="remove-existing"/>
+                    <input type="checkbox" name="remove_existing" value="on" data-testid="remove-existing"
+                        on:change=move |ev| remove_existing.set(event_target_checked(&ev))/>
                     {tr(Msg::BulkRemoveExisting)}
                 </label>
                 {move || bulk_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -366,13 +377,14 @@ fn UserRowView(
     view! {
         <tr data-testid="user-row" data-login=u.login.clone()>
             <td>
-                <input type="checkbox" id=check_id.clone() name="users[]" value=id on:change=on_change/>
+                <input type="checkbox" id=check_id.clone() name="users[]" value=id.clone() on:change=on_change
+                    prop:checked=move || selected.with(|v| v.contains(&id))/>
                 <label for=check_id class="sr-only">{u.login.clone()}</label>
             </td>
-            <td class="mono">{u.login.clone()}</td>
+            <td class="mono"><a href=format!("/admin/users/{}", u.id)>{u.login.clone()}</a></td>
             <td>{u.display_name.clone()}{(!u.active).then(|| view! { " " <span class="badge off">{move || t(lang.get(), Msg::StatusDeactivated)}</span> })}</td>
-            <td>{u.department.clone().unwrap_or_default()}</td>
-            <td>{move || t(lang.get(), role)}</td>
+            <td class="wide">{u.department.clone().unwrap_or_default()}</td>
+            <td class="wide">{move || t(lang.get(), role)}</td>
             <td><span class=status_class(status) data-testid="user-status">{move || status_label(lang.get(), status)}</span></td>
             <td>{expiry}</td>
         </tr>
@@ -389,6 +401,7 @@ pub fn RevokeUsersPage() -> impl IntoView {
     let users = Resource::new(ids, |ids| admin_users_by_id(Some(ids)));
     let revoke = ServerAction::<AdminBulkRevoke>::new();
     view! {
+        <super::console::AdminNav/>
         <h1>{tr(Msg::RevokeUsersTitle)}</h1>
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {

@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod ca;
 mod certs;
+mod console;
 mod home;
 mod pickup;
 mod setup;
@@ -116,6 +117,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/revoke") view=admin::RevokeUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view=console::AdminUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/approvals") view=console::ApprovalsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/history") view=console::HistoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/settings") view=console::SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/ca") view=ca::CaPage ssr=SsrMode::Async/>
                     <Route path=path!("/certificates") view=certs::CertificatesPage ssr=SsrMode::Async/>
                     <Route path=path!("/certificates/:id/link") view=certs::LinkPage ssr=SsrMode::Async/>
@@ -147,7 +152,7 @@ fn UserNav() -> impl IntoView {
                     Ok(Some(me)) => view! {
                         <a href="/certificates" data-testid="nav-certificates">{tr(Msg::NavCertificates)}</a>
                         <a href="/account" data-testid="nav-account">{tr(Msg::NavAccount)}</a>
-                        {me.is_admin.then(|| view! { <a href="/admin/users">{tr(Msg::NavUsers)}</a><a href="/admin/ca">{tr(Msg::NavCa)}</a> })}
+                        {me.is_admin.then(|| view! { <a href="/admin/users" data-testid="nav-admin">{tr(Msg::NavAdmin)}</a> })}
                         <ActionForm action=logout attr:class="inline-form">
                             <button type="submit" class="link-button">{tr(Msg::SignOut)}</button>
                         </ActionForm>

@@ -3,7 +3,7 @@
 //! active certificate of users. Each user's change is its own transaction: a failure for one
 //! user leaves that user unchanged and the others done (seed 000, SPEC rule 2).
 
-use super::audit::Actor;
+use super::audit::{self, action, Actor};
 use super::certs::{self, CertError, FailPoint, NewEnrollment};
 use super::db;
 use super::services::{publish_crl, Services};
@@ -238,4 +238,220 @@ pub async fn bulk_revoke(
         });
     }
     out
+}
+
+/// Rule 7: an administrator approves (→ `ready`, with a fresh pickup deadline) or rejects
+/// (→ `rejected`, final) a pending request, with a note. One transaction with the audit row.
+pub async fn decide(
+    s: &Services,
+    actor: &Actor,
+    enrollment_id: &str,
+    approve: bool,
+    note: &str,
+) -> Result<db::EnrollmentRow, CertError> {
+    use crate::domain::lifecycle::{transition, Event};
+    if !actor.is_admin {
+        return Err(CertError::Forbidden);
+    }
+    let note = note.trim();
+    if note.chars().count() > 500 {
+        return Err(CertError::Invalid(
+            "the note is too long (at most 500 characters)",
+        ));
+    }
+    if !approve && note.is_empty() {
+        return Err(CertError::Invalid("say why the request is rejected"));
+    }
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let e = db::enrollment_by_id(&mut tx, enrollment_id)
+        .await?
+        .ok_or(CertError::NotFound("enrollment"))?;
+    db::lock_user(&mut tx, &e.user_id).await?;
+    let to = transition(
+        e.state,
+        if approve {
+            Event::Approve
+        } else {
+            Event::Reject
+        },
+    )
+    .map_err(CertError::Lifecycle)?;
+    let policy = s.policy(&mut tx).await?;
+    let by = actor.user_id.clone().unwrap_or_else(|| actor.label.clone());
+    if !db::decide_enrollment(
+        &mut tx,
+        &e.id,
+        to,
+        &by,
+        now,
+        note,
+        policy.pickup_deadline(now),
+    )
+    .await?
+    {
+        return Err(CertError::Conflict);
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        if approve {
+            action::ENROLLMENT_APPROVE
+        } else {
+            action::ENROLLMENT_REJECT
+        },
+        Some(&e.user_id),
+        None,
+        Some(&e.id),
+        note,
+    )
+    .await?;
+    let updated = db::enrollment_by_id(&mut tx, &e.id)
+        .await?
+        .ok_or(CertError::NotFound("enrollment"))?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// What an administrator may change on a user (rule 3's flag, the role, the account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFlags {
+    /// `None`: follow the global default.
+    pub reissue_allowed: Option<bool>,
+    pub is_admin: bool,
+    pub active: bool,
+}
+
+/// Changes a user's flags in one transaction with an audit row naming what changed.
+/// Deactivating ends the user's sessions and voids their open links. The last active
+/// administrator cannot be demoted or deactivated (nobody could administer the portal).
+pub async fn update_user(
+    s: &Services,
+    actor: &Actor,
+    user_id: &str,
+    flags: &UserFlags,
+) -> Result<Vec<String>, CertError> {
+    if !actor.is_admin {
+        return Err(CertError::Forbidden);
+    }
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let u = db::user_by_id(&mut tx, user_id)
+        .await?
+        .ok_or(CertError::NotFound("user"))?;
+    db::lock_user(&mut tx, &u.id).await?;
+    let mut changed = Vec::new();
+    if u.reissue_allowed != flags.reissue_allowed {
+        changed.push(format!(
+            "reissue_allowed={}",
+            flags
+                .reissue_allowed
+                .map_or("default".to_string(), |b| b.to_string())
+        ));
+    }
+    if u.is_admin != flags.is_admin {
+        changed.push(format!("is_admin={}", flags.is_admin));
+    }
+    if u.active != flags.active {
+        changed.push(format!("active={}", flags.active));
+    }
+    if changed.is_empty() {
+        return Ok(changed);
+    }
+    let loses_admin = u.is_admin && u.active && (!flags.is_admin || !flags.active);
+    if loses_admin && db::admin_rows::count_active_admins(&mut tx).await? <= 1 {
+        return Err(CertError::Invalid(
+            "this is the last active administrator; make someone else an administrator first",
+        ));
+    }
+    db::admin_rows::set_user_flags(
+        &mut tx,
+        &u.id,
+        flags.reissue_allowed,
+        flags.is_admin,
+        flags.active,
+        now,
+    )
+    .await?;
+    if u.active && !flags.active {
+        let sessions = db::auth_rows::delete_user_sessions(&mut tx, &u.id).await?;
+        let links = db::link_rows::void_open_links_for_user(&mut tx, &u.id, now).await?;
+        changed.push(format!("sessions_ended={sessions} links_voided={links}"));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::USER_UPDATE,
+        Some(&u.id),
+        None,
+        None,
+        &changed.join(" "),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Stores a new policy after checking it, with an audit row listing every changed setting
+/// (old → new), in one transaction. Returns the changed settings.
+pub async fn update_policy(
+    s: &Services,
+    actor: &Actor,
+    new: &crate::domain::policy::Policy,
+) -> Result<Vec<String>, CertError> {
+    if !actor.is_admin {
+        return Err(CertError::Forbidden);
+    }
+    new.validate().map_err(CertError::Policy)?;
+    if new.key_algorithm == crate::domain::policy::KeyAlgorithm::Rsa2048
+        && !super::ca::RSA_AVAILABLE
+    {
+        return Err(CertError::Invalid(
+            "RSA-2048 keys are not available in this build; keep ECDSA P-256",
+        ));
+    }
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let old = s.policy(&mut tx).await?;
+    let (old_v, new_v) = (
+        serde_json::to_value(&old).map_err(|e| CertError::Invalid(leak_free(e)))?,
+        serde_json::to_value(new).map_err(|e| CertError::Invalid(leak_free(e)))?,
+    );
+    let mut changed = Vec::new();
+    if let (Some(o), Some(n)) = (old_v.as_object(), new_v.as_object()) {
+        for (k, nv) in n {
+            let ov = o.get(k).cloned().unwrap_or(serde_json::Value::Null);
+            if &ov != nv {
+                changed.push(format!("{k}: {ov} -> {nv}"));
+            }
+        }
+    }
+    if changed.is_empty() {
+        return Ok(changed);
+    }
+    db::put_setting(
+        &mut tx,
+        "policy",
+        &serde_json::to_string(new).map_err(|e| CertError::Invalid(leak_free(e)))?,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::SETTINGS_UPDATE,
+        None,
+        None,
+        None,
+        &changed.join("; "),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+fn leak_free(_: serde_json::Error) -> &'static str {
+    "the settings could not be encoded"
 }

@@ -66,6 +66,10 @@ pub mod action {
     pub const LINK_CREATE: &str = "link.create";
     pub const LINK_REDEEM: &str = "link.redeem";
     pub const LOST_DEVICE: &str = "user.lost_device";
+    pub const USER_UPDATE: &str = "user.update";
+    pub const ENROLLMENT_APPROVE: &str = "enrollment.approve";
+    pub const ENROLLMENT_REJECT: &str = "enrollment.reject";
+    pub const SETTINGS_UPDATE: &str = "settings.update";
     pub const SETUP_LINK: &str = "setup.link";
     pub const SETUP_ADMIN: &str = "setup.admin_created";
 }

@@ -61,6 +61,9 @@ pub enum CaError {
     InvalidSubject(String),
 }
 
+/// Whether this build can make RSA-2048 client keys (rcgen's `ring` backend cannot).
+pub const RSA_AVAILABLE: bool = false;
+
 /// An unlocked CA, ready to sign. Holds the private key: `Debug` hides it.
 pub struct CaSigner {
     pub id: String,

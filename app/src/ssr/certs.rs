@@ -15,6 +15,11 @@ use crate::domain::policy::{P12Form, QuotaError, ValidityError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
+    /// Bad input the use case itself checks (the message says what to fix).
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Policy(#[from] crate::domain::policy::PolicyError),
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
     #[error(transparent)]

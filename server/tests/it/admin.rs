@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 
 /// Arguments that make each admin function do real work when an admin calls it (on the user
 /// `target`); a plain user must be refused before any of it happens.
-fn admin_calls(target: &str) -> BTreeMap<&'static str, Vec<(&'static str, String)>> {
+fn admin_calls(
+    target: &str,
+    entry: &str,
+    pending: &str,
+) -> BTreeMap<&'static str, Vec<(&'static str, String)>> {
     let t = target.to_string();
     BTreeMap::from([
         (
@@ -26,6 +30,55 @@ fn admin_calls(target: &str) -> BTreeMap<&'static str, Vec<(&'static str, String
         ("admin_revocation_status", vec![]),
         ("admin_directory", vec![("q", "a".into())]),
         ("admin_users_by_id", vec![("users[]", t.clone())]),
+        ("admin_pending", vec![]),
+        (
+            "admin_decide",
+            vec![
+                ("enrollment", pending.to_string()),
+                ("decision", "approve".into()),
+            ],
+        ),
+        ("admin_user", vec![("id", t.clone())]),
+        (
+            "admin_update_user",
+            vec![
+                ("id", t.clone()),
+                ("reissue", "off".into()),
+                ("role", "admin".into()),
+            ],
+        ),
+        (
+            "admin_lost_device",
+            vec![
+                ("id", t.clone()),
+                ("confirm", "yes".into()),
+                ("password", crate::helpers::PW.into()),
+            ],
+        ),
+        (
+            "admin_revoke_certificate",
+            vec![
+                ("entry", entry.to_string()),
+                ("reason", "keyCompromise".into()),
+                ("password", crate::helpers::PW.into()),
+            ],
+        ),
+        ("admin_history", vec![("filter[user]", "victor".into())]),
+        ("admin_settings", vec![]),
+        (
+            "admin_update_settings",
+            vec![
+                ("distribution_mode", "approval".into()),
+                ("default_validity_days", "30".into()),
+                ("max_validity_days", "60".into()),
+                ("link_lifetime_minutes", "5".into()),
+                ("pickup_deadline_days", "3".into()),
+                ("max_active_per_user", "9".into()),
+                ("p12_form", "modern".into()),
+                ("key_algorithm", "ecdsa_p256".into()),
+                ("crl_next_update_days", "3".into()),
+            ],
+        ),
         (
             "admin_rotate_ca",
             vec![
@@ -61,15 +114,23 @@ async fn non_admins_are_refused(backend: Backend) {
             .status(),
         200
     );
-    request(&app, &victim, "phone").await;
+    app.set_policy(|p| {
+        p.distribution_mode = app::domain::policy::DistributionMode::Approval;
+    })
+    .await;
+    let pending = request(&app, &victim, "phone").await;
     let victim_id = user_id(&app, "victor").await;
     let before = snapshot(&app).await;
+    let policy_before = {
+        let mut c = app.services.conn().await.unwrap();
+        app::ssr::db::get_setting(&mut c, "policy").await.unwrap()
+    };
 
     let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.trim_start_matches("/api/").to_string())
         .filter(|p| p.starts_with("admin_"))
         .collect();
-    let calls = admin_calls(&victim_id);
+    let calls = admin_calls(&victim_id, &entry, &pending);
     let known: Vec<String> = calls.keys().map(|k| k.to_string()).collect();
     let mut sorted = registered.clone();
     sorted.sort();
@@ -86,6 +147,27 @@ async fn non_admins_are_refused(backend: Backend) {
     }
     // Nothing happened: no user created, no certificate or enrollment changed.
     assert_eq!(snapshot(&app).await, before);
+    let mut c = app.services.conn().await.unwrap();
+    assert_eq!(
+        app::ssr::db::get_setting(&mut c, "policy").await.unwrap(),
+        policy_before
+    );
+    let victim_row = app::ssr::db::user_by_id(&mut c, &victim_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!victim_row.is_admin && victim_row.active && victim_row.reissue_allowed.is_none());
+    drop(c);
+    // The plain routes too.
+    for path in ["/admin/history.csv", "/admin/history.csv?user=victor"] {
+        let r = crate::helpers::client()
+            .get(format!("{}{path}", app.base))
+            .header("cookie", format!("certportal={user}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
     let mut c = app.services.conn().await.unwrap();
     assert!(app::ssr::db::user_by_login(&mut c, "mallory2")
         .await
@@ -118,6 +200,7 @@ pub(crate) async fn snapshot(app: &TestApp) -> Vec<String> {
         "SELECT id || ':' || state AS v FROM certificates ORDER BY id",
         "SELECT id || ':' || cert_summary AS v FROM users ORDER BY id",
         "SELECT id AS v FROM cas ORDER BY id",
+        "SELECT id_hash AS v FROM sessions ORDER BY id_hash",
     ] {
         for r in sqlx::query(sql).fetch_all(&mut *c).await.unwrap() {
             out.push(r.get::<String, _>("v"));
@@ -831,3 +914,363 @@ async fn audit_count_all(app: &TestApp, action: &str) -> i64 {
         .unwrap()
         .get::<i64, _>("n")
 }
+
+/// Approvals (rule 7), the per-user page's changes (rule 3's flag, role, deactivation, the
+/// last-admin guard), lost device and single revocation by an admin behind the confirmation
+/// (rules 8, 9), the history search and CSV (rule 10), users' own history, and the settings
+/// (checked, audited).
+async fn console(backend: Backend) {
+    use app::domain::policy::DistributionMode;
+    let app = spawn(backend).await;
+    let admin = activated_user(&app, "root", true).await;
+    let (wes, wes_id) = with_certificate(&app, "wes").await;
+    let (_, xia_id) = with_certificate(&app, "xia").await;
+
+    // Approvals.
+    app.set_policy(|p| {
+        p.distribution_mode = DistributionMode::Approval;
+        p.max_active_per_user = 5;
+    })
+    .await;
+    let e1 = request(&app, &wes, "tablet").await;
+    let e2 = request(&app, &wes, "watch").await;
+    let queue = json(call(&app, "admin_pending", &[], Some(&admin)).await).await;
+    assert_eq!(queue.as_array().unwrap().len(), 2);
+    assert_eq!(queue[0]["login"], "wes");
+    let before = snapshot(&app).await;
+    let r = call(
+        &app,
+        "admin_decide",
+        &[("enrollment", &e2), ("decision", "reject")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "a rejection needs a note");
+    let r = call(
+        &app,
+        "admin_decide",
+        &[("enrollment", &e2), ("decision", "maybe")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(snapshot(&app).await, before);
+    let v = json(
+        call(
+            &app,
+            "admin_decide",
+            &[("enrollment", &e1), ("decision", "approve")],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v, "ready");
+    let v = json(
+        call(
+            &app,
+            "admin_decide",
+            &[
+                ("enrollment", &e2),
+                ("decision", "reject"),
+                ("note", "one tablet is enough"),
+            ],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v, "rejected");
+    let r = call(
+        &app,
+        "admin_decide",
+        &[("enrollment", &e2), ("decision", "approve")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "rejected is final");
+    assert_eq!(
+        json(call(&app, "admin_pending", &[], Some(&admin)).await).await,
+        serde_json::json!([])
+    );
+    assert_eq!(audit_count(&app, &wes_id, "enrollment.approve").await, 1);
+    assert_eq!(audit_count(&app, &wes_id, "enrollment.reject").await, 1);
+    let rows = rows_of(&app, &wes_id).await;
+    assert!(rows.iter().any(|r| r.ends_with(":rejected")), "{rows:?}");
+
+    // The per-user page and its changes.
+    let v = json(call(&app, "admin_user", &[("id", &wes_id)], Some(&admin)).await).await;
+    assert_eq!(v["user"]["login"], "wes");
+    assert_eq!(v["entries"].as_array().unwrap().len(), 3);
+    assert!(v["history"].as_array().unwrap().len() >= 4);
+    let upd = |id: &str, reissue: &str, role: &str, active: bool| {
+        let (id, reissue, role) = (id.to_string(), reissue.to_string(), role.to_string());
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let mut args = vec![
+                ("id", id.as_str()),
+                ("reissue", reissue.as_str()),
+                ("role", role.as_str()),
+            ];
+            if active {
+                args.push(("active", "on"));
+            }
+            call(app, "admin_update_user", &args, Some(&admin)).await
+        }
+    };
+    json(upd(&wes_id, "off", "user", true).await).await;
+    // Rule 3: renewal now refused for wes.
+    let list = json(call(&app, "my_certificates", &[("show_all", "true")], Some(&wes)).await).await;
+    assert_eq!(list["reissue_allowed"], false);
+    // The last active administrator cannot remove their own role or account.
+    let root_id = user_id(&app, "root").await;
+    let r = upd(&root_id, "default", "user", true).await;
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("last active administrator"));
+    let r = upd(&root_id, "default", "admin", false).await;
+    assert_eq!(r.status(), 400);
+    // Deactivating xia ends her sessions; she cannot sign in.
+    let xia = crate::helpers::sign_in(&app, "xia").await;
+    json(upd(&xia_id, "default", "user", false).await).await;
+    let r = call(&app, "my_certificates", &[("show_all", "true")], Some(&xia)).await;
+    assert_eq!(r.status(), 401);
+    let r = call(
+        &app,
+        "login",
+        &[("login", "xia"), ("password", crate::helpers::PW)],
+        None,
+    )
+    .await;
+    assert!(!r.status().is_success());
+    assert_eq!(audit_count(&app, &xia_id, "user.update").await, 1);
+    json(upd(&xia_id, "default", "user", true).await).await;
+    let r = upd(&xia_id, "maybe", "user", true).await;
+    assert_eq!(r.status(), 400);
+
+    // Lost device and single revocation by an admin need the confirmation.
+    app.clock.advance(6 * 60);
+    let admin = crate::helpers::sign_in(&app, "root").await;
+    app.clock.advance(6 * 60);
+    let before = snapshot(&app).await;
+    let r = call(
+        &app,
+        "admin_lost_device",
+        &[("id", &xia_id), ("confirm", "yes")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = call(
+        &app,
+        "admin_lost_device",
+        &[("id", &xia_id), ("password", crate::helpers::PW)],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "the box must be ticked");
+    let entries = json(call(&app, "admin_user", &[("id", &wes_id)], Some(&admin)).await).await;
+    let issued = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["state"] == "issued")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        &app,
+        "admin_revoke_certificate",
+        &[("entry", &issued), ("reason", "keyCompromise")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(snapshot(&app).await, before, "refused: nothing changed");
+    json(
+        call(
+            &app,
+            "admin_lost_device",
+            &[
+                ("id", &xia_id),
+                ("confirm", "yes"),
+                ("password", crate::helpers::PW),
+            ],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(states(&app, &xia_id, "certificates").await, ["revoked"]);
+    // The confirmation lasts 5 minutes: no password needed now.
+    json(
+        call(
+            &app,
+            "admin_revoke_certificate",
+            &[("entry", &issued), ("reason", "privilegeWithdrawn")],
+            Some(&admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(states(&app, &wes_id, "certificates").await, ["revoked"]);
+
+    // History: by user, action prefix, actor, dates; CSV.
+    let hist = |args: Vec<(&'static str, String)>| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            json(call(app, "admin_history", &args, Some(&admin)).await).await
+        }
+    };
+    let v = hist(vec![
+        ("filter[user]", "wes".into()),
+        ("filter[action]", "certificate.".into()),
+    ])
+    .await;
+    let actions: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"certificate.revoke") && actions.contains(&"certificate.issue"),
+        "{actions:?}"
+    );
+    assert!(actions.iter().all(|a| a.starts_with("certificate.")));
+    let v = hist(vec![
+        ("filter[actor]", "root".into()),
+        ("filter[action]", "user.lost_device".into()),
+    ])
+    .await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["subject"], "xia");
+    let today = app::i18n::fmt_date(app::ssr::clock::Clock::now(&app.clock));
+    let v = hist(vec![
+        ("filter[from]", today.clone()),
+        ("filter[to]", today.clone()),
+        ("filter[user]", "xia".into()),
+    ])
+    .await;
+    assert!(v["total"].as_i64().unwrap() >= 3);
+    let v = hist(vec![("filter[to]", "2020-01-01".into())]).await;
+    assert_eq!(v["total"], 0);
+    let v = hist(vec![("filter[user]", "nobody".into())]).await;
+    assert_eq!(v["total"], 0);
+    let r = call(
+        &app,
+        "admin_history",
+        &[("filter[from]", "yesterday")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let csv = crate::helpers::client()
+        .get(format!(
+            "{}/admin/history.csv?user=wes&action=enrollment.",
+            app.base
+        ))
+        .header("cookie", format!("certportal={admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,actor,user,action,result,detail,ip")
+    );
+    let body: Vec<&str> = lines.collect();
+    assert!(
+        body.iter()
+            .any(|l| l.contains(",enrollment.reject,") && l.contains("one tablet is enough")),
+        "{text}"
+    );
+    assert!(
+        body.iter().all(|l| l.contains(",wes,enrollment.")),
+        "{text}"
+    );
+    // Users see their own history only.
+    let mine = json(call(&app, "my_history", &[], Some(&wes)).await).await;
+    let mine = mine.as_array().unwrap();
+    assert!(!mine.is_empty());
+    assert!(mine.iter().all(|i| i["subject"] == "wes"));
+
+    // Settings: checked and audited.
+    let settings = |over: Vec<(&'static str, &'static str)>| {
+        let mut args = vec![
+            ("distribution_mode", "auto"),
+            ("default_validity_days", "200"),
+            ("max_validity_days", "400"),
+            ("link_lifetime_minutes", "10"),
+            ("pickup_deadline_days", "5"),
+            ("max_active_per_user", "3"),
+            ("p12_form", "modern"),
+            ("key_algorithm", "ecdsa_p256"),
+            ("reissue_allowed_default", "on"),
+            ("crl_next_update_days", "2"),
+            ("installer_link", "keymanager://install?url={url}"),
+        ];
+        for (k, v) in over {
+            args.retain(|(a, _)| *a != k);
+            args.push((k, v));
+        }
+        let app = &app;
+        let admin = admin.clone();
+        async move { call(app, "admin_update_settings", &args, Some(&admin)).await }
+    };
+    let before = json(call(&app, "admin_settings", &[], Some(&admin)).await).await;
+    for (bad, field) in [
+        (
+            vec![("default_validity_days", "500")],
+            "default_validity_days",
+        ),
+        (
+            vec![("link_lifetime_minutes", "2000")],
+            "link_lifetime_minutes",
+        ),
+        (vec![("max_active_per_user", "two")], "max_active_per_user"),
+        (
+            vec![("distribution_mode", "sometimes")],
+            "distribution_mode",
+        ),
+        (
+            vec![("installer_link", "javascript:alert(1)")],
+            "installer_link",
+        ),
+        (vec![("key_algorithm", "rsa2048")], "RSA-2048"),
+    ] {
+        let r = settings(bad).await;
+        assert_eq!(r.status(), 400);
+        let text = r.text().await.unwrap();
+        assert!(text.contains(field), "{field}: {text}");
+    }
+    assert_eq!(
+        json(call(&app, "admin_settings", &[], Some(&admin)).await).await,
+        before
+    );
+    let changed = json(settings(vec![]).await).await;
+    assert!(changed.as_array().unwrap().len() >= 8, "{changed}");
+    let v = json(call(&app, "admin_settings", &[], Some(&admin)).await).await;
+    assert_eq!(v["policy"]["default_validity_days"], 200);
+    assert_eq!(v["policy"]["p12_form"], "modern");
+    assert_eq!(v["policy"]["distribution_mode"], "auto");
+    assert_eq!(audit_count_all(&app, "settings.update").await, 1);
+    // Saving the same values again changes nothing and records nothing.
+    assert_eq!(json(settings(vec![]).await).await, serde_json::json!([]));
+    assert_eq!(audit_count_all(&app, "settings.update").await, 1);
+    app.stop().await;
+}
+both!(console_flows, console);

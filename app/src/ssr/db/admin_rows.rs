@@ -210,3 +210,188 @@ mod tests {
         assert!(sql.contains("$4"), "{sql}");
     }
 }
+
+/// Active administrators (the last one may not be demoted or deactivated).
+pub async fn count_active_admins(c: &mut Conn) -> Result<i64, DbError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1 AND active = 1")
+        .fetch_one(&mut *c)
+        .await?;
+    get_i64(&row, "n")
+}
+
+pub async fn set_user_flags(
+    c: &mut Conn,
+    id: &str,
+    reissue_allowed: Option<bool>,
+    is_admin: bool,
+    active: bool,
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE users SET reissue_allowed = $1, is_admin = $2, active = $3, updated_at = $4 \
+         WHERE id = $5",
+    )
+    .bind(reissue_allowed.map(i64::from))
+    .bind(i64::from(is_admin))
+    .bind(i64::from(active))
+    .bind(now)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// A request waiting for approval, with who asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub enrollment_id: String,
+    pub user_id: String,
+    pub login: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub device_label: String,
+    pub kind: String,
+    pub created_at: i64,
+}
+
+/// Every pending request, oldest first (the approvals queue).
+pub async fn pending_requests(c: &mut Conn, limit: i64) -> Result<Vec<PendingRow>, DbError> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.user_id, u.login, u.display_name, d.path AS department, \
+         e.device_label, e.kind, e.created_at FROM enrollments e \
+         JOIN users u ON u.id = e.user_id LEFT JOIN departments d ON d.id = u.department_id \
+         WHERE e.state = 'pending' ORDER BY e.created_at, e.id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingRow {
+                enrollment_id: get_str(r, "id")?,
+                user_id: get_str(r, "user_id")?,
+                login: get_str(r, "login")?,
+                display_name: get_str(r, "display_name")?,
+                department: get_opt_str(r, "department")?,
+                device_label: get_str(r, "device_label")?,
+                kind: get_str(r, "kind")?,
+                created_at: get_i64(r, "created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// What the operation history is searched by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Only records about this user (subject).
+    pub subject_user_id: Option<String>,
+    /// Only records by this actor (a user id, or a label such as `cli`).
+    pub actor: Option<String>,
+    /// An action, or a prefix ending in `.` (`certificate.`).
+    pub action: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A history record with the logins resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor_label: String,
+    pub actor_login: Option<String>,
+    pub subject_login: Option<String>,
+    pub action: String,
+    pub result: String,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub certificate_id: Option<String>,
+}
+
+/// Newest first, with the total count.
+pub async fn history(c: &mut Conn, q: &HistoryQuery) -> Result<(Vec<HistoryRow>, i64), DbError> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut params: Vec<String> = Vec::new();
+    let mut ints: Vec<i64> = Vec::new();
+    if let Some(u) = &q.subject_user_id {
+        params.push(u.clone());
+        clauses.push(format!("a.subject_user_id = ${}", params.len()));
+    }
+    if let Some(actor) = &q.actor {
+        params.push(actor.clone());
+        let n = params.len();
+        clauses.push(format!("(a.actor_id = ${n} OR a.actor_label = ${n})"));
+    }
+    if let Some(action) = q.action.as_deref().filter(|a| !a.is_empty()) {
+        if let Some(prefix) = action.strip_suffix('.') {
+            params.push(format!("{prefix}.%"));
+            clauses.push(format!("a.action LIKE ${}", params.len()));
+        } else {
+            params.push(action.to_string());
+            clauses.push(format!("a.action = ${}", params.len()));
+        }
+    }
+    let mut next = params.len();
+    if let Some(from) = q.from {
+        next += 1;
+        ints.push(from);
+        clauses.push(format!("a.at >= CAST(${next} AS BIGINT)"));
+    }
+    if let Some(to) = q.to {
+        next += 1;
+        ints.push(to);
+        clauses.push(format!("a.at <= CAST(${next} AS BIGINT)"));
+    }
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let from = "FROM audit a LEFT JOIN users ua ON ua.id = a.actor_id \
+                LEFT JOIN users us ON us.id = a.subject_user_id";
+    let count_sql = format!("SELECT COUNT(*) AS n {from} {where_sql}");
+    let mut count = sqlx::query(&count_sql);
+    for p in &params {
+        count = count.bind(p.clone());
+    }
+    for i in &ints {
+        count = count.bind(*i);
+    }
+    let total = get_i64(&count.fetch_one(&mut *c).await?, "n")?;
+    let sql = format!(
+        "SELECT a.id, a.at, a.actor_label, ua.login AS actor_login, us.login AS subject_login, \
+         a.action, a.result, a.detail, a.ip, a.certificate_id {from} {where_sql} \
+         ORDER BY a.id DESC LIMIT ${} OFFSET ${}",
+        next + 1,
+        next + 2
+    );
+    let mut page = sqlx::query(&sql);
+    for p in &params {
+        page = page.bind(p.clone());
+    }
+    for i in &ints {
+        page = page.bind(*i);
+    }
+    let rows = page.bind(q.limit).bind(q.offset).fetch_all(&mut *c).await?;
+    let rows = rows
+        .iter()
+        .map(|r| {
+            Ok(HistoryRow {
+                id: get_i64(r, "id")?,
+                at: get_i64(r, "at")?,
+                actor_label: get_str(r, "actor_label")?,
+                actor_login: get_opt_str(r, "actor_login")?,
+                subject_login: get_opt_str(r, "subject_login")?,
+                action: get_str(r, "action")?,
+                result: get_str(r, "result")?,
+                detail: get_str(r, "detail")?,
+                ip: get_opt_str(r, "ip")?,
+                certificate_id: get_opt_str(r, "certificate_id")?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok((rows, total))
+}

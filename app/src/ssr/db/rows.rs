@@ -455,6 +455,36 @@ pub async fn cas_enrollment_state(
     Ok(changed)
 }
 
+/// Records an administrator's decision on a `pending` request (compare-and-set): approved
+/// requests get a fresh pickup deadline.
+pub async fn decide_enrollment(
+    c: &mut Conn,
+    id: &str,
+    to: State,
+    by: &str,
+    at: i64,
+    note: &str,
+    pickup_deadline: i64,
+) -> Result<bool, DbError> {
+    let r = sqlx::query(
+        "UPDATE enrollments SET state = $1, decided_by = $2, decided_at = $3, \
+         decision_note = $4, pickup_deadline = $5 WHERE id = $6 AND state = 'pending'",
+    )
+    .bind(to.code())
+    .bind(by)
+    .bind(at)
+    .bind(note)
+    .bind(pickup_deadline)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    let changed = r.rows_affected() == 1;
+    if changed {
+        refresh_cert_summary_of(c, "enrollments", id).await?;
+    }
+    Ok(changed)
+}
+
 /// Enrollments still waiting (`pending` or `ready`) for a user.
 pub async fn open_enrollments_for_user(
     c: &mut Conn,

@@ -1,0 +1,532 @@
+//! The rest of the admin console: the section navigation, the approvals queue (rule 7), the
+//! per-user page (rules 3, 8, 9: renewal flag, role, deactivation, lost device, revoking one
+//! certificate), the operation history with CSV (rule 10) and the settings. Every form works
+//! without JavaScript.
+
+use super::admin::status_label;
+use super::auth::{app_error_text, error_text};
+use super::use_lang;
+use crate::api::admin::{
+    admin_history, admin_pending, admin_settings, admin_user, my_history, AdminDecide,
+    AdminLostDevice, AdminRevokeCertificate, AdminUpdateSettings, AdminUpdateUser, HistoryFilter,
+    HistoryItem,
+};
+use crate::api::AppError;
+use crate::i18n::{admin_reason_label, fmt_utc, state_label, t, Lang, Msg};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
+
+/// The admin sections, shown at the top of every admin page.
+#[component]
+pub fn AdminNav() -> impl IntoView {
+    let lang = use_lang();
+    let path = use_location().pathname;
+    let items = [
+        ("/admin/users", Msg::NavUsers),
+        ("/admin/approvals", Msg::NavApprovals),
+        ("/admin/history", Msg::NavHistory),
+        ("/admin/settings", Msg::NavSettings),
+        ("/admin/ca", Msg::NavCa),
+    ];
+    view! {
+        <nav class="admin-nav" aria-label=move || t(lang.get(), Msg::NavAdmin)>
+            {items.into_iter().map(|(href, m)| {
+                let current = move || path.get().starts_with(href).then_some("page");
+                view! { <a href=href aria-current=current>{move || t(lang.get(), m)}</a> }
+            }).collect_view()}
+        </nav>
+    }
+}
+
+fn denied(lang: RwSignal<Lang>, e: &AppError, next: &str) -> AnyView {
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    match e {
+        AppError::NotSignedIn => view! {
+            <section class="card narrow"><p>{tr(Msg::PleaseSignIn)}</p><p><a href=format!("/login?next={next}")>{tr(Msg::NavSignIn)}</a></p></section>
+        }
+        .into_any(),
+        AppError::Forbidden => view! { <section class="card narrow"><p class="error" role="alert">{tr(Msg::AdminOnly)}</p></section> }.into_any(),
+        e => {
+            let text = app_error_text(lang.get_untracked(), e);
+            view! { <p class="error" role="alert">{text}</p> }.into_any()
+        }
+    }
+}
+
+/// An error from an action (JavaScript) or from `?error=` (no JavaScript).
+fn form_error<T: Clone + Send + Sync + 'static>(
+    lang: RwSignal<Lang>,
+    value: impl Get<Value = Option<Result<T, AppError>>> + Copy + 'static,
+) -> impl Fn() -> Option<String> + Copy {
+    let query = use_query_map();
+    move || match value.get() {
+        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        Some(Ok(_)) => None,
+        None => {
+            let code = query.with(|q| q.get("error").unwrap_or_default());
+            (!code.is_empty()).then(|| error_text(lang.get(), &code))
+        }
+    }
+}
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let decide = ServerAction::<AdminDecide>::new();
+    let pending = Resource::new(move || decide.version().get(), |_| admin_pending());
+    let settings = Resource::new(|| (), |_| admin_settings());
+    let query = use_query_map();
+    let done = move || {
+        let from_query = query.with(|q| q.get("done").unwrap_or_default());
+        let state = match decide.value().get() {
+            Some(Ok(s)) => s,
+            _ => from_query,
+        };
+        match state.as_str() {
+            "ready" => Some(t(lang.get(), Msg::Approved)),
+            "rejected" => Some(t(lang.get(), Msg::RejectedDone)),
+            _ => None,
+        }
+    };
+    let error = form_error(lang, decide.value());
+    view! {
+        <AdminNav/>
+        <h1>{tr(Msg::ApprovalsTitle)}</h1>
+        {move || done().map(|m| view! { <p class="success" role="status" data-testid="decided">{m}</p> })}
+        {move || error().map(|e| view! { <p class="error" role="alert" data-testid="decide-error">{e}</p> })}
+        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                let auto = matches!(settings.await, Ok(s) if s.policy.distribution_mode == crate::domain::policy::DistributionMode::Auto);
+                match pending.await {
+                    Err(e) => denied(lang, &e, "/admin/approvals"),
+                    Ok(list) => view! {
+                        {auto.then(|| view! { <p class="notice">{tr(Msg::ApprovalsModeOff)}</p> })}
+                        {list.is_empty().then(|| view! { <p data-testid="no-pending">{tr(Msg::ApprovalsEmpty)}</p> })}
+                        <ul class="certs">
+                            {list.into_iter().map(|p| {
+                                let kind = if p.renewal { Msg::KindRenewal } else { Msg::KindNew };
+                                let note_id = format!("note-{}", p.enrollment_id);
+                                view! {
+                                    <li class="cert" data-testid="pending" data-login=p.login.clone()>
+                                        <div class="cert-head">
+                                            <h3><a href=format!("/admin/users/{}", p.user_id)>{p.display_name.clone()}</a>" "<span class="mono">{p.login.clone()}</span></h3>
+                                            <span class="badge wait">{tr(kind)}</span>
+                                        </div>
+                                        <dl class="facts">
+                                            <dt>{tr(Msg::ColDevice)}</dt><dd>{p.device_label.clone()}</dd>
+                                            <dt>{tr(Msg::ColDepartment)}</dt><dd>{p.department.clone().unwrap_or_else(|| "-".into())}</dd>
+                                            <dt>{tr(Msg::ColRequested)}</dt><dd>{fmt_utc(p.created_at)}</dd>
+                                        </dl>
+                                        <ActionForm action=decide attr:class="form">
+                                            <input type="hidden" name="enrollment" value=p.enrollment_id.clone()/>
+                                            <label for=note_id.clone()>{tr(Msg::DecisionNote)}</label>
+                                            <input id=note_id name="note" maxlength="500"/>
+                                            <div class="row">
+                                                <button type="submit" name="decision" value="approve" class="primary" data-testid="approve">{tr(Msg::Approve)}</button>
+                                                <button type="submit" name="decision" value="reject" class="danger" data-testid="reject">{tr(Msg::Reject)}</button>
+                                            </div>
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn AdminUserPage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let update = ServerAction::<AdminUpdateUser>::new();
+    let lost = ServerAction::<AdminLostDevice>::new();
+    let revoke = ServerAction::<AdminRevokeCertificate>::new();
+    let user = Resource::new(
+        move || {
+            (
+                id(),
+                update.version().get(),
+                lost.version().get(),
+                revoke.version().get(),
+            )
+        },
+        |(id, _, _, _)| admin_user(id),
+    );
+    let query = use_query_map();
+    let flag = move |k: &str| query.with(|q| q.get(k).is_some());
+    let saved = move || flag("saved") || matches!(update.value().get(), Some(Ok(_)));
+    let lost_done = move || flag("lost") || matches!(lost.value().get(), Some(Ok(_)));
+    let revoked = move || flag("revoked") || matches!(revoke.value().get(), Some(Ok(_)));
+    let err_update = form_error(lang, update.value());
+    let err_lost = move || match lost.value().get() {
+        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        _ => None,
+    };
+    let err_revoke = move || match revoke.value().get() {
+        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        _ => None,
+    };
+    view! {
+        <AdminNav/>
+        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Err(e) => denied(lang, &e, "/admin/users"),
+                    Ok(v) => {
+                        let u = v.user.clone();
+                        let uid = u.id.clone();
+                        let back = format!("/admin/users/{uid}");
+                        let (uid_flags, uid_lost) = (uid.clone(), uid.clone());
+                        let status = u.status;
+                        let reissue = match u.reissue_allowed { None => "default", Some(true) => "on", Some(false) => "off" };
+                        view! {
+                            <div class="title-row">
+                                <h1 data-testid="user-name">{u.display_name.clone()}" "<span class="mono">{u.login.clone()}</span></h1>
+                                <span class="badge muted" data-testid="user-status">{move || status_label(lang.get(), status)}</span>
+                            </div>
+                            {move || saved().then(|| view! { <p class="success" role="status" data-testid="saved">{tr(Msg::Saved)}</p> })}
+                            {move || revoked().then(|| view! { <p class="success" role="status" data-testid="revoked">{tr(Msg::StateRevoked)}</p> })}
+                            {move || err_update().map(|e| view! { <p class="error" role="alert" data-testid="user-error">{e}</p> })}
+                            <section class="card" aria-labelledby="flags-title">
+                                <h2 id="flags-title">{tr(Msg::UserTitle)}</h2>
+                                <dl class="facts">
+                                    <dt>{tr(Msg::FieldEmail)}</dt><dd>{u.email.clone()}</dd>
+                                    <dt>{tr(Msg::ColDepartment)}</dt><dd>{u.department.clone().unwrap_or_else(|| "-".into())}</dd>
+                                    {v.upn.clone().map(|upn| view! { <dt>"UPN"</dt><dd>{upn}</dd> })}
+                                </dl>
+                                {v.must_change_password.then(|| view! { <p class="notice">{tr(Msg::MustChangePassword)}</p> })}
+                                <ActionForm action=update attr:class="form" attr:data-testid="flags-form">
+                                    <input type="hidden" name="id" value=uid_flags/>
+                                    <label for="f-reissue">{tr(Msg::FieldReissue)}</label>
+                                    <select id="f-reissue" name="reissue">
+                                        <option value="default" selected=reissue == "default">{move || format!("{} ({})", t(lang.get(), Msg::ReissueDefault), t(lang.get(), if v.reissue_default { Msg::ReissueOn } else { Msg::ReissueOff }))}</option>
+                                        <option value="on" selected=reissue == "on">{tr(Msg::ReissueOn)}</option>
+                                        <option value="off" selected=reissue == "off">{tr(Msg::ReissueOff)}</option>
+                                    </select>
+                                    <label for="f-role">{tr(Msg::FieldRole)}</label>
+                                    <select id="f-role" name="role">
+                                        <option value="user" selected=!u.is_admin>{tr(Msg::RoleUser)}</option>
+                                        <option value="admin" selected=u.is_admin>{tr(Msg::RoleAdmin)}</option>
+                                    </select>
+                                    <label class="check"><input type="checkbox" name="active" value="on" checked=u.active data-testid="active"/>{tr(Msg::FieldActive)}</label>
+                                    <button type="submit" class="primary" data-testid="save-user">{tr(Msg::Save)}</button>
+                                </ActionForm>
+                            </section>
+                            <section class="card" aria-labelledby="certs-title">
+                                <h2 id="certs-title">{tr(Msg::UserCerts)}</h2>
+                                {move || err_revoke().map(|e| view! { <p class="error" role="alert" data-testid="revoke-error">{e}</p> })}
+                                <ul class="certs">
+                                    {v.entries.clone().into_iter().map(|e| {
+                                        let st = e.state;
+                                        let can_revoke = matches!(st, crate::domain::lifecycle::State::Issued | crate::domain::lifecycle::State::Ready | crate::domain::lifecycle::State::Pending);
+                                        let pw_id = format!("pw-{}", e.id);
+                                        let reason_id = format!("reason-{}", e.id);
+                                        view! {
+                                            <li class="cert" data-testid="admin-cert" data-state=st.code()>
+                                                <div class="cert-head">
+                                                    <h3>{if e.device_label.is_empty() { "-".to_string() } else { e.device_label.clone() }}</h3>
+                                                    <span class="badge muted">{move || state_label(lang.get(), st)}</span>
+                                                </div>
+                                                <dl class="facts">
+                                                    {e.serial.clone().map(|sn| view! { <dt>"Serial"</dt><dd class="mono">{sn}</dd> })}
+                                                    {e.not_after.map(|na| view! { <dt>{tr(Msg::ColExpiry)}</dt><dd>{fmt_utc(na)}</dd> })}
+                                                    {e.ca_name.clone().map(|ca| view! { <dt>"CA"</dt><dd>{ca}</dd> })}
+                                                </dl>
+                                                {can_revoke.then({ let back = back.clone(); move || view! {
+                                                    <details>
+                                                        <summary>{tr(Msg::RevokeOne)}</summary>
+                                                        <ActionForm action=revoke attr:class="form">
+                                                            <input type="hidden" name="entry" value=e.id.clone()/>
+                                                            <input type="hidden" name="back" value=back.clone()/>
+                                                            <label for=reason_id.clone()>{tr(Msg::RevokeReasonLabel)}</label>
+                                                            <select id=reason_id name="reason">
+                                                                {["keyCompromise", "affiliationChanged", "cessationOfOperation", "privilegeWithdrawn", "unspecified"].into_iter().map(|code| view! {
+                                                                    <option value=code>{move || admin_reason_label(lang.get(), code)}</option>
+                                                                }).collect_view()}
+                                                            </select>
+                                                            <label for=pw_id.clone()>{tr(Msg::ConfirmPasswordField)}</label>
+                                                            <input id=pw_id name="password" type="password" autocomplete="current-password"/>
+                                                            <button type="submit" class="danger" data-testid="revoke-one">{tr(Msg::RevokeExecute)}</button>
+                                                        </ActionForm>
+                                                    </details>
+                                                }})}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                            <section class="card" aria-labelledby="lost-title">
+                                <h2 id="lost-title">{tr(Msg::LostDeviceAdminTitle)}</h2>
+                                <p class="hint">{tr(Msg::LostDeviceAdminIntro)}</p>
+                                {move || lost_done().then(|| view! { <p class="success" role="status" data-testid="lost-done">{tr(Msg::LostDeviceDone)}</p> })}
+                                {move || err_lost().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                                <ActionForm action=lost attr:class="form" attr:data-testid="lost-form">
+                                    <input type="hidden" name="id" value=uid_lost/>
+                                    <label for="lost-pw">{tr(Msg::ConfirmPasswordField)}</label>
+                                    <input id="lost-pw" name="password" type="password" autocomplete="current-password"/>
+                                    <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <label class="check"><input type="checkbox" name="confirm" value="yes"/>{tr(Msg::LostDeviceConfirmBox)}</label>
+                                    <button type="submit" class="danger" data-testid="lost-device">{tr(Msg::LostDeviceButton)}</button>
+                                </ActionForm>
+                            </section>
+                            <section class="card" aria-labelledby="uh-title">
+                                <h2 id="uh-title">{tr(Msg::RecentHistory)}</h2>
+                                <HistoryTable items=v.history.clone() lang=lang/>
+                                <p><a href=format!("/admin/history?user={}", u.login)>{tr(Msg::NavHistory)}</a></p>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn HistoryTable(items: Vec<HistoryItem>, lang: RwSignal<Lang>) -> impl IntoView {
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    if items.is_empty() {
+        return view! { <p data-testid="history-empty">{tr(Msg::HistoryEmpty)}</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table data-testid="history-table">
+                <thead><tr>
+                    <th scope="col">{tr(Msg::ColTime)}</th>
+                    <th scope="col">{tr(Msg::ColActor)}</th>
+                    <th scope="col">{tr(Msg::ColLogin)}</th>
+                    <th scope="col">{tr(Msg::ColAction)}</th>
+                    <th scope="col" class="wide">{tr(Msg::ColResult)}</th>
+                    <th scope="col" class="wide">{tr(Msg::ColDetail)}</th>
+                    <th scope="col" class="wide">{tr(Msg::ColAddress)}</th>
+                </tr></thead>
+                <tbody>
+                    {items.into_iter().map(|h| view! {
+                        <tr data-testid="history-row" data-action=h.action.clone()>
+                            <td>{fmt_utc(h.at)}</td>
+                            <td class="mono">{h.actor}</td>
+                            <td class="mono">{h.subject.unwrap_or_default()}</td>
+                            <td class="mono">{h.action.clone()}</td>
+                            <td class="wide">{h.result}</td>
+                            <td class="wide detail">{h.detail}</td>
+                            <td class="wide mono">{h.ip.unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+fn enc(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let query = use_query_map();
+    let get = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
+    let filter = move || HistoryFilter {
+        user: Some(get("user")),
+        actor: Some(get("actor")),
+        action: Some(get("action")),
+        from: Some(get("from")),
+        to: Some(get("to")),
+    };
+    let page = move || get("page").parse::<i64>().unwrap_or(0);
+    let data = Resource::new(
+        move || (filter(), page()),
+        |(f, p)| admin_history(f, Some(p)),
+    );
+    let qs = move |p: Option<i64>| {
+        let f = filter();
+        let mut s = format!(
+            "user={}&actor={}&action={}&from={}&to={}",
+            enc(&f.user.unwrap_or_default()),
+            enc(&f.actor.unwrap_or_default()),
+            enc(&f.action.unwrap_or_default()),
+            enc(&f.from.unwrap_or_default()),
+            enc(&f.to.unwrap_or_default())
+        );
+        if let Some(p) = p {
+            s.push_str(&format!("&page={p}"));
+        }
+        s
+    };
+    let actions = [
+        "",
+        "auth.",
+        "auth.sign_in",
+        "auth.sign_in_failed",
+        "enrollment.",
+        "enrollment.create",
+        "enrollment.approve",
+        "enrollment.reject",
+        "certificate.",
+        "certificate.issue",
+        "certificate.revoke",
+        "link.",
+        "user.",
+        "user.lost_device",
+        "user.update",
+        "settings.update",
+        "ca.rotate",
+        "crl.publish",
+    ];
+    view! {
+        <AdminNav/>
+        <h1>{tr(Msg::HistoryTitle)}</h1>
+        <section class="card">
+            <form method="get" action="/admin/history" class="filters history-filters" data-testid="history-filter">
+                <div class="field"><label for="h-user">{tr(Msg::HistoryUser)}</label>
+                    <input id="h-user" name="user" value=get("user") autocapitalize="none"/></div>
+                <div class="field"><label for="h-actor">{tr(Msg::HistoryActor)}</label>
+                    <input id="h-actor" name="actor" value=get("actor") autocapitalize="none"/></div>
+                <div class="field"><label for="h-action">{tr(Msg::HistoryAction)}</label>
+                    <select id="h-action" name="action">
+                        {actions.into_iter().map(|a| {
+                            let sel = a == get("action");
+                            let label = if a.is_empty() { t(lang.get_untracked(), Msg::DirAll).to_string() } else if a.ends_with('.') { format!("{a}*") } else { a.to_string() };
+                            view! { <option value=a selected=sel>{label}</option> }
+                        }).collect_view()}
+                    </select></div>
+                <div class="field"><label for="h-from">{tr(Msg::HistoryFrom)}</label>
+                    <input id="h-from" name="from" type="date" value=get("from")/></div>
+                <div class="field"><label for="h-to">{tr(Msg::HistoryTo)}</label>
+                    <input id="h-to" name="to" type="date" value=get("to")/></div>
+                <button type="submit" class="secondary">{tr(Msg::DirSearchButton)}</button>
+            </form>
+            <p><a href=move || format!("/admin/history.csv?{}", qs(None)) rel="external" download data-testid="history-csv">{tr(Msg::HistoryCsv)}</a></p>
+        </section>
+        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => denied(lang, &e, "/admin/history"),
+                    Ok(h) => {
+                        let from = h.page * h.page_size;
+                        let to = from + h.items.len() as i64;
+                        let has_prev = h.page > 0;
+                        let has_next = to < h.total;
+                        let p = h.page;
+                        view! {
+                            <section class="card">
+                                <p class="hint" data-testid="history-count">{format!("{}–{} / {}", if h.items.is_empty() { 0 } else { from + 1 }, to, h.total)}</p>
+                                <HistoryTable items=h.items lang=lang/>
+                                <nav class="row pager" aria-label="pages">
+                                    {has_prev.then(|| view! { <a href=format!("/admin/history?{}", qs(Some(p - 1))) rel="prev">{tr(Msg::DirPrev)}</a> })}
+                                    {has_next.then(|| view! { <a href=format!("/admin/history?{}", qs(Some(p + 1))) rel="next">{tr(Msg::DirNext)}</a> })}
+                                </nav>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The user's own history on the account page (rule 10).
+#[component]
+pub fn MyHistoryCard() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let items = Resource::new(|| (), |_| my_history());
+    view! {
+        <section class="card" aria-labelledby="mh-title" data-testid="my-history">
+            <h2 id="mh-title">{tr(Msg::MyHistory)}</h2>
+            <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match items.await {
+                        Ok(list) => view! { <HistoryTable items=list lang=lang/> }.into_any(),
+                        Err(e) => view! { <p class="error">{app_error_text(lang.get_untracked(), &e)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let save = ServerAction::<AdminUpdateSettings>::new();
+    let data = Resource::new(move || save.version().get(), |_| admin_settings());
+    let query = use_query_map();
+    let saved = move || {
+        query.with(|q| q.get("saved").is_some()) || matches!(save.value().get(), Some(Ok(_)))
+    };
+    let error = form_error(lang, save.value());
+    view! {
+        <AdminNav/>
+        <h1>{tr(Msg::SettingsTitle)}</h1>
+        <p class="hint">{tr(Msg::SettingsIntro)}</p>
+        {move || saved().then(|| view! { <p class="success" role="status" data-testid="settings-saved">{tr(Msg::Saved)}</p> })}
+        {move || error().map(|e| view! { <p class="error" role="alert" data-testid="settings-error">{e}</p> })}
+        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => denied(lang, &e, "/admin/settings"),
+                    Ok(v) => {
+                        use crate::domain::policy::{DistributionMode, KeyAlgorithm, P12Form};
+                        let p = v.policy.clone();
+                        let num = move |id: &'static str, label: Msg, value: i64, min: i64, max: i64| view! {
+                            <label for=id>{tr(label)}</label>
+                            <input id=id name=id type="number" inputmode="numeric" min=min.to_string() max=max.to_string() value=value.to_string() required/>
+                        };
+                        view! {
+                            <section class="card">
+                                <ActionForm action=save attr:class="form" attr:data-testid="settings-form">
+                                    <fieldset class="bulk">
+                                        <legend>{tr(Msg::SetDistribution)}</legend>
+                                        <label class="check"><input type="radio" name="distribution_mode" value="auto" checked=p.distribution_mode == DistributionMode::Auto/>{tr(Msg::SetAuto)}</label>
+                                        <label class="check"><input type="radio" name="distribution_mode" value="approval" checked=p.distribution_mode == DistributionMode::Approval data-testid="mode-approval"/>{tr(Msg::SetApproval)}</label>
+                                    </fieldset>
+                                    {num("default_validity_days", Msg::SetDefaultValidity, p.default_validity_days, 1, 3650)}
+                                    {num("max_validity_days", Msg::SetMaxValidity, p.max_validity_days, 1, 3650)}
+                                    {num("link_lifetime_minutes", Msg::SetLinkLifetime, p.link_lifetime_minutes, 1, 1440)}
+                                    {num("pickup_deadline_days", Msg::SetPickupDeadline, p.pickup_deadline_days, 1, 90)}
+                                    {num("max_active_per_user", Msg::SetMaxActive, p.max_active_per_user, 1, 100)}
+                                    {num("crl_next_update_days", Msg::SetCrlNext, p.crl_next_update_days, 1, 365)}
+                                    <label for="p12_form">{tr(Msg::SetP12Form)}</label>
+                                    <select id="p12_form" name="p12_form">
+                                        <option value="legacy" selected=p.p12_form == P12Form::Legacy>{tr(Msg::SetLegacy)}</option>
+                                        <option value="modern" selected=p.p12_form == P12Form::Modern>{tr(Msg::SetModern)}</option>
+                                    </select>
+                                    <label for="key_algorithm">{tr(Msg::SetKeyAlgorithm)}</label>
+                                    <select id="key_algorithm" name="key_algorithm">
+                                        <option value="ecdsa_p256" selected=p.key_algorithm == KeyAlgorithm::EcdsaP256>"ECDSA P-256"</option>
+                                        <option value="rsa2048" selected=p.key_algorithm == KeyAlgorithm::Rsa2048 disabled=!v.rsa_available>"RSA-2048"</option>
+                                    </select>
+                                    <label class="check"><input type="checkbox" name="reissue_allowed_default" value="on" checked=p.reissue_allowed_default/>{tr(Msg::SetReissueDefault)}</label>
+                                    <label for="installer_link">{tr(Msg::SetInstaller)}</label>
+                                    <input id="installer_link" name="installer_link" value=p.installer_link.clone().unwrap_or_default() autocapitalize="none" spellcheck="false"/>
+                                    <label for="public_url">{tr(Msg::SetPublicUrl)}</label>
+                                    <input id="public_url" value=v.public_url.clone() readonly/>
+                                    <p class="hint">{tr(Msg::SetPublicUrlHint)}</p>
+                                    <button type="submit" class="primary" data-testid="save-settings">{tr(Msg::Save)}</button>
+                                </ActionForm>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
