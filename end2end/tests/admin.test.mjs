@@ -171,3 +171,68 @@ test('CA & revocation view at phone size, with and without JavaScript', async ()
     await ctx.close();
   }
 });
+
+/** Creates and activates a user; returns their session cookie and id. */
+async function activatedUser(login) {
+  const { json: link } = await api('admin_create_user', { login, display_name: `${login} san`, email: `${login}@example.com` }, adminCookie);
+  const token = link.split('/').pop();
+  const { headers } = await api('activate', { token, password: PASSWORD });
+  return headers.get('set-cookie').split(';')[0];
+}
+
+test('settings, approvals, the user page and the history (JavaScript desktop, then phone without)', async () => {
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+  const page = await ctx.newPage();
+  await signIn(page, true);
+  // Settings: approval mode (JavaScript).
+  await page.click('a[href="/admin/settings"]');
+  await page.waitForSelector('[data-testid=settings-form]');
+  await waitHydrated(page);
+  await page.check('[data-testid=mode-approval]');
+  // Within the input's own limits but above the maximum validity: the server names it.
+  await page.fill('#default_validity_days', '900');
+  await page.click('[data-testid=save-settings]');
+  await page.waitForSelector('[data-testid=settings-error]');
+  assert.match(await page.textContent('[data-testid=settings-error]'), /default_validity_days/);
+  await page.fill('#default_validity_days', '365');
+  await page.fill('#link_lifetime_minutes', '20');
+  await page.click('[data-testid=save-settings]');
+  await page.waitForSelector('[data-testid=settings-saved]');
+
+  // A user's request now waits; the admin approves it.
+  const olga = await activatedUser('olga');
+  await api('request_certificate', { device_label: 'Pixel' }, olga);
+  await page.goto(`${portal.base}/admin/approvals`);
+  await waitHydrated(page);
+  assert.equal(await page.locator('[data-testid=pending]').count(), 1);
+  await page.screenshot({ path: path.join(SHOTS, 'admin-approvals-desktop.png'), fullPage: true });
+  await page.click('[data-testid=pending][data-login=olga] [data-testid=approve]');
+  await page.waitForSelector('[data-testid=decided]');
+  await page.waitForSelector('[data-testid=no-pending]');
+  await ctx.close();
+
+  // Without JavaScript, at phone size: the user page, a flag change, lost device, history.
+  const phone = await browser.newContext({ ...PHONE, javaScriptEnabled: false, locale: 'ja-JP' });
+  const p = await phone.newPage();
+  await signIn(p, false);
+  await p.goto(`${portal.base}/admin/users?q=olga`);
+  await Promise.all([p.waitForNavigation(), p.click('[data-testid=user-row][data-login=olga] a')]);
+  assert.match(await p.textContent('[data-testid=user-name]'), /olga/);
+  assert.equal(await p.getAttribute('[data-testid=admin-cert]', 'data-state'), 'ready');
+  await p.selectOption('#f-reissue', 'off');
+  await Promise.all([p.waitForNavigation(), p.click('[data-testid=save-user]')]);
+  assert.match(p.url(), /saved=1/);
+  assert.equal(await p.inputValue('#f-reissue'), 'off');
+  await p.fill('#lost-pw', PASSWORD);
+  await p.check('[data-testid=lost-form] input[name=confirm]');
+  await Promise.all([p.waitForNavigation(), p.click('[data-testid=lost-device]')]);
+  assert.match(p.url(), /lost=1/);
+  await p.waitForSelector('[data-testid=lost-done]');
+  await p.screenshot({ path: path.join(SHOTS, 'admin-user-phone-nojs-ja.png'), fullPage: true });
+  await p.goto(`${portal.base}/admin/history?user=olga`);
+  const actions = await p.$$eval('[data-testid=history-row]', (rows) => rows.map((r) => r.dataset.action));
+  assert.ok(actions.includes('user.lost_device') && actions.includes('enrollment.approve') && actions.includes('user.update'), actions.join());
+  assert.equal(await p.getAttribute('[data-testid=history-csv]', 'href'), '/admin/history.csv?user=olga&actor=&action=&from=&to=');
+  await p.screenshot({ path: path.join(SHOTS, 'admin-history-phone-nojs-ja.png'), fullPage: true });
+  await phone.close();
+});

@@ -159,7 +159,7 @@ async fn main() {
         ("status = issued", vec![("status", "issued")]),
         (
             "status = expired, department subtree",
-            vec![("status", "expired"), ("department", "Division 3")],
+            vec![("status", "expired"), ("department", "Division 1")],
         ),
         ("page 1000 of everyone", vec![("page", "1000")]),
     ];

@@ -200,7 +200,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                     <dt>{tr(Msg::ColDepartment)}</dt><dd>{u.department.clone().unwrap_or_else(|| "-".into())}</dd>
                                     {v.upn.clone().map(|upn| view! { <dt>"UPN"</dt><dd>{upn}</dd> })}
                                 </dl>
-                                {v.must_change_password.then(|| view! { <p class="notice">{tr(Msg::MustChangePassword)}</p> })}
+                                {v.must_change_password.then(|| view! { <p class="notice">{tr(Msg::UserMustChangePassword)}</p> })}
                                 <ActionForm action=update attr:class="form" attr:data-testid="flags-form">
                                     <input type="hidden" name="id" value=uid_flags/>
                                     <label for="f-reissue">{tr(Msg::FieldReissue)}</label>
