@@ -61,8 +61,20 @@ pub enum CaError {
     InvalidSubject(String),
 }
 
-/// Whether this build can make RSA-2048 client keys (rcgen's `ring` backend cannot).
-pub const RSA_AVAILABLE: bool = false;
+/// Whether this build can make RSA-2048 client keys: rcgen's `ring` backend cannot generate
+/// them, so the key is made with the `rsa` crate and handed to rcgen as PKCS#8.
+pub const RSA_AVAILABLE: bool = true;
+
+/// A fresh RSA-2048 key (for old clients that cannot use ECDSA).
+fn rsa_2048() -> Result<KeyPair, CaError> {
+    use rsa::pkcs8::EncodePrivateKey;
+    let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
+        .map_err(|e| CaError::Encoding(e.to_string()))?;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| CaError::Encoding(e.to_string()))?;
+    KeyPair::try_from(der.as_bytes()).map_err(|e| CaError::Encoding(e.to_string()))
+}
 
 /// An unlocked CA, ready to sign. Holds the private key: `Debug` hides it.
 pub struct CaSigner {
@@ -272,7 +284,7 @@ pub fn issue_client(
 ) -> Result<IssuedCert, CaError> {
     let key = match algorithm {
         KeyAlgorithm::EcdsaP256 => KeyPair::generate()?,
-        KeyAlgorithm::Rsa2048 => return Err(CaError::AlgorithmUnavailable),
+        KeyAlgorithm::Rsa2048 => rsa_2048()?,
     };
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, subject.display_name.as_str());
@@ -419,9 +431,20 @@ mod tests {
         assert!(eku.value.client_auth && !eku.value.server_auth);
         assert_eq!(x.validity().not_after.timestamp(), 1_731_536_000);
         assert_eq!(ca.id, row.id);
-        assert!(matches!(
-            issue_client(&again, &subj, KeyAlgorithm::Rsa2048, 0, 1, "x"),
-            Err(CaError::AlgorithmUnavailable)
-        ));
+        // RSA-2048 for old clients: the subject key is RSA, the CA (P-256) signs.
+        let r = issue_client(
+            &again,
+            &subj,
+            KeyAlgorithm::Rsa2048,
+            1_700_000_000,
+            1_731_536_000,
+            "https://p.example",
+        )
+        .unwrap();
+        let (_, x) = x509_parser::parse_x509_certificate(&r.cert_der).unwrap();
+        match x.public_key().parsed().unwrap() {
+            x509_parser::public_key::PublicKey::RSA(k) => assert_eq!(k.key_size(), 2048),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1250,7 +1250,7 @@ async fn console(backend: Backend) {
             vec![("installer_link", "javascript:alert(1)")],
             "installer_link",
         ),
-        (vec![("key_algorithm", "rsa2048")], "RSA-2048"),
+        (vec![("key_algorithm", "dsa")], "key_algorithm"),
     ] {
         let r = settings(bad).await;
         assert_eq!(r.status(), 400);
@@ -1271,6 +1271,50 @@ async fn console(backend: Backend) {
     // Saving the same values again changes nothing and records nothing.
     assert_eq!(json(settings(vec![]).await).await, serde_json::json!([]));
     assert_eq!(audit_count_all(&app, "settings.update").await, 1);
+    // RSA-2048 for old clients: the next bundle holds an RSA key, signed by the P-256 CA.
+    json(settings(vec![("key_algorithm", "rsa2048")]).await).await;
+    let h = app::ssr::admin::create_and_download(
+        &app.services,
+        &app::ssr::audit::Actor::cli(),
+        &wes_id,
+        None,
+        false,
+        None,
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let f = app.path("rsa.p12");
+    std::fs::write(&f, &h.p12).unwrap();
+    let pem = crate::helpers::ok(
+        "openssl",
+        &[
+            "pkcs12",
+            "-in",
+            f.to_str().unwrap(),
+            "-passin",
+            &format!("pass:{}", h.pin),
+            "-nokeys",
+            "-clcerts",
+        ],
+    );
+    let start = pem.find("-----BEGIN CERTIFICATE-----").unwrap();
+    std::fs::write(app.path("rsa.crt"), &pem[start..]).unwrap();
+    let text = crate::helpers::ok(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            app.path("rsa.crt").to_str().unwrap(),
+            "-noout",
+            "-text",
+        ],
+    );
+    assert!(
+        text.contains("rsaEncryption") && text.contains("2048 bit"),
+        "{text}"
+    );
+    assert!(text.contains("ecdsa-with-SHA256"), "{text}");
     app.stop().await;
 }
 both!(console_flows, console);
