@@ -304,6 +304,37 @@ fn user_result<T>(
     }
 }
 
+/// A revocation reason an administrator may give (RFC 5280; `superseded` is for renewals).
+#[cfg(feature = "ssr")]
+fn admin_reason(code: &str) -> Result<crate::domain::lifecycle::RevocationReason, AppError> {
+    use crate::domain::lifecycle::RevocationReason;
+    RevocationReason::parse(code)
+        .ok()
+        .filter(|r| *r != RevocationReason::Superseded)
+        .ok_or_else(|| {
+            AppError::refused(
+                "invalid_reason",
+                Some("reason"),
+                "choose a revocation reason",
+            )
+        })
+}
+
+/// Rule 8: the administrator's password in this request confirms them; otherwise a password
+/// or passkey check in the last 5 minutes must be on the session.
+#[cfg(feature = "ssr")]
+async fn confirm_admin(
+    s: &crate::ssr::Services,
+    a: &mut crate::ssr::auth::Authenticated,
+    password: Option<String>,
+) -> Result<(), AppError> {
+    if let Some(pw) = password.filter(|p| !p.is_empty()) {
+        crate::ssr::auth::reauth_with_password(s, a, &pw).await?;
+        a.session.reauth_at = Some(s.now());
+    }
+    Ok(crate::ssr::auth::require_recent_auth(a, s.now())?)
+}
+
 /// The users of a bulk form: at least one, at most 500, no duplicates.
 #[cfg(feature = "ssr")]
 fn selected(users: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
@@ -424,26 +455,12 @@ pub async fn admin_bulk_revoke(
     back: Option<String>,
 ) -> Result<Vec<UserResult>, AppError> {
     use super::auth::session;
-    use crate::domain::lifecycle::RevocationReason;
     let result = async {
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
         let users = selected(users)?;
-        let reason = RevocationReason::parse(&reason)
-            .ok()
-            .filter(|r| *r != RevocationReason::Superseded)
-            .ok_or_else(|| {
-                AppError::refused(
-                    "invalid_reason",
-                    Some("reason"),
-                    "choose a revocation reason",
-                )
-            })?;
-        if let Some(pw) = password.filter(|p| !p.is_empty()) {
-            crate::ssr::auth::reauth_with_password(&s, &a, &pw).await?;
-            a.session.reauth_at = Some(s.now());
-        }
-        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        let reason = admin_reason(&reason)?;
+        confirm_admin(&s, &mut a, password).await?;
         let out =
             crate::ssr::admin::bulk_revoke(&s, &a.actor(), &users, reason, Default::default())
                 .await;
@@ -542,11 +559,7 @@ pub async fn admin_rotate_ca(
                 "tick the box to confirm the new CA",
             ));
         }
-        if let Some(pw) = password.filter(|p| !p.is_empty()) {
-            crate::ssr::auth::reauth_with_password(&s, &a, &pw).await?;
-            a.session.reauth_at = Some(s.now());
-        }
-        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        confirm_admin(&s, &mut a, password).await?;
         if name.as_deref().is_some_and(|n| n.chars().count() > 64) {
             return Err(AppError::refused(
                 "invalid_field",
@@ -788,11 +801,7 @@ pub async fn admin_lost_device(
                 "tick the box to confirm",
             ));
         }
-        if let Some(pw) = password.filter(|p| !p.is_empty()) {
-            crate::ssr::auth::reauth_with_password(&s, &a, &pw).await?;
-            a.session.reauth_at = Some(s.now());
-        }
-        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        confirm_admin(&s, &mut a, password).await?;
         let r = crate::ssr::certs::lost_device(&s, &a.actor(), &id).await?;
         Ok(r.certificates_revoked)
     }
@@ -809,28 +818,14 @@ pub async fn admin_revoke_certificate(
     back: Option<String>,
 ) -> Result<(), AppError> {
     use super::auth::session;
-    use crate::domain::lifecycle::RevocationReason;
     let back = back
         .filter(|b| b.starts_with("/admin/users/") && !b.contains("//"))
         .unwrap_or_else(|| "/admin/users".into());
     let result = async {
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
-        let reason = RevocationReason::parse(&reason)
-            .ok()
-            .filter(|r| *r != RevocationReason::Superseded)
-            .ok_or_else(|| {
-                AppError::refused(
-                    "invalid_reason",
-                    Some("reason"),
-                    "choose a revocation reason",
-                )
-            })?;
-        if let Some(pw) = password.filter(|p| !p.is_empty()) {
-            crate::ssr::auth::reauth_with_password(&s, &a, &pw).await?;
-            a.session.reauth_at = Some(s.now());
-        }
-        crate::ssr::auth::require_recent_auth(&a, s.now())?;
+        let reason = admin_reason(&reason)?;
+        confirm_admin(&s, &mut a, password).await?;
         super::certs::revoke_entry_as(&s, &a.actor(), &entry, reason).await
     }
     .await;

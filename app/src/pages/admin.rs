@@ -41,7 +41,8 @@ fn status_class(s: UserCertStatus) -> &'static str {
     }
 }
 
-fn denied(lang: RwSignal<Lang>, e: &AppError, next: &'static str) -> AnyView {
+/// What an admin page shows instead of its content: sign in, admins only, or the error.
+pub(super) fn denied(lang: RwSignal<Lang>, e: &AppError, next: &str) -> AnyView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     match e {
         AppError::NotSignedIn => view! {

@@ -3,7 +3,7 @@
 //! certificate), the operation history with CSV (rule 10) and the settings. Every form works
 //! without JavaScript.
 
-use super::admin::status_label;
+use super::admin::{denied, status_label};
 use super::auth::{app_error_text, error_text};
 use super::use_lang;
 use crate::api::admin::{
@@ -35,21 +35,6 @@ pub fn AdminNav() -> impl IntoView {
                 view! { <a href=href aria-current=current>{move || t(lang.get(), m)}</a> }
             }).collect_view()}
         </nav>
-    }
-}
-
-fn denied(lang: RwSignal<Lang>, e: &AppError, next: &str) -> AnyView {
-    let tr = move |m: Msg| move || t(lang.get(), m);
-    match e {
-        AppError::NotSignedIn => view! {
-            <section class="card narrow"><p>{tr(Msg::PleaseSignIn)}</p><p><a href=format!("/login?next={next}")>{tr(Msg::NavSignIn)}</a></p></section>
-        }
-        .into_any(),
-        AppError::Forbidden => view! { <section class="card narrow"><p class="error" role="alert">{tr(Msg::AdminOnly)}</p></section> }.into_any(),
-        e => {
-            let text = app_error_text(lang.get_untracked(), e);
-            view! { <p class="error" role="alert">{text}</p> }.into_any()
-        }
     }
 }
 

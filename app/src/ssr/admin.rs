@@ -59,27 +59,54 @@ pub async fn bulk_create(
     remove_existing: bool,
     inject: InjectFailure,
 ) -> Vec<UserOutcome<db::EnrollmentRow>> {
+    for_each_user(
+        s,
+        user_ids,
+        inject,
+        FailPoint::AfterRemoveExisting,
+        |id, fail| {
+            let req = NewEnrollment {
+                user_id: id.to_string(),
+                device_label: String::new(),
+                not_after,
+                remove_existing,
+                renews_certificate_id: None,
+            };
+            async move {
+                if fail != FailPoint::None && !remove_existing {
+                    // Without "remove existing" the first write is the enrollment itself; fail
+                    // the whole transaction after it instead.
+                    create_then_fail(s, actor, &req).await
+                } else {
+                    certs::create_enrollment(s, actor, &req, fail).await
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// Runs `change` for each user in turn (each its own transaction), with `fail_with` for the
+/// user [`InjectFailure`] names, and collects a result per user.
+async fn for_each_user<'a, T, F, Fut>(
+    s: &Services,
+    user_ids: &'a [String],
+    inject: InjectFailure,
+    fail_with: FailPoint,
+    change: F,
+) -> Vec<UserOutcome<T>>
+where
+    F: Fn(&'a str, FailPoint) -> Fut,
+    Fut: std::future::Future<Output = Result<T, CertError>>,
+{
     let mut out = Vec::with_capacity(user_ids.len());
     for (i, id) in user_ids.iter().enumerate() {
         let fail = if inject.at == Some(i) {
-            FailPoint::AfterRemoveExisting
+            fail_with
         } else {
             FailPoint::None
         };
-        let req = NewEnrollment {
-            user_id: id.clone(),
-            device_label: String::new(),
-            not_after,
-            remove_existing,
-            renews_certificate_id: None,
-        };
-        let result = if fail != FailPoint::None && !remove_existing {
-            // Without "remove existing" the first write is the enrollment itself; fail the
-            // whole transaction after it instead.
-            create_then_fail(s, actor, &req).await
-        } else {
-            certs::create_enrollment(s, actor, &req, fail).await
-        };
+        let result = change(id, fail).await;
         out.push(UserOutcome {
             login: login_of(s, id).await,
             user_id: id.clone(),
@@ -165,22 +192,10 @@ pub async fn bulk_create_and_download(
     remove_existing: bool,
     inject: InjectFailure,
 ) -> Vec<UserOutcome<HandOver>> {
-    let mut out = Vec::with_capacity(user_ids.len());
-    for (i, id) in user_ids.iter().enumerate() {
-        let fail = if inject.at == Some(i) {
-            FailPoint::AfterIssue
-        } else {
-            FailPoint::None
-        };
-        let result =
-            create_and_download(s, actor, id, not_after, remove_existing, None, fail).await;
-        out.push(UserOutcome {
-            login: login_of(s, id).await,
-            user_id: id.clone(),
-            result,
-        });
-    }
-    out
+    for_each_user(s, user_ids, inject, FailPoint::AfterIssue, |id, fail| {
+        create_and_download(s, actor, id, not_after, remove_existing, None, fail)
+    })
+    .await
 }
 
 /// Revokes every active certificate of one user with `reason`, republishing the CRLs, in one
@@ -223,21 +238,14 @@ pub async fn bulk_revoke(
     reason: RevocationReason,
     inject: InjectFailure,
 ) -> Vec<UserOutcome<usize>> {
-    let mut out = Vec::with_capacity(user_ids.len());
-    for (i, id) in user_ids.iter().enumerate() {
-        let fail = if inject.at == Some(i) {
-            FailPoint::AfterRemoveExisting
-        } else {
-            FailPoint::None
-        };
-        let result = revoke_user(s, actor, id, reason, fail).await;
-        out.push(UserOutcome {
-            login: login_of(s, id).await,
-            user_id: id.clone(),
-            result,
-        });
-    }
-    out
+    for_each_user(
+        s,
+        user_ids,
+        inject,
+        FailPoint::AfterRemoveExisting,
+        |id, fail| revoke_user(s, actor, id, reason, fail),
+    )
+    .await
 }
 
 /// Rule 7: an administrator approves (→ `ready`, with a fresh pickup deadline) or rejects
