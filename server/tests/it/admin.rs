@@ -551,7 +551,7 @@ async fn bulk_over_http(backend: Backend) {
         "{out}"
     );
     let pins = std::fs::read_to_string(dir.join("PINS.csv")).unwrap();
-    for line in pins.lines().skip(1) {
+    for line in pins.lines().filter(|l| !l.starts_with("login,")) {
         let f: Vec<&str> = line.split(',').collect();
         let p12 = dir.join(format!("{}.p12", f[0]));
         let text = crate::helpers::ok(

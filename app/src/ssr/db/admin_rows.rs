@@ -169,20 +169,15 @@ pub async fn directory_row(c: &mut Conn, id: &str) -> Result<Option<DirectoryRow
 pub async fn all_certificates(
     c: &mut Conn,
 ) -> Result<Vec<(String, super::CertificateRow)>, DbError> {
-    let rows = sqlx::query(
-        "SELECT u.login, c.id FROM certificates c JOIN users u ON u.id = c.user_id \
-         ORDER BY c.created_at DESC, c.id",
-    )
-    .fetch_all(&mut *c)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let id = get_str(r, "id")?;
-        if let Some(cert) = super::certificate_by_id(c, &id).await? {
-            out.push((get_str(r, "login")?, cert));
-        }
-    }
-    Ok(out)
+    let sql = format!(
+        "SELECT {}, (SELECT u.login FROM users u WHERE u.id = certificates.user_id) AS login \
+         FROM certificates ORDER BY created_at DESC, id",
+        super::rows::CERT_COLS
+    );
+    let rows = sqlx::query(&sql).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| Ok((get_str(r, "login")?, super::rows::certificate_from(r)?)))
+        .collect()
 }
 
 /// Every department path, sorted (the directory's department tree).

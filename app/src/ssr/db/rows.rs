@@ -529,11 +529,12 @@ pub struct CertificateRow {
     pub created_at: i64,
 }
 
-const CERT_COLS: &str = "id, enrollment_id, user_id, ca_id, serial_hex, fingerprint_sha256, \
+pub(crate) const CERT_COLS: &str =
+    "id, enrollment_id, user_id, ca_id, serial_hex, fingerprint_sha256, \
      subject, device_label, not_before, not_after, cert_der, state, revoked_at, \
      revocation_reason, created_at";
 
-fn certificate_from(row: &AnyRow) -> Result<CertificateRow, DbError> {
+pub(crate) fn certificate_from(row: &AnyRow) -> Result<CertificateRow, DbError> {
     Ok(CertificateRow {
         id: get_str(row, "id")?,
         enrollment_id: get_str(row, "enrollment_id")?,
