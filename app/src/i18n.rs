@@ -804,6 +804,88 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
     }
 }
 
+/// The message for an error code, in `lang`: the only place error text is written. A missing
+/// code is a compile error (no wildcard arm); `every_error_code_has_both_languages` checks
+/// that none is empty or left in English.
+pub fn error_text(lang: Lang, code: crate::domain::error_code::ErrorCode) -> &'static str {
+    use crate::domain::error_code::ErrorCode as E;
+    let (en, ja) = match code {
+        E::NotSignedIn => ("Please sign in to continue.", "続行するにはログインしてください。"),
+        E::Forbidden => ("You are not allowed to do this.", "この操作を行う権限がありません。"),
+        E::ReauthRequired => ("This needs a confirmation with your password or a passkey from the last 5 minutes.", "この操作には、5分以内のパスワードまたはパスキーによる本人確認が必要です。"),
+        E::PasswordChangeRequired => ("Please set a new password before you continue.", "続行する前に新しいパスワードを設定してください。"),
+        E::NotFound => ("This entry was not found. It may have been removed.", "対象が見つかりません。削除された可能性があります。"),
+        E::SignInFailed => ("Sign-in failed: check your login name and password.", "ログインできませんでした。ログイン名とパスワードを確認してください。"),
+        E::Throttled => ("Too many attempts. Wait a few minutes and try again.", "試行回数が多すぎます。数分待ってから再度お試しください。"),
+        E::WrongPassword => ("The password is not correct.", "パスワードが正しくありません。"),
+        E::LoginTaken => ("That login name is already taken.", "そのログイン名は既に使われています。"),
+        E::LinkInvalid => ("This link is invalid, already used or expired. Ask your administrator for a new one.", "このリンクは無効、使用済み、または期限切れです。管理者に新しいリンクを依頼してください。"),
+        E::PasskeyFailed => ("The passkey check did not succeed. Try again.", "パスキーによる確認ができませんでした。もう一度お試しください。"),
+        E::PasskeyInvalid => ("The browser's passkey answer could not be read. Try again.", "ブラウザーからのパスキーの応答を読み取れませんでした。もう一度お試しください。"),
+        E::PasskeyAlreadyRegistered => ("This passkey is already registered.", "このパスキーは既に登録されています。"),
+        E::UserInactive => ("This account is deactivated.", "このアカウントは無効化されています。"),
+        E::SetupLinkInvalid => ("This setup link is invalid, already used or expired. Run `certportal setup-link` on the server for a new one.", "このセットアップリンクは無効、使用済み、または期限切れです。サーバーで `certportal setup-link` を実行して新しいリンクを作成してください。"),
+        E::SetupAdminExists => ("An administrator already exists. Sign in instead.", "管理者は既に登録されています。ログインしてください。"),
+        E::LastAdmin => ("This is the last active administrator. Make someone else an administrator first.", "最後の有効な管理者です。先に別の利用者を管理者にしてください。"),
+        E::InvalidLogin => ("Login name: 1 to 64 characters, letters, digits and . _ - @ only.", "ログイン名: 1〜64文字の英数字と . _ - @ で入力してください。"),
+        E::InvalidDisplayName => ("Display name: 1 to 128 characters, no control characters.", "表示名: 制御文字を含まない1〜128文字で入力してください。"),
+        E::InvalidEmail => ("E-mail: an ASCII address like name@example.com.", "メールアドレス: name@example.com のような半角英数字のアドレスを入力してください。"),
+        E::InvalidUpn => ("UPN: an ASCII name like name@corp.example.", "UPN: name@corp.example のような半角英数字の名前を入力してください。"),
+        E::InvalidDepartment => ("Department: names separated by /, none of them empty.", "部署: / で区切った部署名を入力してください(空の名前は使えません)。"),
+        E::PasswordTooShort => ("The password must have at least 12 characters.", "パスワードは12文字以上で入力してください。"),
+        E::PasswordTooLong => ("The password must have at most 1024 characters.", "パスワードは1024文字以内で入力してください。"),
+        E::InvalidPasskeyName => ("Passkey name: 1 to 64 characters, no control characters.", "パスキー名: 制御文字を含まない1〜64文字で入力してください。"),
+        E::InvalidDeviceLabel => ("Device name: at most 64 characters, no control characters.", "端末名: 制御文字を含まない64文字以内で入力してください。"),
+        E::InvalidCaName => ("CA name: at most 64 characters, no control characters.", "CA名: 制御文字を含まない64文字以内で入力してください。"),
+        E::InvalidReason => ("Choose a revocation reason from the list.", "一覧から失効理由を選んでください。"),
+        E::InvalidLanguage => ("This language is not supported.", "この言語には対応していません。"),
+        E::InvalidSearch => ("The search text is too long (at most 128 characters).", "検索語が長すぎます(128文字以内)。"),
+        E::InvalidStatus => ("Choose a certificate status from the list.", "一覧から証明書の状態を選んでください。"),
+        E::InvalidDate => ("Enter dates like 2027-03-31.", "日付は 2027-03-31 の形式で入力してください。"),
+        E::DateRangeReversed => ("The start date is after the end date.", "開始日が終了日より後になっています。"),
+        E::InvalidChoice => ("Choose one of the offered options.", "表示された選択肢から選んでください。"),
+        E::InvalidNumber => ("Enter a whole number.", "整数を入力してください。"),
+        E::NoteTooLong => ("The note is too long (at most 500 characters).", "メモが長すぎます(500文字以内)。"),
+        E::RejectNoteRequired => ("Say why the request is rejected.", "却下の理由を入力してください。"),
+        E::ConfirmationRequired => ("Tick the box to confirm.", "確認のチェックを入れてください。"),
+        E::NothingSelected => ("Select at least one user.", "利用者を1人以上選択してください。"),
+        E::TooMany => ("At most 500 users at once.", "一度に選択できる利用者は500人までです。"),
+        E::InvalidNotAfter => ("Enter the expiry date like 2027-03-31.", "有効期限は 2027-03-31 の形式で入力してください。"),
+        E::NotAfterInPast => ("The expiry date is in the past. Choose a future date.", "有効期限が過去の日付です。将来の日付を指定してください。"),
+        E::NotAfterBeyondMaximum => ("The expiry date is beyond the policy's maximum validity.", "有効期限がポリシーの最大有効期間を超えています。"),
+        E::QuotaExceeded => ("The maximum number of active certificates is reached. Revoke one first, or choose \"Remove existing certificates before re-issuing them\".", "有効な証明書の数が上限に達しています。先にいずれかを失効するか、「再発行時に既存の証明書を削除する」を選んでください。"),
+        E::ReissueNotAllowed => ("Renewal is not allowed for this account. Ask an administrator.", "このアカウントでは更新が許可されていません。管理者にお問い合わせください。"),
+        E::MaxValidityRange => ("Maximum validity: between 1 and 3650 days.", "最大有効期間: 1〜3650日で指定してください。"),
+        E::DefaultValidityRange => ("Default validity: at least 1 day and at most the maximum validity.", "既定の有効期間: 1日以上、最大有効期間以下で指定してください。"),
+        E::LinkLifetimeRange => ("Link lifetime: between 1 minute and 24 hours (1440 minutes).", "リンクの有効時間: 1〜1440分(24時間)で指定してください。"),
+        E::PickupDeadlineRange => ("Pickup deadline: between 1 and 90 days.", "受取期限: 1〜90日で指定してください。"),
+        E::MaxActiveRange => ("Active certificates per user: between 1 and 100.", "利用者あたりの有効な証明書数: 1〜100で指定してください。"),
+        E::CrlNextUpdateRange => ("CRL next update: between 1 and 365 days.", "CRLの次回更新: 1〜365日で指定してください。"),
+        E::InstallerLinkInvalid => ("Installer link: an app or https URL without spaces.", "インストーラーのリンク: 空白を含まないアプリまたは https のURLを指定してください。"),
+        E::RsaUnavailable => ("RSA-2048 keys are not available in this build. Keep ECDSA P-256.", "このビルドでは RSA-2048 鍵を使えません。ECDSA P-256 のままにしてください。"),
+        E::LifecycleFinal => ("This entry is revoked, renewed, rejected or lapsed, and that is final.", "この項目は失効・更新・却下・期限切れ(未受取)のため、操作できません。"),
+        E::LifecycleNotPending => ("Only a request awaiting approval can be approved or rejected.", "承認待ちの申請のみ承認・却下できます。"),
+        E::LifecycleNotReady => ("Only an entry that is ready to install can be picked up or get a link.", "発行待ちの項目のみ受け取り・リンク作成ができます。"),
+        E::LifecycleNotIssued => ("Only an issued certificate can be revoked or renewed.", "発行済の証明書のみ失効・更新できます。"),
+        E::LifecycleAlreadyExpired => ("The certificate has already expired.", "証明書は既に期限切れです。"),
+        E::LifecycleAwaitingApproval => ("The request has not been approved yet.", "申請はまだ承認されていません。"),
+        E::RevocationReasonNotOffered => ("certificateHold and removeFromCRL are not offered: revocation is final.", "certificateHold と removeFromCRL は使えません。失効は取り消せません。"),
+        E::RevocationReasonUnknown => ("This revocation reason is not known.", "不明な失効理由です。"),
+        E::LinkUnknown => ("This link is not known. Check that it was copied completely.", "このリンクは無効です。最後までコピーされているか確認してください。"),
+        E::LinkUsed => ("This link has already been used. Make a new one in the portal.", "このリンクは使用済みです。ポータルで新しいリンクを作成してください。"),
+        E::LinkExpired => ("This link has expired. Make a new one in the portal.", "このリンクは期限切れです。ポータルで新しいリンクを作成してください。"),
+        E::LinkVoided => ("This link was replaced by a newer one or withdrawn. Use the newest link.", "このリンクは新しいリンクに置き換えられたか、取り消されました。最新のリンクを使ってください。"),
+        E::LinkNotReady => ("The certificate behind this link can no longer be picked up.", "このリンクの証明書は受け取れなくなりました。"),
+        E::Conflict => ("Somebody else changed this at the same moment; nothing was changed. Reload and try again.", "同時に別の変更が行われたため、変更は保存されませんでした。再読み込みしてもう一度お試しください。"),
+        E::Internal => ("Something went wrong on the server. It has been logged; try again later.", "サーバーでエラーが発生しました。記録されています。しばらくしてから再度お試しください。"),
+        E::Transport => ("The server could not be reached. Check the connection and try again.", "サーバーに接続できませんでした。接続を確認して再度お試しください。"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
+    }
+}
+
 /// The name of a platform, for the pickup page's "Not this device?" list.
 pub fn platform_name(lang: Lang, p: crate::domain::platform::Platform) -> &'static str {
     use crate::domain::platform::Platform as P;
@@ -1109,4 +1191,23 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn every_error_code_has_both_languages() {
+        use crate::domain::error_code::ErrorCode;
+        for &code in ErrorCode::ALL {
+            let en = error_text(Lang::En, code);
+            let ja = error_text(Lang::Ja, code);
+            assert!(!en.trim().is_empty(), "{code}: no English text");
+            assert!(!ja.trim().is_empty(), "{code}: no Japanese text");
+            assert_ne!(en, ja, "{code}: the Japanese text is the English one");
+            // Japanese text must be written in Japanese, not left in English.
+            assert!(
+                ja.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{code}: the Japanese text has no Japanese in it: {ja}"
+            );
+            assert!(!en.contains(code.as_str()), "{code}: the text shows the code");
+        }
+    }
+
 }

@@ -300,8 +300,10 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
             let s = server::services(&cfg, server::system_clock())
                 .await
                 .map_err(|e| e.to_string())?;
+            let name = app::domain::validate::CaName::parse(name.as_deref().unwrap_or(""))
+                .map_err(|e| app::api::AppError::from(e).to_string())?;
             let row = s
-                .rotate_ca(&Actor::cli(), name.as_deref())
+                .rotate_ca(&Actor::cli(), name.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("new current CA {}", row.id);
@@ -325,12 +327,17 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
             let s = server::services(&cfg, server::system_clock())
                 .await
                 .map_err(|e| e.to_string())?;
+            let device = device
+                .as_deref()
+                .map(app::domain::validate::DeviceLabel::parse)
+                .transpose()
+                .map_err(|e| app::api::AppError::from(e).to_string())?;
             let outcome = helpdesk_link(
                 &s,
                 &app::ssr::audit::Actor::cli(),
                 &user,
                 renew.as_deref(),
-                device.as_deref(),
+                device.as_ref(),
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -556,7 +563,7 @@ async fn shutdown_signal() {
 }
 
 async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
-    use app::domain::lifecycle::{effective_state, RevocationReason};
+    use app::domain::lifecycle::{effective_state, ReasonGiver, RevocationReason};
     use app::ssr::{admin, certs};
     let s = server::services(&cfg, server::system_clock())
         .await
@@ -675,10 +682,8 @@ async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
             Ok(())
         }
         CertCommand::Revoke { serial, reason } => {
-            let reason = RevocationReason::parse(&reason)
-                .ok()
-                .filter(|r| *r != RevocationReason::Superseded)
-                .ok_or(format!(
+            let reason = RevocationReason::chosen(&reason, ReasonGiver::Admin)
+                .map_err(|_| format!(
                     "unknown reason {reason:?}: use keyCompromise, affiliationChanged, \
                      cessationOfOperation, privilegeWithdrawn, cACompromise, aACompromise or \
                      unspecified"

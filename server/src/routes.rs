@@ -147,7 +147,7 @@ pub async fn pickup_download(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Err(RedeemError::Link(p)) => back_to_landing(&token, p.code()),
+        Err(RedeemError::Link(p)) => back_to_landing(&token, p.code().as_str()),
         Err(RedeemError::Cert(e)) => {
             tracing::error!(error = %e, "pickup failed");
             back_to_landing(&token, "internal")
@@ -223,7 +223,7 @@ pub async fn create_download(
         }
         Err(e) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("/admin/users?error={}", e.code())) {
+            if let Ok(v) = HeaderValue::from_str(&format!("/admin/users?error={}", e.code)) {
                 r.headers_mut().insert(header::LOCATION, v);
             }
             r

@@ -4,6 +4,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::AppError;
+use crate::domain::error_code::ErrorCode;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -57,19 +58,17 @@ pub struct RevocationStatus {
 #[server(endpoint = "admin_revocation_status")]
 pub async fn admin_revocation_status() -> Result<RevocationStatus, AppError> {
     use super::auth::session;
-    use super::error::internal;
     use crate::ssr::{ca, db, ocsp};
     let s = super::services()?;
     session::require_admin(&s).await?;
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
-    let current = db::current_ca_id(&mut c).await.map_err(|e| internal(&e))?;
-    let mut rows = db::list_cas(&mut c).await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
+    let current = db::current_ca_id(&mut c).await?;
+    let mut rows = db::list_cas(&mut c).await?;
     rows.sort_by_key(|r| (Some(&r.id) != current.as_ref(), -r.created_at));
     let mut cas = Vec::with_capacity(rows.len());
     for r in rows {
         let issued = db::count_issued_for_ca(&mut c, &r.id)
-            .await
-            .map_err(|e| internal(&e))?;
+            .await?;
         let crl_entries = r.crl_der.as_deref().and_then(|der| {
             use x509_parser::prelude::FromDer;
             x509_parser::revocation_list::CertificateRevocationList::from_der(der)
@@ -158,7 +157,6 @@ pub async fn admin_directory(
     page: Option<i64>,
 ) -> Result<DirectoryPage, AppError> {
     use super::auth::session;
-    use super::error::internal;
     use crate::domain::directory::UserCertStatus;
     use crate::ssr::db::admin_rows::{self, DirectoryQuery};
     let s = super::services()?;
@@ -166,20 +164,12 @@ pub async fn admin_directory(
     let status = match status.as_deref().filter(|v| !v.is_empty()) {
         None => None,
         Some(code) => Some(UserCertStatus::from_code(code).ok_or_else(|| {
-            AppError::refused(
-                "invalid_field",
-                Some("status"),
-                "unknown certificate status",
-            )
+            AppError::field(ErrorCode::InvalidStatus, "status")
         })?),
     };
     let text = q.unwrap_or_default();
     if text.chars().count() > 128 {
-        return Err(AppError::refused(
-            "invalid_field",
-            Some("q"),
-            "the search text is too long (at most 128 characters)",
-        ));
+        return Err(AppError::field(ErrorCode::InvalidSearch, "q"));
     }
     let page = page.unwrap_or(0).clamp(0, 1_000_000);
     let query = DirectoryQuery {
@@ -190,13 +180,11 @@ pub async fn admin_directory(
         limit: PAGE_SIZE,
     };
     let now = s.now();
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
     let (rows, total) = admin_rows::directory(&mut c, &query, now)
-        .await
-        .map_err(|e| internal(&e))?;
+        .await?;
     let departments = admin_rows::department_paths(&mut c)
-        .await
-        .map_err(|e| internal(&e))?;
+        .await?;
     let users = rows
         .into_iter()
         .map(|r| {
@@ -215,7 +203,7 @@ pub async fn admin_directory(
             }
         })
         .collect();
-    let policy = s.policy(&mut c).await.map_err(|e| internal(&e))?;
+    let policy = s.policy(&mut c).await?;
     Ok(DirectoryPage {
         users,
         total,
@@ -230,19 +218,17 @@ pub async fn admin_directory(
 #[server(endpoint = "admin_users_by_id")]
 pub async fn admin_users_by_id(users: Option<Vec<String>>) -> Result<Vec<DirectoryUser>, AppError> {
     use super::auth::session;
-    use super::error::internal;
     use crate::domain::directory::UserCertStatus;
     use crate::ssr::db::admin_rows;
     let s = super::services()?;
     session::require_admin(&s).await?;
     let ids = selected(users)?;
     let now = s.now();
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
     let mut out = Vec::new();
     for id in ids {
         if let Some(r) = admin_rows::directory_row(&mut c, &id)
-            .await
-            .map_err(|e| internal(&e))?
+            .await?
         {
             let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
             out.push(DirectoryUser {
@@ -268,8 +254,8 @@ pub struct UserResult {
     pub user_id: String,
     pub login: String,
     /// `None` when it worked; the stable error code otherwise.
-    pub error: Option<String>,
-    /// What happened, for people and logs (e.g. "2 revoked"), or the error message.
+    pub error: Option<ErrorCode>,
+    /// What happened, for logs and scripts (e.g. "2 revoked"), or the error code.
     pub detail: String,
     /// How many certificates were revoked (bulk revoke).
     pub count: Option<usize>,
@@ -296,8 +282,8 @@ fn user_result<T>(
             UserResult {
                 user_id: o.user_id,
                 login: o.login,
-                error: Some(app.code().to_string()),
-                detail: app.to_string(),
+                error: Some(app.code),
+                detail: app.code.as_str().to_string(),
                 count: None,
             }
         }
@@ -307,17 +293,9 @@ fn user_result<T>(
 /// A revocation reason an administrator may give (RFC 5280; `superseded` is for renewals).
 #[cfg(feature = "ssr")]
 fn admin_reason(code: &str) -> Result<crate::domain::lifecycle::RevocationReason, AppError> {
-    use crate::domain::lifecycle::RevocationReason;
-    RevocationReason::parse(code)
-        .ok()
-        .filter(|r| *r != RevocationReason::Superseded)
-        .ok_or_else(|| {
-            AppError::refused(
-                "invalid_reason",
-                Some("reason"),
-                "choose a revocation reason",
-            )
-        })
+    use crate::domain::lifecycle::{ReasonGiver, RevocationReason};
+    RevocationReason::chosen(code, ReasonGiver::Admin)
+        .map_err(|_| AppError::field(ErrorCode::InvalidReason, "reason"))
 }
 
 /// Rule 8: the administrator's password in this request confirms them; otherwise a password
@@ -343,18 +321,10 @@ fn selected(users: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
     let mut seen = std::collections::HashSet::new();
     v.retain(|u| seen.insert(u.clone()));
     if v.is_empty() {
-        return Err(AppError::refused(
-            "nothing_selected",
-            Some("users"),
-            "select at least one user",
-        ));
+        return Err(AppError::field(ErrorCode::NothingSelected, "users"));
     }
     if v.len() > 500 {
-        return Err(AppError::refused(
-            "too_many",
-            Some("users"),
-            "at most 500 users at once",
-        ));
+        return Err(AppError::field(ErrorCode::TooMany, "users"));
     }
     Ok(v)
 }
@@ -367,11 +337,7 @@ pub(crate) fn end_date(text: Option<String>) -> Result<Option<i64>, AppError> {
         Some(t) => crate::domain::validate::end_of_day(t)
             .map(Some)
             .ok_or_else(|| {
-                AppError::refused(
-                    "invalid_not_after",
-                    Some("not_after"),
-                    "the expiry date must be a date like 2027-03-31",
-                )
+                AppError::field(ErrorCode::InvalidNotAfter, "not_after")
             }),
     }
 }
@@ -401,7 +367,7 @@ fn finish_bulk(
                     .collect();
                 format!("{back}{sep}done={action}&result={}", list.join(","))
             }
-            Err(e) => format!("{back}{sep}error={}", e.code()),
+            Err(e) => format!("{back}{sep}error={}", e.code),
         };
         leptos_axum::redirect(&target);
     }
@@ -529,7 +495,7 @@ pub async fn create_and_download(
                 results.push_str(&format!(
                     "{},{},\"{}\"\n",
                     o.login,
-                    app.code(),
+                    app.code,
                     app.to_string().replace('"', "'")
                 ));
             }
@@ -553,24 +519,11 @@ pub async fn admin_rotate_ca(
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
         if confirm.as_deref() != Some("yes") {
-            return Err(AppError::refused(
-                "confirmation_required",
-                Some("confirm"),
-                "tick the box to confirm the new CA",
-            ));
+            return Err(AppError::field(ErrorCode::ConfirmationRequired, "confirm"));
         }
+        let name = crate::domain::validate::CaName::parse(name.as_deref().unwrap_or(""))?;
         confirm_admin(&s, &mut a, password).await?;
-        if name.as_deref().is_some_and(|n| n.chars().count() > 64) {
-            return Err(AppError::refused(
-                "invalid_field",
-                Some("name"),
-                "the CA name is too long (at most 64 characters)",
-            ));
-        }
-        let row = s
-            .rotate_ca(&a.actor(), name.as_deref())
-            .await
-            .map_err(|e| super::error::internal(&e))?;
+        let row = s.rotate_ca(&a.actor(), name.as_ref()).await?;
         Ok(row.id)
     }
     .await;
@@ -594,13 +547,11 @@ pub struct PendingRequest {
 #[server(endpoint = "admin_pending")]
 pub async fn admin_pending() -> Result<Vec<PendingRequest>, AppError> {
     use super::auth::session;
-    use super::error::internal;
     let s = super::services()?;
     session::require_admin(&s).await?;
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
     let rows = crate::ssr::db::admin_rows::pending_requests(&mut c, 500)
-        .await
-        .map_err(|e| internal(&e))?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| PendingRequest {
@@ -631,11 +582,7 @@ pub async fn admin_decide(
             "approve" => true,
             "reject" => false,
             _ => {
-                return Err(AppError::refused(
-                    "invalid_field",
-                    Some("decision"),
-                    "approve or reject",
-                ))
+                return Err(AppError::field(ErrorCode::InvalidChoice, "decision"))
             }
         };
         let e = crate::ssr::admin::decide(
@@ -672,22 +619,19 @@ pub struct AdminUserView {
 #[server(endpoint = "admin_user")]
 pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
     use super::auth::session;
-    use super::error::internal;
     use crate::domain::directory::UserCertStatus;
     use crate::ssr::db::{self, admin_rows};
     let s = super::services()?;
     session::require_admin(&s).await?;
     let now = s.now();
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
     let r = admin_rows::directory_row(&mut c, &id)
-        .await
-        .map_err(|e| internal(&e))?
-        .ok_or(AppError::NotFound)?;
+        .await?
+        .ok_or(AppError::NOT_FOUND)?;
     let full = db::user_by_id(&mut c, &id)
-        .await
-        .map_err(|e| internal(&e))?
-        .ok_or(AppError::NotFound)?;
-    let policy = s.policy(&mut c).await.map_err(|e| internal(&e))?;
+        .await?
+        .ok_or(AppError::NOT_FOUND)?;
+    let policy = s.policy(&mut c).await?;
     let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
     let entries = super::certs::entry_views(&mut c, &id, now).await?;
     let (history, _) = admin_rows::history(
@@ -698,8 +642,7 @@ pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
             ..Default::default()
         },
     )
-    .await
-    .map_err(|e| internal(&e))?;
+    .await?;
     Ok(AdminUserView {
         user: DirectoryUser {
             not_after: r.not_after.filter(|_| status.shows_expiry()),
@@ -740,22 +683,14 @@ pub async fn admin_update_user(
             "on" => Some(true),
             "off" => Some(false),
             _ => {
-                return Err(AppError::refused(
-                    "invalid_field",
-                    Some("reissue"),
-                    "renewal must be default, on or off",
-                ))
+                return Err(AppError::field(ErrorCode::InvalidChoice, "reissue"))
             }
         };
         let is_admin = match role.as_str() {
             "admin" => true,
             "user" => false,
             _ => {
-                return Err(AppError::refused(
-                    "invalid_field",
-                    Some("role"),
-                    "the role must be admin or user",
-                ))
+                return Err(AppError::field(ErrorCode::InvalidChoice, "role"))
             }
         };
         let flags = crate::ssr::admin::UserFlags {
@@ -795,11 +730,7 @@ pub async fn admin_lost_device(
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
         if confirm.as_deref() != Some("yes") {
-            return Err(AppError::refused(
-                "confirmation_required",
-                Some("confirm"),
-                "tick the box to confirm",
-            ));
+            return Err(AppError::field(ErrorCode::ConfirmationRequired, "confirm"));
         }
         confirm_admin(&s, &mut a, password).await?;
         let r = crate::ssr::certs::lost_device(&s, &a.actor(), &id).await?;
@@ -889,7 +820,6 @@ pub async fn history_query(
     page: i64,
     limit: i64,
 ) -> Result<Option<crate::ssr::db::admin_rows::HistoryQuery>, AppError> {
-    use super::error::internal;
     use crate::ssr::db;
     let clean = |v: &Option<String>| {
         v.as_deref()
@@ -905,8 +835,7 @@ pub async fn history_query(
     };
     if let Some(login) = clean(&f.user) {
         match db::user_by_login(c, &login)
-            .await
-            .map_err(|e| internal(&e))?
+            .await?
         {
             Some(u) => q.subject_user_id = Some(u.id),
             None => return Ok(None),
@@ -915,8 +844,7 @@ pub async fn history_query(
     if let Some(login) = clean(&f.actor) {
         q.actor = Some(
             match db::user_by_login(c, &login)
-                .await
-                .map_err(|e| internal(&e))?
+                .await?
             {
                 Some(u) => u.id,
                 None => login,
@@ -929,7 +857,7 @@ pub async fn history_query(
             Some(t) => crate::domain::validate::end_of_day(&t)
                 .map(Some)
                 .ok_or_else(|| {
-                    AppError::refused("invalid_field", Some(field), "dates look like 2026-11-22")
+                    AppError::field(ErrorCode::InvalidDate, field)
                 }),
         }
     };
@@ -937,11 +865,7 @@ pub async fn history_query(
     q.to = date(clean(&f.to), "to")?;
     if let (Some(a), Some(b)) = (q.from, q.to) {
         if a > b {
-            return Err(AppError::refused(
-                "invalid_field",
-                Some("from"),
-                "the start date is after the end date",
-            ));
+            return Err(AppError::field(ErrorCode::DateRangeReversed, "from"));
         }
     }
     Ok(Some(q))
@@ -957,11 +881,10 @@ pub async fn admin_history(
     page: Option<i64>,
 ) -> Result<HistoryPage, AppError> {
     use super::auth::session;
-    use super::error::internal;
     let s = super::services()?;
     session::require_admin(&s).await?;
     let page = page.unwrap_or(0).max(0);
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
     let Some(q) = history_query(&mut c, &filter, page, HISTORY_PAGE).await? else {
         return Ok(HistoryPage {
             items: Vec::new(),
@@ -971,8 +894,7 @@ pub async fn admin_history(
         });
     };
     let (rows, total) = crate::ssr::db::admin_rows::history(&mut c, &q)
-        .await
-        .map_err(|e| internal(&e))?;
+        .await?;
     Ok(HistoryPage {
         items: rows.into_iter().map(HistoryItem::from).collect(),
         total,
@@ -988,14 +910,12 @@ pub async fn history_csv(
     cookie_header: Option<&str>,
     filter: &HistoryFilter,
 ) -> Result<String, AppError> {
-    use super::error::internal;
     require_admin_cookie(s, cookie_header).await?;
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
     let mut out = String::from("time,actor,user,action,result,detail,ip\n");
     if let Some(q) = history_query(&mut c, filter, 0, 100_000).await? {
         let (rows, _) = crate::ssr::db::admin_rows::history(&mut c, &q)
-            .await
-            .map_err(|e| internal(&e))?;
+            .await?;
         let field = |v: &str| {
             // RFC 4180 quoting; a leading =, +, - or @ is defused for spreadsheets.
             let v = if v.starts_with(['=', '+', '-', '@']) {
@@ -1039,15 +959,15 @@ pub async fn require_admin_cookie(
         })
     });
     let a = match token {
-        None => return Err(AppError::NotSignedIn),
+        None => return Err(AppError::NOT_SIGNED_IN),
         Some(t) => crate::ssr::auth::session_user(s, &t)
             .await?
-            .ok_or(AppError::NotSignedIn)?,
+            .ok_or(AppError::NOT_SIGNED_IN)?,
     };
     if a.user.is_admin {
         Ok(a)
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::FORBIDDEN)
     }
 }
 
@@ -1063,11 +983,10 @@ pub struct SettingsView {
 #[server(endpoint = "admin_settings")]
 pub async fn admin_settings() -> Result<SettingsView, AppError> {
     use super::auth::session;
-    use super::error::internal;
     let s = super::services()?;
     session::require_admin(&s).await?;
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
-    let policy = s.policy(&mut c).await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
+    let policy = s.policy(&mut c).await?;
     Ok(SettingsView {
         policy,
         public_url: s.public_url.clone(),
@@ -1099,19 +1018,11 @@ pub async fn admin_update_settings(
         let a = session::require_admin(&s).await?;
         let num = |field: &'static str, v: &str| -> Result<i64, AppError> {
             v.trim().parse::<i64>().map_err(|_| {
-                AppError::refused(
-                    "invalid_setting",
-                    Some(field),
-                    format!("{field}: enter a whole number"),
-                )
+                AppError::field(ErrorCode::InvalidNumber, field)
             })
         };
         let choice = |field: &'static str| {
-            AppError::refused(
-                "invalid_setting",
-                Some(field),
-                format!("{field}: choose one of the options"),
-            )
+            AppError::field(ErrorCode::InvalidChoice, field)
         };
         let policy = Policy {
             distribution_mode: match distribution_mode.as_str() {
@@ -1153,11 +1064,10 @@ pub async fn admin_update_settings(
 #[server(endpoint = "my_history")]
 pub async fn my_history() -> Result<Vec<HistoryItem>, AppError> {
     use super::auth::session;
-    use super::error::internal;
     use crate::ssr::db::admin_rows;
     let s = super::services()?;
     let me = session::require(&s).await?;
-    let mut c = s.conn().await.map_err(|e| internal(&e))?;
+    let mut c = s.conn().await?;
     let (rows, _) = admin_rows::history(
         &mut c,
         &admin_rows::HistoryQuery {
@@ -1166,7 +1076,6 @@ pub async fn my_history() -> Result<Vec<HistoryItem>, AppError> {
             ..Default::default()
         },
     )
-    .await
-    .map_err(|e| internal(&e))?;
+    .await?;
     Ok(rows.into_iter().map(HistoryItem::from).collect())
 }

@@ -2,6 +2,7 @@
 //! case in `crate::ssr::auth`, set or clear the cookie, map the error.
 
 use super::AppError;
+use crate::domain::error_code::ErrorCode;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -133,7 +134,7 @@ pub(crate) mod session {
 
     /// The signed-in user, or `NotSignedIn`.
     pub async fn require(s: &Services) -> Result<Authenticated, AppError> {
-        current(s).await?.ok_or(AppError::NotSignedIn)
+        current(s).await?.ok_or(AppError::NOT_SIGNED_IN)
     }
 
     /// The signed-in administrator, or an error (rule 11: checked first in every admin call).
@@ -142,7 +143,7 @@ pub(crate) mod session {
         if a.user.is_admin {
             Ok(a)
         } else {
-            Err(AppError::Forbidden)
+            Err(AppError::FORBIDDEN)
         }
     }
 }
@@ -171,7 +172,7 @@ pub(crate) fn finish_form<T>(
             Ok(_) => leptos_axum::redirect(ok),
             Err(e) => {
                 let sep = if back.contains('?') { '&' } else { '?' };
-                leptos_axum::redirect(&format!("{back}{sep}error={}", e.code()));
+                leptos_axum::redirect(&format!("{back}{sep}error={}", e.code));
             }
         }
     }
@@ -308,11 +309,7 @@ pub async fn passkey_register_finish(
     let s = super::services()?;
     let a = session::require(&s).await?;
     let cred = serde_json::from_str(&credential).map_err(|_| {
-        AppError::refused(
-            "passkey_invalid",
-            None,
-            "the browser's passkey answer could not be read",
-        )
+        AppError::new(ErrorCode::PasskeyInvalid)
     })?;
     crate::ssr::auth::passkey_register_finish(&s, &a, &ceremony, &name, &cred).await?;
     Ok(())
@@ -341,11 +338,7 @@ pub async fn passkey_login_finish(
 ) -> Result<Me, AppError> {
     let s = super::services()?;
     let cred = serde_json::from_str(&credential).map_err(|_| {
-        AppError::refused(
-            "passkey_invalid",
-            None,
-            "the browser's passkey answer could not be read",
-        )
+        AppError::new(ErrorCode::PasskeyInvalid)
     })?;
     if confirm.unwrap_or(false) {
         let a = session::require(&s).await?;
@@ -371,10 +364,9 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyInfo>, AppError> {
     use crate::ssr::clock::rfc3339;
     let s = super::services()?;
     let a = session::require(&s).await?;
-    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+    let mut c = s.conn().await?;
     let rows = crate::ssr::db::auth_rows::passkeys_for_user(&mut c, &a.user.id)
-        .await
-        .map_err(|e| super::error::internal(&e))?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|p| PasskeyInfo {
@@ -442,10 +434,9 @@ pub async fn admin_create_user(
 pub async fn admin_list_users() -> Result<Vec<UserInfo>, AppError> {
     let s = super::services()?;
     session::require_admin(&s).await?;
-    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+    let mut c = s.conn().await?;
     let rows = crate::ssr::db::list_users(&mut c, 500)
-        .await
-        .map_err(|e| super::error::internal(&e))?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(u, activated)| UserInfo {

@@ -3,6 +3,7 @@
 //! session and ownership on the server (rule 11) through the use cases in `crate::ssr`.
 
 use super::AppError;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::lifecycle::{RevocationReason, State};
 use crate::domain::platform::Platform;
 use leptos::prelude::*;
@@ -61,7 +62,7 @@ pub enum LinkAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PickupView {
     /// `None` when the link can be used; otherwise the problem's code.
-    pub problem: Option<String>,
+    pub problem: Option<ErrorCode>,
     pub device_label: String,
     pub renewal: bool,
     pub expires_at: i64,
@@ -159,11 +160,7 @@ async fn require_user(
 ) -> Result<(crate::ssr::auth::Authenticated, crate::ssr::audit::Actor), AppError> {
     let me = super::auth::session::require(s).await?;
     if me.user.must_change_password {
-        return Err(AppError::refused(
-            "password_change_required",
-            None,
-            "set a new password on your account page first",
-        ));
+        return Err(AppError::new(ErrorCode::PasswordChangeRequired));
     }
     let actor = crate::ssr::audit::Actor {
         is_admin: false,
@@ -193,8 +190,7 @@ pub(crate) async fn entry_views(
     use crate::ssr::{certs, db};
     use std::collections::HashMap;
     let cas: HashMap<String, String> = db::list_cas(c)
-        .await
-        .map_err(|e| super::error::internal(&e))?
+        .await?
         .into_iter()
         .map(|ca| (ca.id, ca.subject))
         .collect();
@@ -229,11 +225,10 @@ pub(crate) async fn revoke_entry_as(
 ) -> Result<(), AppError> {
     use crate::ssr::{certs, db};
     let e = {
-        let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+        let mut c = s.conn().await?;
         db::enrollment_by_id(&mut c, entry)
-            .await
-            .map_err(|e| super::error::internal(&e))?
-            .ok_or(AppError::NotFound)?
+            .await?
+            .ok_or(AppError::NOT_FOUND)?
     };
     match &e.certificate_id {
         Some(cert) => {
@@ -253,11 +248,10 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
     let s = super::services()?;
     let (me, _) = require_user(&s).await?;
     let now = s.now();
-    let mut c = s.conn().await.map_err(|e| super::error::internal(&e))?;
+    let mut c = s.conn().await?;
     let policy = s
         .policy(&mut c)
-        .await
-        .map_err(|e| super::error::internal(&e))?;
+        .await?;
     let all = entry_views(&mut c, &me.user.id, now).await?;
 
     let total = all.len();
@@ -285,20 +279,13 @@ pub async fn request_certificate(device_label: String) -> Result<String, AppErro
     let result = async {
         let s = super::services()?;
         let (me, actor) = require_user(&s).await?;
-        let label = device_label.trim();
-        if label.chars().count() > 64 {
-            return Err(AppError::refused(
-                "invalid_device_label",
-                Some("device_label"),
-                "the device name may have at most 64 characters",
-            ));
-        }
+        let label = crate::domain::validate::DeviceLabel::parse(&device_label)?;
         let e = crate::ssr::certs::create_enrollment(
             &s,
             &actor,
             &crate::ssr::certs::NewEnrollment {
                 user_id: me.user.id.clone(),
-                device_label: label.to_string(),
+                device_label: label,
                 ..Default::default()
             },
             crate::ssr::certs::FailPoint::None,
@@ -367,7 +354,7 @@ pub async fn my_entry(entry: String) -> Result<EntryView, AppError> {
     list.entries
         .into_iter()
         .find(|e| e.id == entry)
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NOT_FOUND)
 }
 
 /// Revokes one of the user's certificates with a reason, or withdraws an enrollment not yet
@@ -389,19 +376,13 @@ pub async fn revoke_entry(entry: String, reason: String) -> Result<(), AppError>
 }
 
 /// The reasons a user may give (RFC 5280 codes); administrators get more in their console.
-pub const USER_REASONS: [RevocationReason; 4] = [
-    RevocationReason::KeyCompromise,
-    RevocationReason::CessationOfOperation,
-    RevocationReason::AffiliationChanged,
-    RevocationReason::Unspecified,
-];
+pub use crate::domain::lifecycle::USER_REASONS;
 
 #[cfg(feature = "ssr")]
 fn user_reason(code: &str) -> Result<RevocationReason, AppError> {
-    USER_REASONS
-        .into_iter()
-        .find(|r| r.code() == code)
-        .ok_or_else(|| AppError::refused("invalid_reason", Some("reason"), "choose a reason"))
+    use crate::domain::lifecycle::ReasonGiver;
+    RevocationReason::chosen(code, ReasonGiver::User)
+        .map_err(|_| AppError::field(ErrorCode::InvalidReason, "reason"))
 }
 
 /// "I lost my device" (rule 9). `confirm` must be `yes` (the confirmation checkbox).
@@ -412,11 +393,7 @@ pub async fn report_lost_device(confirm: Option<String>) -> Result<u32, AppError
         let s = super::services()?;
         let me = session::require(&s).await?;
         if confirm.as_deref() != Some("yes") {
-            return Err(AppError::refused(
-                "confirmation_required",
-                Some("confirm"),
-                "tick the box to confirm",
-            ));
+            return Err(AppError::field(ErrorCode::ConfirmationRequired, "confirm"));
         }
         let actor = crate::ssr::audit::Actor {
             is_admin: false,
@@ -477,7 +454,7 @@ pub async fn pickup_info(token: String, platform: Option<String>) -> Result<Pick
             ..base
         }),
         Err(RedeemError::Link(p)) => Ok(PickupView {
-            problem: Some(p.code().to_string()),
+            problem: Some(p.code()),
             download: None,
             ..base
         }),

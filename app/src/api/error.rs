@@ -1,72 +1,57 @@
 //! The one error type server functions return: stable snake_case codes the UI translates and
 //! a human message. Internal causes are logged on the server and never sent to the browser.
 
+use crate::domain::error_code::ErrorCode;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum AppError {
-    /// The request was understood and refused: bad input or a rule said no.
-    #[error("{message}")]
-    Refused {
-        code: String,
-        field: Option<String>,
-        message: String,
-    },
-    #[error("not found")]
-    NotFound,
-    #[error("you are not allowed to do this")]
-    Forbidden,
-    #[error("please sign in")]
-    NotSignedIn,
-    #[error("please confirm with your password or passkey first")]
-    ReauthRequired,
-    #[error("something went wrong on the server; it has been logged")]
-    Internal,
-    /// The browser could not talk to the server (or decode its answer).
-    #[error("could not reach the server: {0}")]
-    Transport(String),
+/// An error as server functions return it: a stable code and, for a bad form field, the
+/// field's name. On the wire: `{"code":"login_taken","field":"login"}`. The text comes from the
+/// catalogue in the reader's language; `Display` gives the English text (logs, CLI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    pub code: ErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl AppError {
-    pub fn refused(code: &str, field: Option<&str>, message: impl Into<String>) -> Self {
-        AppError::Refused {
-            code: code.to_string(),
-            field: field.map(str::to_string),
-            message: message.into(),
+    pub const fn new(code: ErrorCode) -> Self {
+        AppError { code, field: None }
+    }
+
+    /// An error about one form field.
+    pub fn field(code: ErrorCode, field: &str) -> Self {
+        AppError {
+            code,
+            field: Some(field.to_string()),
         }
     }
 
-    /// The stable code of this error.
-    pub fn code(&self) -> &str {
-        match self {
-            AppError::Refused { code, .. } => code,
-            AppError::NotFound => "not_found",
-            AppError::Forbidden => "forbidden",
-            AppError::NotSignedIn => "not_signed_in",
-            AppError::ReauthRequired => "reauth_required",
-            AppError::Internal => "internal",
-            AppError::Transport(_) => "transport",
-        }
-    }
-}
+    pub const NOT_FOUND: AppError = AppError::new(ErrorCode::NotFound);
+    pub const FORBIDDEN: AppError = AppError::new(ErrorCode::Forbidden);
+    pub const NOT_SIGNED_IN: AppError = AppError::new(ErrorCode::NotSignedIn);
+    pub const INTERNAL: AppError = AppError::new(ErrorCode::Internal);
 
-impl AppError {
     /// The HTTP status a server function answers with when it returns this error (the
     /// browser client decodes the error from any 4xx/5xx; other clients get a proper status).
     pub fn http_status(&self) -> u16 {
-        match self {
-            AppError::Refused { code, .. } => match code.as_str() {
-                "throttled" => 429,
-                "conflict" => 409,
-                _ => 400,
-            },
-            AppError::NotFound => 404,
-            AppError::Forbidden | AppError::ReauthRequired => 403,
-            AppError::NotSignedIn => 401,
-            AppError::Internal | AppError::Transport(_) => 500,
-        }
+        self.code.http_status()
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::i18n::error_text(crate::i18n::Lang::En, self.code))
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<ErrorCode> for AppError {
+    fn from(code: ErrorCode) -> Self {
+        AppError::new(code)
     }
 }
 
@@ -74,41 +59,72 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        // The detail stays in the browser's console; the page shows the catalogue text.
+        leptos::logging::warn!("server function call failed: {value}");
+        AppError::new(ErrorCode::Transport)
     }
 }
 
 #[cfg(feature = "ssr")]
 mod from_ssr {
     use super::AppError;
+    use crate::domain::error_code::ErrorCode;
+    use crate::domain::validate::InvalidField;
     use crate::ssr::auth::AuthError;
     use crate::ssr::certs::CertError;
+    use crate::ssr::db::DbError;
+    use crate::ssr::services::ServiceError;
     use crate::ssr::setup::SetupError;
 
     /// Logs an internal failure with its cause and returns the generic error.
     pub fn internal(cause: &dyn std::fmt::Display) -> AppError {
         tracing::error!(error = %cause, "internal error");
-        AppError::Internal
+        AppError::INTERNAL
+    }
+
+    impl From<InvalidField> for AppError {
+        fn from(f: InvalidField) -> Self {
+            AppError::field(f.code, f.field)
+        }
+    }
+
+    impl From<crate::domain::lifecycle::LifecycleError> for AppError {
+        fn from(l: crate::domain::lifecycle::LifecycleError) -> Self {
+            AppError::new(l.code())
+        }
+    }
+
+    impl From<DbError> for AppError {
+        fn from(e: DbError) -> Self {
+            internal(&e)
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(e: sqlx::Error) -> Self {
+            internal(&e)
+        }
+    }
+
+    impl From<ServiceError> for AppError {
+        fn from(e: ServiceError) -> Self {
+            match e {
+                ServiceError::Conflict => AppError::new(ErrorCode::Conflict),
+                e => internal(&e),
+            }
+        }
     }
 
     impl From<SetupError> for AppError {
         fn from(e: SetupError) -> Self {
             match e {
-                SetupError::BadToken => {
-                    AppError::refused("setup_link_invalid", None, e.to_string())
-                }
-                SetupError::AdminExists => {
-                    AppError::refused("setup_admin_exists", None, e.to_string())
-                }
-                SetupError::Invalid(f) => {
-                    AppError::refused("invalid_field", Some(f.field), f.to_string())
-                }
-                SetupError::LoginTaken => {
-                    AppError::refused("login_taken", Some("login"), e.to_string())
-                }
+                SetupError::BadToken => AppError::new(ErrorCode::SetupLinkInvalid),
+                SetupError::AdminExists => AppError::new(ErrorCode::SetupAdminExists),
+                SetupError::Invalid(f) => f.into(),
+                SetupError::LoginTaken => AppError::field(ErrorCode::LoginTaken, "login"),
                 SetupError::Passkey(ref detail) => {
                     tracing::info!(detail = %detail, "setup passkey refused");
-                    AppError::refused("passkey_failed", None, e.to_string())
+                    AppError::new(ErrorCode::PasskeyFailed)
                 }
                 SetupError::Hash | SetupError::Db(_) => internal(&e),
             }
@@ -118,26 +134,23 @@ mod from_ssr {
     impl From<AuthError> for AppError {
         fn from(e: AuthError) -> Self {
             match &e {
-                AuthError::SignInFailed => AppError::refused("sign_in_failed", None, e.to_string()),
-                AuthError::Throttled(_) => AppError::refused("throttled", None, e.to_string()),
-                AuthError::NotSignedIn => AppError::NotSignedIn,
-                AuthError::ReauthRequired => AppError::ReauthRequired,
-                AuthError::WrongPassword => {
-                    AppError::refused("wrong_password", Some("password"), e.to_string())
-                }
-                AuthError::Invalid(f) => {
-                    AppError::refused("invalid_field", Some(f.field), f.to_string())
-                }
-                AuthError::LoginTaken => {
-                    AppError::refused("login_taken", Some("login"), e.to_string())
-                }
-                AuthError::BadLink => AppError::refused("link_invalid", None, e.to_string()),
+                AuthError::SignInFailed => AppError::new(ErrorCode::SignInFailed),
+                AuthError::Throttled(_) => AppError::new(ErrorCode::Throttled),
+                AuthError::NotSignedIn => AppError::NOT_SIGNED_IN,
+                AuthError::ReauthRequired => AppError::new(ErrorCode::ReauthRequired),
+                AuthError::WrongPassword => AppError::field(ErrorCode::WrongPassword, "password"),
+                AuthError::Invalid(f) => (*f).into(),
+                AuthError::LoginTaken => AppError::field(ErrorCode::LoginTaken, "login"),
+                AuthError::BadLink => AppError::new(ErrorCode::LinkInvalid),
                 AuthError::Passkey(detail) => {
                     tracing::info!(detail = %detail, "passkey ceremony refused");
-                    AppError::refused("passkey_failed", None, e.to_string())
+                    AppError::new(ErrorCode::PasskeyFailed)
                 }
-                AuthError::AdminOnly => AppError::Forbidden,
-                AuthError::NotFound => AppError::NotFound,
+                AuthError::PasskeyAlreadyRegistered => {
+                    AppError::new(ErrorCode::PasskeyAlreadyRegistered)
+                }
+                AuthError::AdminOnly => AppError::FORBIDDEN,
+                AuthError::NotFound => AppError::NOT_FOUND,
                 AuthError::Hash | AuthError::Db(_) => internal(&e),
             }
         }
@@ -146,26 +159,22 @@ mod from_ssr {
     impl From<CertError> for AppError {
         fn from(e: CertError) -> Self {
             match &e {
-                CertError::Invalid(m) => AppError::refused("invalid_input", None, *m),
-                CertError::Policy(p) => {
-                    AppError::refused("invalid_setting", Some(&p.setting), p.to_string())
-                }
-                CertError::Lifecycle(l) => AppError::refused(l.code(), None, l.to_string()),
-                CertError::Quota(_) => AppError::refused("quota_exceeded", None, e.to_string()),
-                CertError::Validity(_) => {
-                    AppError::refused("invalid_not_after", Some("not_after"), e.to_string())
-                }
-                CertError::NotFound(_) => AppError::NotFound,
-                CertError::Forbidden => AppError::Forbidden,
-                CertError::UserInactive => AppError::refused("user_inactive", None, e.to_string()),
-                CertError::ReissueNotAllowed => {
-                    AppError::refused("reissue_not_allowed", None, e.to_string())
-                }
-                CertError::Conflict => AppError::refused("conflict", None, e.to_string()),
+                CertError::Invalid(code) => AppError::new(*code),
+                CertError::Policy(p) => AppError::field(p.code, &p.setting),
+                CertError::Lifecycle(l) => AppError::new(l.code()),
+                CertError::Quota(_) => AppError::new(ErrorCode::QuotaExceeded),
+                CertError::Validity(v) => AppError::field(v.code(), "not_after"),
+                CertError::NotFound(_) => AppError::NOT_FOUND,
+                CertError::Forbidden => AppError::FORBIDDEN,
+                CertError::UserInactive => AppError::new(ErrorCode::UserInactive),
+                CertError::ReissueNotAllowed => AppError::new(ErrorCode::ReissueNotAllowed),
+                CertError::Conflict => AppError::new(ErrorCode::Conflict),
+                CertError::Service(ServiceError::Conflict) => AppError::new(ErrorCode::Conflict),
                 CertError::Ca(_)
                 | CertError::Bundle(_)
                 | CertError::Service(_)
-                | CertError::Db(_) => internal(&e),
+                | CertError::Db(_)
+                | CertError::Internal(_) => internal(&e),
             }
         }
     }
@@ -179,17 +188,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_error_has_its_http_status() {
+    fn the_wire_form_is_a_code_and_a_field() {
+        let e = AppError::field(ErrorCode::LoginTaken, "login");
+        let json = serde_json::to_string(&e).unwrap_or_default();
+        assert_eq!(json, r#"{"code":"login_taken","field":"login"}"#);
+        let back: AppError = serde_json::from_str(&json).unwrap_or(AppError::INTERNAL);
+        assert_eq!(back, e);
         assert_eq!(
-            AppError::refused("invalid_field", None, "x").http_status(),
-            400
+            serde_json::to_string(&AppError::NOT_FOUND).unwrap_or_default(),
+            r#"{"code":"not_found"}"#
         );
-        assert_eq!(AppError::refused("throttled", None, "x").http_status(), 429);
-        assert_eq!(AppError::refused("conflict", None, "x").http_status(), 409);
-        assert_eq!(AppError::NotFound.http_status(), 404);
-        assert_eq!(AppError::Forbidden.http_status(), 403);
-        assert_eq!(AppError::ReauthRequired.http_status(), 403);
-        assert_eq!(AppError::NotSignedIn.http_status(), 401);
-        assert_eq!(AppError::Internal.http_status(), 500);
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(e.to_string(), "That login name is already taken.");
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_ca_rotation_conflict_is_a_409() {
+        let e: AppError = crate::ssr::services::ServiceError::Conflict.into();
+        assert_eq!(e.code, ErrorCode::Conflict);
+        assert_eq!(e.http_status(), 409);
     }
 }

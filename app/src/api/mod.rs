@@ -9,6 +9,7 @@ pub mod error;
 
 pub use error::AppError;
 
+use crate::domain::error_code::ErrorCode;
 use crate::i18n::Lang;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -57,18 +58,15 @@ pub(crate) fn is_plain_form_post() -> bool {
 pub async fn portal_info() -> Result<PortalSummary, AppError> {
     use crate::ssr::{clock::rfc3339, db};
     let s = services()?;
-    let mut c = s.conn().await.map_err(|e| error::internal(&e))?;
+    let mut c = s.conn().await?;
     let ca_id = s
         .current_ca_id(&mut c)
-        .await
-        .map_err(|e| error::internal(&e))?;
+        .await?;
     let ca = db::ca_by_id(&mut c, &ca_id)
-        .await
-        .map_err(|e| error::internal(&e))?
-        .ok_or(AppError::NotFound)?;
+        .await?
+        .ok_or(AppError::NOT_FOUND)?;
     let admins = db::count_admins(&mut c)
-        .await
-        .map_err(|e| error::internal(&e))?;
+        .await?;
     Ok(PortalSummary {
         ca_id: ca.id,
         ca_subject: ca.subject,
@@ -83,7 +81,7 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
 #[server(endpoint = "set_language")]
 pub async fn set_language(lang: String) -> Result<Lang, AppError> {
     let lang = Lang::from_code(&lang).ok_or_else(|| {
-        AppError::refused("invalid_language", Some("lang"), "unsupported language")
+        AppError::field(ErrorCode::InvalidLanguage, "lang")
     })?;
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         let cookie = format!(
@@ -136,7 +134,7 @@ pub async fn complete_setup(
         Err(e) => {
             let e = AppError::from(e);
             if is_plain_form_post() {
-                leptos_axum::redirect(&format!("/setup/{token}?error={}", e.code()));
+                leptos_axum::redirect(&format!("/setup/{token}?error={}", e.code));
             }
             Err(e)
         }
@@ -165,11 +163,7 @@ pub async fn setup_passkey_finish(
 ) -> Result<String, AppError> {
     let s = services()?;
     let cred = serde_json::from_str(&credential).map_err(|_| {
-        AppError::refused(
-            "passkey_invalid",
-            None,
-            "the browser's passkey answer could not be read",
-        )
+        AppError::new(ErrorCode::PasskeyInvalid)
     })?;
     let session =
         crate::ssr::setup::passkey_setup_finish(&s, &ceremony, &cred, &auth::session::client())

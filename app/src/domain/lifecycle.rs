@@ -4,6 +4,7 @@
 //! Pure: no I/O, no clock. `expired` is never stored; it is derived from `not_after` and a
 //! time the caller passes in (see [`effective_state`]).
 
+use super::error_code::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -218,17 +219,53 @@ pub enum LifecycleError {
 }
 
 impl LifecycleError {
-    /// Stable snake_case code the UI translates.
-    pub fn code(self) -> &'static str {
+    /// The stable code the UI translates.
+    pub fn code(self) -> ErrorCode {
         match self {
-            LifecycleError::Final(_) => "lifecycle_final",
-            LifecycleError::NotPending => "lifecycle_not_pending",
-            LifecycleError::NotReady => "lifecycle_not_ready",
-            LifecycleError::NotIssued => "lifecycle_not_issued",
-            LifecycleError::AlreadyExpired => "lifecycle_already_expired",
-            LifecycleError::AwaitingApproval => "lifecycle_awaiting_approval",
-            LifecycleError::ReasonNotOffered => "revocation_reason_not_offered",
-            LifecycleError::UnknownReason => "revocation_reason_unknown",
+            LifecycleError::Final(_) => ErrorCode::LifecycleFinal,
+            LifecycleError::NotPending => ErrorCode::LifecycleNotPending,
+            LifecycleError::NotReady => ErrorCode::LifecycleNotReady,
+            LifecycleError::NotIssued => ErrorCode::LifecycleNotIssued,
+            LifecycleError::AlreadyExpired => ErrorCode::LifecycleAlreadyExpired,
+            LifecycleError::AwaitingApproval => ErrorCode::LifecycleAwaitingApproval,
+            LifecycleError::ReasonNotOffered => ErrorCode::RevocationReasonNotOffered,
+            LifecycleError::UnknownReason => ErrorCode::RevocationReasonUnknown,
+        }
+    }
+}
+
+/// Who gives a revocation reason: a user for their own certificates, or an administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonGiver {
+    User,
+    Admin,
+}
+
+/// The reasons a user may give for their own certificates.
+pub const USER_REASONS: [RevocationReason; 4] = [
+    RevocationReason::KeyCompromise,
+    RevocationReason::CessationOfOperation,
+    RevocationReason::AffiliationChanged,
+    RevocationReason::Unspecified,
+];
+
+impl RevocationReason {
+    /// Whether `giver` may revoke with this reason. `superseded` is only ever set by a
+    /// renewal or "remove existing", never chosen (web, CLI or API alike).
+    pub fn may_be_given_by(self, giver: ReasonGiver) -> bool {
+        match giver {
+            ReasonGiver::User => USER_REASONS.contains(&self),
+            ReasonGiver::Admin => self != RevocationReason::Superseded,
+        }
+    }
+
+    /// Parses a reason a person chose: known, offered (rule 1), and allowed for `giver`.
+    pub fn chosen(code: &str, giver: ReasonGiver) -> Result<RevocationReason, LifecycleError> {
+        let r = RevocationReason::parse(code)?;
+        if r.may_be_given_by(giver) {
+            Ok(r)
+        } else {
+            Err(LifecycleError::UnknownReason)
         }
     }
 }
@@ -558,6 +595,20 @@ mod tests {
             .map(|r| r.rfc5280_value())
             .collect();
         assert_eq!(values, vec![0, 1, 2, 3, 4, 5, 9, 10]);
+    }
+
+    #[test]
+    fn who_may_give_which_reason() {
+        for r in RevocationReason::ALL {
+            let admin = RevocationReason::chosen(r.code(), ReasonGiver::Admin);
+            assert_eq!(admin.is_ok(), r != RevocationReason::Superseded, "{r:?}");
+            let user = RevocationReason::chosen(r.code(), ReasonGiver::User);
+            assert_eq!(user.is_ok(), USER_REASONS.contains(&r), "{r:?}");
+        }
+        assert_eq!(
+            RevocationReason::chosen("certificateHold", ReasonGiver::Admin),
+            Err(LifecycleError::ReasonNotOffered)
+        );
     }
 
     #[test]

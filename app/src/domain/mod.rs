@@ -2,6 +2,7 @@
 //! and PIN formatting.
 
 pub mod directory;
+pub mod error_code;
 pub mod lifecycle;
 pub mod pin;
 pub mod platform;

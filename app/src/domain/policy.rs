@@ -1,6 +1,8 @@
 //! Portal policy (SPEC.md rules 2, 5, 6, 7, 12): the settings an administrator controls, their
 //! defaults and limits, and the pure checks that use them. No I/O, no clock.
 
+use super::error_code::ErrorCode;
+
 use serde::{Deserialize, Serialize};
 
 pub const DAY: i64 = 86_400;
@@ -75,12 +77,24 @@ impl Default for Policy {
 pub struct PolicyError {
     pub setting: String,
     pub reason: String,
+    pub code: ErrorCode,
 }
 
 fn bad(setting: &str, reason: &str) -> PolicyError {
+    let code = match setting {
+        "max_validity_days" => ErrorCode::MaxValidityRange,
+        "default_validity_days" => ErrorCode::DefaultValidityRange,
+        "link_lifetime_minutes" => ErrorCode::LinkLifetimeRange,
+        "pickup_deadline_days" => ErrorCode::PickupDeadlineRange,
+        "max_active_per_user" => ErrorCode::MaxActiveRange,
+        "crl_next_update_days" => ErrorCode::CrlNextUpdateRange,
+        "installer_link" => ErrorCode::InstallerLinkInvalid,
+        _ => ErrorCode::InvalidChoice,
+    };
     PolicyError {
         setting: setting.to_string(),
         reason: reason.to_string(),
+        code,
     }
 }
 
@@ -181,6 +195,15 @@ pub enum ValidityError {
     InThePast,
     #[error("the end date is beyond the policy maximum of {max_days} days")]
     BeyondMaximum { max_days: i64 },
+}
+
+impl ValidityError {
+    pub fn code(self) -> ErrorCode {
+        match self {
+            ValidityError::InThePast => ErrorCode::NotAfterInPast,
+            ValidityError::BeyondMaximum { .. } => ErrorCode::NotAfterBeyondMaximum,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

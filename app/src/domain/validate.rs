@@ -3,16 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A field that failed validation, with the field's name and a human reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[error("{field}: {reason}")]
+use super::error_code::ErrorCode;
+
+/// A field that failed validation: the field's name and the code that says what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {code}")]
 pub struct InvalidField {
     pub field: &'static str,
-    pub reason: &'static str,
+    pub code: ErrorCode,
 }
 
-fn invalid(field: &'static str, reason: &'static str) -> InvalidField {
-    InvalidField { field, reason }
+fn invalid(field: &'static str, code: ErrorCode) -> InvalidField {
+    InvalidField { field, code }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,16 +25,13 @@ impl Login {
     pub fn parse(s: &str) -> Result<Login, InvalidField> {
         let s = s.trim().to_ascii_lowercase();
         if s.is_empty() || s.len() > 64 {
-            return Err(invalid("login", "must be 1 to 64 characters"));
+            return Err(invalid("login", ErrorCode::InvalidLogin));
         }
         if !s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
         {
-            return Err(invalid(
-                "login",
-                "may contain only letters, digits, '.', '_', '-' and '@'",
-            ));
+            return Err(invalid("login", ErrorCode::InvalidLogin));
         }
         Ok(Login(s))
     }
@@ -49,13 +48,10 @@ impl DisplayName {
     pub fn parse(s: &str) -> Result<DisplayName, InvalidField> {
         let s = s.trim();
         if s.is_empty() || s.chars().count() > 128 {
-            return Err(invalid("display_name", "must be 1 to 128 characters"));
+            return Err(invalid("display_name", ErrorCode::InvalidDisplayName));
         }
         if s.chars().any(char::is_control) {
-            return Err(invalid(
-                "display_name",
-                "must not contain control characters",
-            ));
+            return Err(invalid("display_name", ErrorCode::InvalidDisplayName));
         }
         Ok(DisplayName(s.to_string()))
     }
@@ -71,7 +67,7 @@ impl Email {
     /// An ASCII address `local@domain` (it goes into the certificate's rfc822Name SAN,
     /// which is an IA5String).
     pub fn parse(s: &str) -> Result<Email, InvalidField> {
-        parse_address(s, "email").map(Email)
+        parse_address(s, "email", ErrorCode::InvalidEmail).map(Email)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -84,20 +80,17 @@ pub struct Upn(String);
 
 impl Upn {
     pub fn parse(s: &str) -> Result<Upn, InvalidField> {
-        parse_address(s, "upn").map(Upn)
+        parse_address(s, "upn", ErrorCode::InvalidUpn).map(Upn)
     }
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-fn parse_address(s: &str, field: &'static str) -> Result<String, InvalidField> {
+fn parse_address(s: &str, field: &'static str, code: ErrorCode) -> Result<String, InvalidField> {
     let s = s.trim();
     if s.len() > 254 || !s.is_ascii() {
-        return Err(invalid(
-            field,
-            "must be an ASCII address of at most 254 characters",
-        ));
+        return Err(invalid(field, code));
     }
     match s.split_once('@') {
         Some((local, domain))
@@ -112,11 +105,69 @@ fn parse_address(s: &str, field: &'static str) -> Result<String, InvalidField> {
         {
             Ok(s.to_string())
         }
-        _ => Err(invalid(field, "must look like name@example.com")),
+        _ => Err(invalid(field, code)),
     }
 }
 
 /// A new password: 12–1024 characters (NIST SP 800-63B length rule; no composition rules).
+/// A short free-text label (device name, CA name, passkey name): trimmed, at most 64
+/// characters, no control characters.
+fn label(s: &str, field: &'static str, code: ErrorCode, allow_empty: bool) -> Result<String, InvalidField> {
+    let s = s.trim();
+    if (!allow_empty && s.is_empty()) || s.chars().count() > 64 || s.chars().any(char::is_control) {
+        return Err(invalid(field, code));
+    }
+    Ok(s.to_string())
+}
+
+/// The name a user gives a device ("Taro's iPhone"); may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceLabel(String);
+
+impl DeviceLabel {
+    pub fn parse(s: &str) -> Result<DeviceLabel, InvalidField> {
+        label(s, "device_label", ErrorCode::InvalidDeviceLabel, true).map(DeviceLabel)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The common name of a new CA (rotation); empty means "keep the current name".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaName(String);
+
+impl CaName {
+    /// `None` for an empty name.
+    pub fn parse(s: &str) -> Result<Option<CaName>, InvalidField> {
+        let v = label(s, "name", ErrorCode::InvalidCaName, true)?;
+        Ok((!v.is_empty()).then_some(CaName(v)))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A passkey's name; an empty one becomes "Passkey" when a passkey is added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyName(String);
+
+impl PasskeyName {
+    pub fn parse(s: &str) -> Result<PasskeyName, InvalidField> {
+        label(s, "name", ErrorCode::InvalidPasskeyName, false).map(PasskeyName)
+    }
+    /// For a new passkey: an empty name is allowed and becomes "Passkey".
+    pub fn parse_or_default(s: &str) -> Result<PasskeyName, InvalidField> {
+        if s.trim().is_empty() {
+            return Ok(PasskeyName("Passkey".into()));
+        }
+        PasskeyName::parse(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewPassword(String);
 
@@ -124,10 +175,10 @@ impl NewPassword {
     pub fn parse(s: &str) -> Result<NewPassword, InvalidField> {
         let n = s.chars().count();
         if n < 12 {
-            return Err(invalid("password", "must be at least 12 characters"));
+            return Err(invalid("password", ErrorCode::PasswordTooShort));
         }
         if n > 1024 {
-            return Err(invalid("password", "must be at most 1024 characters"));
+            return Err(invalid("password", ErrorCode::PasswordTooLong));
         }
         Ok(NewPassword(s.to_string()))
     }
@@ -176,6 +227,21 @@ mod tests {
         }
         assert!(Upn::parse("taro@corp.example").is_ok());
         assert_eq!(Upn::parse("nope").unwrap_err().field, "upn");
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(DeviceLabel::parse("  iPhone ").unwrap().as_str(), "iPhone");
+        assert_eq!(DeviceLabel::parse("").unwrap().as_str(), "");
+        assert_eq!(DeviceLabel::parse(&"x".repeat(65)).unwrap_err().code, ErrorCode::InvalidDeviceLabel);
+        assert!(DeviceLabel::parse(&"端".repeat(64)).is_ok());
+        assert!(DeviceLabel::parse("a\u{1b}b").is_err());
+        assert_eq!(CaName::parse(" ").unwrap(), None);
+        assert_eq!(CaName::parse("Corp CA 2").unwrap().unwrap().as_str(), "Corp CA 2");
+        assert_eq!(CaName::parse(&"c".repeat(65)).unwrap_err().code, ErrorCode::InvalidCaName);
+        assert_eq!(PasskeyName::parse_or_default(" ").unwrap().as_str(), "Passkey");
+        assert!(PasskeyName::parse(" ").is_err());
+        assert_eq!(PasskeyName::parse(&"p".repeat(65)).unwrap_err().code, ErrorCode::InvalidPasskeyName);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The signed-in user's account: password, passkeys, confirmation (rule 8), sessions.
 
-use super::auth::{app_error_text, error_text, go};
+use super::auth::go;
+use super::errors::{query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::auth::{
     list_passkeys, whoami, ChangePassword, ConfirmPassword, Logout, LogoutEverywhere,
@@ -30,7 +31,7 @@ pub fn AccountPage() -> impl IntoView {
                                     <dt>{tr(Msg::FieldLogin)}</dt><dd data-testid="me-login">{me.login.clone()}</dd>
                                     <dt>{tr(Msg::FieldEmail)}</dt><dd>{me.email.clone()}</dd>
                                 </dl>
-                                {move || query.read().get("error").map(|c| view! { <p class="error" role="alert">{error_text(lang.get(), &c)}</p> })}
+                                <ErrorNote error=Signal::derive(query_error()) testid="account-error"/>
                             </section>
                             <PasswordCard must=must/>
                             <PasskeysCard/>
@@ -62,7 +63,7 @@ fn PasswordCard(must: bool) -> impl IntoView {
         matches!(action.value().get(), Some(Ok(()))) || query.read().get("changed").is_some()
     };
     let error = move || match action.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        Some(Err(e)) => Some(e),
         _ => None,
     };
     view! {
@@ -70,7 +71,7 @@ fn PasswordCard(must: bool) -> impl IntoView {
             <h2 id="pw-title">{tr(Msg::ChangePasswordTitle)}</h2>
             {must.then(|| view! { <p class="notice" role="status" data-testid="must-change">{tr(Msg::MustChangePassword)}</p> })}
             {move || done().then(|| view! { <p class="success" role="status" data-testid="password-changed">{tr(Msg::PasswordChanged)}</p> })}
-            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorNote error=Signal::derive(error) testid="password-error"/>
             <ActionForm action=action attr:class="form">
                 <label for="current">{tr(Msg::CurrentPassword)}</label>
                 <input id="current" name="current" type="password" autocomplete="current-password"/>
@@ -95,7 +96,7 @@ fn PasskeysCard() -> impl IntoView {
         |_| list_passkeys(),
     );
     let remove_error = move || match remove.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        Some(Err(e)) => Some(e),
         _ => None,
     };
     view! {
@@ -129,11 +130,11 @@ fn PasskeysCard() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorText error=e/> }.into_any(),
                     }
                 })}
             </Suspense>
-            {move || remove_error().map(|e| view! { <p class="error" role="alert" data-testid="remove-error">{e}</p> })}
+            <ErrorNote error=Signal::derive(remove_error) testid="remove-error"/>
             <div class="passkey-block" data-passkey="">
                 <label for="passkey-name">{tr(Msg::PasskeyName)}</label>
                 <input id="passkey-name" maxlength="64" placeholder="iPhone, YubiKey…"/>
@@ -143,7 +144,7 @@ fn PasskeysCard() -> impl IntoView {
             <h3>{tr(Msg::ConfirmTitle)}</h3>
             <p class="hint">{tr(Msg::ConfirmHint)}</p>
             {move || matches!(confirm.value().get(), Some(Ok(()))).then(|| view! { <p class="success" role="status">{tr(Msg::Confirmed)}</p> })}
-            {move || match confirm.value().get() { Some(Err(e)) => Some(view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }), _ => None }}
+            <ErrorNote error=Signal::derive(move || confirm.value().get().and_then(Result::err)) testid="confirm-error"/>
             <ActionForm action=confirm attr:class="form">
                 <input type="hidden" name="next" value="/account"/>
                 <label for="confirm-password">{tr(Msg::FieldPassword)}</label>

@@ -3,7 +3,7 @@
 //! control is a plain HTML form first (it works without JavaScript); with JavaScript, "Create"
 //! runs user by user and shows progress and a result per user.
 
-use super::auth::{app_error_text, error_text};
+use super::errors::{denied, query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::admin::{
     admin_bulk_create, admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage,
@@ -11,6 +11,7 @@ use crate::api::admin::{
 };
 use crate::api::auth::AdminCreateUser;
 use crate::api::AppError;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::directory::UserCertStatus;
 use crate::i18n::{admin_reason_label, fmt_utc, t, Lang, Msg};
 use leptos::prelude::*;
@@ -41,26 +42,10 @@ fn status_class(s: UserCertStatus) -> &'static str {
     }
 }
 
-/// What an admin page shows instead of its content: sign in, admins only, or the error.
-pub(super) fn denied(lang: RwSignal<Lang>, e: &AppError, next: &str) -> AnyView {
-    let tr = move |m: Msg| move || t(lang.get(), m);
-    match e {
-        AppError::NotSignedIn => view! {
-            <section class="card narrow"><p>{tr(Msg::PleaseSignIn)}</p><p><a href=format!("/login?next={next}")>{tr(Msg::NavSignIn)}</a></p></section>
-        }
-        .into_any(),
-        AppError::Forbidden => view! { <section class="card narrow"><p class="error" role="alert">{tr(Msg::AdminOnly)}</p></section> }.into_any(),
-        e => {
-            let text = app_error_text(lang.get_untracked(), e);
-            view! { <p class="error" role="alert">{text}</p> }.into_any()
-        }
-    }
-}
-
 /// Results of a bulk run: from the action (JavaScript) or the `result=` query (no JavaScript).
 #[component]
 fn Results(
-    rows: Vec<(String, Option<String>, Option<usize>)>,
+    rows: Vec<(String, Option<ErrorCode>, Option<usize>)>,
     lang: RwSignal<Lang>,
 ) -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
@@ -70,13 +55,13 @@ fn Results(
             <ul class="items">
                 {rows.into_iter().map(|(login, err, count)| {
                     let ok = err.is_none();
-                    let text = move || match (&err, count) {
+                    let text = move || match (err, count) {
                         (None, None) => t(lang.get(), Msg::ResultOk).to_string(),
                         (None, Some(n)) => format!("{} ({})", t(lang.get(), Msg::ResultOk), t(lang.get(), Msg::RevokedCount).replace("{n}", &n.to_string())),
-                        (Some(code), _) => error_text(lang.get(), code),
+                        (Some(code), _) => crate::i18n::error_text(lang.get(), code).to_string(),
                     };
                     view! {
-                        <li data-testid="bulk-result" data-ok=ok.to_string()>
+                        <li data-testid="bulk-result" data-ok=ok.to_string() data-code=err.map(ErrorCode::as_str)>
                             <strong>{login}</strong>
                             <span class=if ok { "success" } else { "error" }>{text}</span>
                         </li>
@@ -87,7 +72,7 @@ fn Results(
     }
 }
 
-fn results_from_query(text: &str) -> Vec<(String, Option<String>, Option<usize>)> {
+fn results_from_query(text: &str) -> Vec<(String, Option<ErrorCode>, Option<usize>)> {
     text.split(',')
         .filter_map(|pair| {
             let (login, code) = pair.rsplit_once(':')?;
@@ -97,16 +82,16 @@ fn results_from_query(text: &str) -> Vec<(String, Option<String>, Option<usize>)
             };
             Some((
                 login.to_string(),
-                (code != "ok").then(|| code.to_string()),
+                (code != "ok").then(|| ErrorCode::parse(code).unwrap_or(ErrorCode::Internal)),
                 count,
             ))
         })
         .collect()
 }
 
-fn results_from_action(rows: &[UserResult]) -> Vec<(String, Option<String>, Option<usize>)> {
+fn results_from_action(rows: &[UserResult]) -> Vec<(String, Option<ErrorCode>, Option<usize>)> {
     rows.iter()
-        .map(|r| (r.login.clone(), r.error.clone(), r.count))
+        .map(|r| (r.login.clone(), r.error, r.count))
         .collect()
 }
 
@@ -138,16 +123,13 @@ pub fn UsersPage() -> impl IntoView {
         let result = get("result");
         (!done.is_empty() && !result.is_empty()).then(|| results_from_query(&result))
     };
-    let no_js_error = move || {
-        let e = get("error");
-        (!e.is_empty()).then(|| error_text(lang.get(), &e))
-    };
+    let no_js_error = query_error();
     view! {
         <super::console::AdminNav/>
         <div class="title-row">
             <h1>{tr(Msg::UsersTitle)}</h1>
         </div>
-        {move || no_js_error().map(|text| view! { <p class="error" role="alert" data-testid="bulk-error">{text}</p> })}
+        <ErrorNote error=Signal::derive(no_js_error) testid="bulk-error"/>
         {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
         {move || js_results.get().map(|rows| view! { <Results rows=results_from_action(&rows) lang=lang/> })}
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
@@ -167,7 +149,7 @@ pub fn UsersPage() -> impl IntoView {
                         <p class="mono" data-testid="activation-link">{link}</p>
                     </div>
                 }.into_any()),
-                Some(Err(e)) => Some(view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any()),
+                Some(Err(e)) => Some(view! { <ErrorText error=e testid="create-user-error"/> }.into_any()),
                 None => None,
             }}
             <ActionForm action=create_user attr:class="form">
@@ -223,13 +205,13 @@ fn Directory(
     let selected = RwSignal::new(Vec::<String>::new());
     let not_after = RwSignal::new(page.default_not_after.clone());
     let remove_existing = RwSignal::new(false);
-    let bulk_error = RwSignal::new(None::<String>);
+    let bulk_error = RwSignal::new(None::<AppError>);
     // With JavaScript: one call per user, so the page can show progress.
     let run_create = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         let users = selected.get_untracked();
         if users.is_empty() {
-            bulk_error.set(Some(t(lang.get_untracked(), Msg::NothingSelected).into()));
+            bulk_error.set(Some(AppError::new(ErrorCode::NothingSelected)));
             return;
         }
         bulk_error.set(None);
@@ -245,7 +227,7 @@ fn Directory(
                 {
                     Ok(mut r) => rows.append(&mut r),
                     Err(e) => {
-                        bulk_error.set(Some(app_error_text(lang.get_untracked(), &e)));
+                        bulk_error.set(Some(e));
                         break;
                     }
                 }
@@ -332,7 +314,7 @@ fn Directory(
                         on:change=move |ev| remove_existing.set(event_target_checked(&ev))/>
                     {tr(Msg::BulkRemoveExisting)}
                 </label>
-                {move || bulk_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <ErrorNote error=bulk_error testid="bulk-js-error"/>
                 {move || progress.get().map(|(i, n)| view! {
                     <p role="status" data-testid="bulk-progress">
                         {move || t(lang.get(), Msg::BulkWorking)} " " <progress max=n.to_string() value=i.to_string()></progress> {format!(" {i} / {n}")}
@@ -419,7 +401,7 @@ pub fn RevokeUsersPage() -> impl IntoView {
                                     <Results rows=results_from_action(&rows) lang=lang/>
                                     <p><a href="/admin/users">{tr(Msg::BackToUsers)}</a></p>
                                 }.into_any()),
-                                Some(Err(e)) => Some(view! { <p class="error" role="alert" data-testid="revoke-error">{app_error_text(lang.get(), &e)}</p> }.into_any()),
+                                Some(Err(e)) => Some(view! { <ErrorText error=e testid="revoke-error"/> }.into_any()),
                                 None => None,
                             }}
                             <section class="card">

@@ -3,58 +3,12 @@
 
 use super::use_lang;
 use crate::api::auth::{Activate, Login};
+use super::errors::{action_error, ErrorNote, ErrorText};
 use crate::api::AppError;
-use crate::i18n::{t, Lang, Msg};
+use crate::domain::error_code::ErrorCode;
+use crate::i18n::{t, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// The catalogue message for an error code, if it has one.
-fn known(code: &str) -> Option<Msg> {
-    Some(match code {
-        "sign_in_failed" => Msg::SignInFailed,
-        "throttled" => Msg::Throttled,
-        "not_signed_in" => Msg::PleaseSignIn,
-        "link_invalid" => Msg::LinkInvalid,
-        "reauth_required" => Msg::ConfirmHint,
-        "invalid_field" => Msg::PasswordHint,
-        "reissue_not_allowed" => Msg::ReissueNotAllowed,
-        "quota_exceeded" => Msg::QuotaExceeded,
-        "confirmation_required" => Msg::ConfirmationRequired,
-        "password_change_required" => Msg::MustChangePassword,
-        "link_unknown" => Msg::LinkUnknown,
-        "link_used" => Msg::LinkUsed,
-        "link_expired" => Msg::LinkExpiredPickup,
-        "link_voided" => Msg::LinkVoided,
-        "link_not_ready" => Msg::LinkNotReady,
-        "nothing_selected" => Msg::NothingSelected,
-        "invalid_not_after" => Msg::InvalidNotAfter,
-        "wrong_password" => Msg::WrongPasswordShort,
-        "forbidden" => Msg::AdminOnly,
-        c if c.starts_with("lifecycle_") => Msg::NotAllowedNow,
-        _ => return None,
-    })
-}
-
-/// Text for an error code (from a no-JavaScript redirect, or an `AppError`).
-pub fn error_text(lang: Lang, code: &str) -> String {
-    t(lang, known(code).unwrap_or(Msg::ErrorPrefix)).to_string()
-}
-
-/// The message for an error returned to a hydrated page.
-pub fn app_error_text(lang: Lang, e: &AppError) -> String {
-    match e {
-        AppError::Refused { code, message, .. } => match known(code) {
-            Some(m)
-                if code != "invalid_field"
-                    && (lang == Lang::Ja || !code.starts_with("lifecycle_")) =>
-            {
-                t(lang, m).to_string()
-            }
-            _ => message.clone(),
-        },
-        other => error_text(lang, other.code()),
-    }
-}
 
 /// Sends the browser to `href` with a full page load (so every part of the page, the header
 /// included, reflects the new session).
@@ -88,19 +42,13 @@ pub fn LoginPage() -> impl IntoView {
             });
         }
     });
-    let error = move || match action.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query
-            .read()
-            .get("error")
-            .map(|c| error_text(lang.get(), &c)),
-    };
+    let error = action_error(action);
     view! {
         <section class="card narrow" aria-labelledby="login-title">
             <h1 id="login-title">{tr(Msg::SignInTitle)}</h1>
             {move || query.read().get("signed_out").map(|_| view! { <p class="success" role="status">{tr(Msg::SignedOut)}</p> })}
             {move || query.read().get("lost").map(|_| view! { <p class="success" role="status" data-testid="lost-done">{tr(Msg::LostDone)}</p> })}
-            {move || error().map(|e| view! { <p class="error" role="alert" data-testid="login-error">{e}</p> })}
+            <ErrorNote error=Signal::derive(error) testid="login-error"/>
             <ActionForm action=action attr:class="form" attr:data-testid="login-form">
                 <input type="hidden" name="next" value=next/>
                 <label for="login">{tr(Msg::FieldLogin)}</label>
@@ -125,7 +73,6 @@ pub fn ActivatePage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let params = use_params_map();
-    let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let info = Resource::new(token, crate::api::auth::activation_info);
     let action = ServerAction::<Activate>::new();
@@ -134,13 +81,7 @@ pub fn ActivatePage() -> impl IntoView {
             go("/account");
         }
     });
-    let error = move || match action.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query
-            .read()
-            .get("error")
-            .map(|c| error_text(lang.get(), &c)),
-    };
+    let error = action_error(action);
     view! {
         <section class="card narrow" aria-labelledby="activate-title">
             <h1 id="activate-title">{tr(Msg::ActivateTitle)}</h1>
@@ -150,7 +91,7 @@ pub fn ActivatePage() -> impl IntoView {
                         Ok(Some(name)) => view! {
                             <p><strong>{name}</strong></p>
                             <p>{tr(Msg::ActivateIntro)}</p>
-                            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                            <ErrorNote error=Signal::derive(error)/>
                             <ActionForm action=action attr:class="form">
                                 <input type="hidden" name="token" value=token/>
                                 <label for="password">{tr(Msg::NewPassword)}</label>
@@ -160,7 +101,7 @@ pub fn ActivatePage() -> impl IntoView {
                             </ActionForm>
                         }
                         .into_any(),
-                        _ => view! { <p class="error" role="alert">{tr(Msg::LinkInvalid)}</p> }.into_any(),
+                        _ => view! { <ErrorText error=AppError::new(ErrorCode::LinkInvalid)/> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -1,10 +1,9 @@
 //! Admin view of the certificate authorities and revocation (issue 6): every CA with the CRL
 //! it publishes (signed when, next update, entries, number) and the OCSP responder's state.
 
-use super::auth::{app_error_text, error_text};
+use super::errors::{action_error, denied, ErrorNote};
 use super::use_lang;
 use crate::api::admin::{admin_revocation_status, AdminRotateCa, CaRevocation, OcspState};
-use crate::api::AppError;
 use crate::i18n::{fmt_date, fmt_utc, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -22,22 +21,12 @@ pub fn CaPage() -> impl IntoView {
     let rotated = move || {
         query.with(|q| q.get("rotated").is_some()) || matches!(rotate.value().get(), Some(Ok(_)))
     };
-    let error = move || {
-        let code = query.with(|q| q.get("error").unwrap_or_default());
-        match rotate.value().get() {
-            Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-            _ => (!code.is_empty()).then(|| error_text(lang.get(), &code)),
-        }
-    };
+    let error = action_error(rotate);
     view! {
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match status.await {
-                    Err(AppError::NotSignedIn) => view! {
-                        <section class="card narrow"><p>{tr(Msg::PleaseSignIn)}</p><p><a href="/login?next=/admin/ca">{tr(Msg::NavSignIn)}</a></p></section>
-                    }.into_any(),
-                    Err(AppError::Forbidden) => view! { <section class="card narrow"><p class="error" role="alert">{tr(Msg::AdminOnly)}</p></section> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => denied(lang, &e, "/admin/ca"),
                     Ok(st) => {
                         let now = st.now;
                         view! {
@@ -50,7 +39,7 @@ pub fn CaPage() -> impl IntoView {
                                 <h2 id="rotate-title">{tr(Msg::RotateTitle)}</h2>
                                 <p class="hint">{tr(Msg::RotateIntro)}</p>
                                 {move || rotated().then(|| view! { <p class="success" role="status" data-testid="rotated">{tr(Msg::Rotated)}</p> })}
-                                {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                                <ErrorNote error=Signal::derive(error) testid="rotate-error"/>
                                 <ActionForm action=rotate attr:class="form" attr:data-testid="rotate-form">
                                     <label for="ca-name">{tr(Msg::RotateName)}</label>
                                     <input id="ca-name" name="name" maxlength="64"/>

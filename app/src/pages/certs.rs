@@ -2,17 +2,18 @@
 //! "⁝" → "Show renewal URL" with the QR code and PIN, revocation and "I lost my device".
 //! The actions offered come from `allowed_actions`, the same rule the server enforces.
 
-use super::auth::{app_error_text, error_text, go};
+use super::auth::go;
+use super::errors::{action_error, ErrorNote, ErrorText};
+use crate::domain::error_code::ErrorCode;
 use super::use_lang;
 use crate::api::certs::{
     current_renewal_link, my_certificates, my_entry, EntryView, LinkAnswer, LinkView,
     ReportLostDevice, RequestCertificate, RevokeEntry, ShowRenewalLink, USER_REASONS,
 };
-use crate::api::AppError;
 use crate::domain::lifecycle::{
     allowed_actions, check_action, Action, Actor as RuleActor, PermissionError, State,
 };
-use crate::i18n::{fmt_countdown, fmt_date, fmt_utc, reason_label, state_label, t, Lang, Msg};
+use crate::i18n::{fmt_countdown, fmt_date, fmt_utc, reason_label, state_label, t, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -48,22 +49,18 @@ pub fn CertificatesPage() -> impl IntoView {
         move || (show_all(), request.version().get()),
         |(all, _)| my_certificates(all),
     );
-    let notice = move || -> Option<(bool, String)> {
+    let error = action_error(request);
+    let notice = move || -> Option<String> {
         let l = lang.get();
-        match request.value().get() {
-            Some(Err(e)) => return Some((false, app_error_text(l, &e))),
-            Some(Ok(_)) => return None,
-            None => {}
+        if request.value().get().is_some() || error().is_some() {
+            return None;
         }
         let q = query.read();
-        if let Some(code) = q.get("error") {
-            return Some((false, error_text(l, &code)));
-        }
         if q.get("awaiting").is_some() {
-            return Some((true, t(l, Msg::RequestedPending).to_string()));
+            return Some(t(l, Msg::RequestedPending).to_string());
         }
         if q.get("revoked").is_some() {
-            return Some((true, t(l, Msg::RevokedDone).to_string()));
+            return Some(t(l, Msg::RevokedDone).to_string());
         }
         None
     };
@@ -71,11 +68,11 @@ pub fn CertificatesPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Err(AppError::NotSignedIn) => view! { <SignInFirst next="/certificates".into()/> }.into_any(),
+                    Err(e) if e.code == ErrorCode::NotSignedIn => view! { <SignInFirst next="/certificates".into()/> }.into_any(),
                     Err(e) => view! {
                         <section class="card narrow">
-                            <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p>
-                            {(e.code() == "password_change_required").then(|| view! {
+                            <ErrorText error=e.clone()/>
+                            {(e.code == ErrorCode::PasswordChangeRequired).then(|| view! {
                                 <p><a href="/account?change=1">{tr(Msg::NavAccount)}</a></p>
                             })}
                         </section>
@@ -105,8 +102,9 @@ pub fn CertificatesPage() -> impl IntoView {
                                         }.into_any()
                                     }}
                                 </div>
-                                {move || notice().map(|(ok, text)| view! {
-                                    <p class=if ok { "success" } else { "error" } role=if ok { "status" } else { "alert" } data-testid="certs-notice">{text}</p>
+                                <ErrorNote error=Signal::derive(error) testid="certs-notice"/>
+                                {move || notice().map(|text| view! {
+                                    <p class="success" role="status" data-testid="certs-notice">{text}</p>
                                 })}
                                 {empty.then(|| view! { <p data-testid="no-certs">{tr(Msg::NoCertificates)}</p> })}
                                 <ul class="certs" data-testid="cert-list">
@@ -216,7 +214,6 @@ pub fn LinkPage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let params = use_params_map();
-    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let make = ServerAction::<ShowRenewalLink>::new();
     let entry = Resource::new(id, my_entry);
@@ -230,13 +227,7 @@ pub fn LinkPage() -> impl IntoView {
         }
         _ => {}
     });
-    let error = move || match make.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query
-            .read()
-            .get("error")
-            .map(|c| error_text(lang.get(), &c)),
-    };
+    let error = action_error(make);
     view! {
         <section class="card narrow-wide" aria-labelledby="link-title">
             <p><a href="/certificates">{"← "}{tr(Msg::BackToCertificates)}</a></p>
@@ -245,8 +236,8 @@ pub fn LinkPage() -> impl IntoView {
                     let e = entry.await;
                     let cur = current.await;
                     match (e, cur) {
-                        (Err(AppError::NotSignedIn), _) => view! { <SignInFirst next=format!("/certificates/{}/link", id())/> }.into_any(),
-                        (Err(e), _) | (_, Err(e)) => view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any(),
+                        (Err(e), _) if e.code == ErrorCode::NotSignedIn => view! { <SignInFirst next=format!("/certificates/{}/link", id())/> }.into_any(),
+                        (Err(e), _) | (_, Err(e)) => view! { <ErrorText error=e/> }.into_any(),
                         (Ok(e), Ok(cur)) => {
                             let cur = StoredValue::new(cur);
                             let shown = move || match make.value().get() {
@@ -261,7 +252,7 @@ pub fn LinkPage() -> impl IntoView {
                                     " · "
                                     <span class=badge_class(e.state)>{move || state_label(lang.get(), e.state)}</span>
                                 </p>
-                                {move || error().map(|m| view! { <p class="error" role="alert" data-testid="link-error">{m}</p> })}
+                                <ErrorNote error=Signal::derive(error) testid="link-error"/>
                                 {move || match shown() {
                                     Some(l) => view! { <LinkPanel l=l/> }.into_any(),
                                     None => view! { <p class="hint">{tr(Msg::LinkNone)}</p> }.into_any(),
@@ -332,7 +323,6 @@ pub fn RevokePage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let params = use_params_map();
-    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let entry = Resource::new(id, my_entry);
     let revoke = ServerAction::<RevokeEntry>::new();
@@ -341,20 +331,14 @@ pub fn RevokePage() -> impl IntoView {
             go("/certificates?revoked=1&all=1");
         }
     });
-    let error = move || match revoke.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query
-            .read()
-            .get("error")
-            .map(|c| error_text(lang.get(), &c)),
-    };
+    let error = action_error(revoke);
     view! {
         <section class="card narrow" aria-labelledby="revoke-title">
             <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     match entry.await {
-                        Err(AppError::NotSignedIn) => view! { <SignInFirst next=format!("/certificates/{}/revoke", id())/> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{app_error_text(lang.get(), &e)}</p> }.into_any(),
+                        Err(e) if e.code == ErrorCode::NotSignedIn => view! { <SignInFirst next=format!("/certificates/{}/revoke", id())/> }.into_any(),
+                        Err(e) => view! { <ErrorText error=e/> }.into_any(),
                         Ok(e) => {
                             let cert = e.serial.is_some();
                             view! {
@@ -365,7 +349,7 @@ pub fn RevokePage() -> impl IntoView {
                                     <dt>{tr(Msg::ColStatus)}</dt><dd>{move || state_label(lang.get(), e.state)}</dd>
                                 </dl>
                                 <p class="notice">{tr(if cert { Msg::RevokeIntro } else { Msg::WithdrawIntro })}</p>
-                                {move || error().map(|m| view! { <p class="error" role="alert" data-testid="revoke-error">{m}</p> })}
+                                <ErrorNote error=Signal::derive(error) testid="revoke-error"/>
                                 <ActionForm action=revoke attr:class="form" attr:data-testid="revoke-form">
                                     <input type="hidden" name="entry" value=id/>
                                     {if cert {
@@ -400,20 +384,13 @@ pub fn RevokePage() -> impl IntoView {
 pub fn LostDevicePage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
-    let query = use_query_map();
     let lost = ServerAction::<ReportLostDevice>::new();
     Effect::new(move |_| {
         if let Some(Ok(n)) = lost.value().get() {
             go(&format!("/login?lost={n}"));
         }
     });
-    let error = move || match lost.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
-        _ => query
-            .read()
-            .get("error")
-            .map(|c| error_text(lang.get(), &c)),
-    };
+    let error = action_error(lost);
     let me = Resource::new(|| (), |_| crate::api::auth::whoami());
     view! {
         <section class="card narrow" aria-labelledby="lost-title">
@@ -423,7 +400,7 @@ pub fn LostDevicePage() -> impl IntoView {
                     match me.await {
                         Ok(Some(_)) => view! {
                             <p>{tr(Msg::LostIntro)}</p>
-                            {move || error().map(|m| view! { <p class="error" role="alert" data-testid="lost-error">{m}</p> })}
+                            <ErrorNote error=Signal::derive(error) testid="lost-error"/>
                             <ActionForm action=lost attr:class="form" attr:data-testid="lost-form">
                                 <label class="check">
                                     <input type="checkbox" name="confirm" value="yes" required data-testid="lost-confirm"/>
@@ -443,7 +420,3 @@ pub fn LostDevicePage() -> impl IntoView {
     }
 }
 
-/// Text of a link problem on the pickup page.
-pub fn problem_text(lang: Lang, code: &str) -> String {
-    error_text(lang, code)
-}

@@ -3,8 +3,8 @@
 //! certificate), the operation history with CSV (rule 10) and the settings. Every form works
 //! without JavaScript.
 
-use super::admin::{denied, status_label};
-use super::auth::{app_error_text, error_text};
+use super::admin::status_label;
+use super::errors::{denied, query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::admin::{
     admin_history, admin_pending, admin_settings, admin_user, my_history, AdminDecide,
@@ -40,17 +40,13 @@ pub fn AdminNav() -> impl IntoView {
 
 /// An error from an action (JavaScript) or from `?error=` (no JavaScript).
 fn form_error<T: Clone + Send + Sync + 'static>(
-    lang: RwSignal<Lang>,
-    value: impl Get<Value = Option<Result<T, AppError>>> + Copy + 'static,
-) -> impl Fn() -> Option<String> + Copy {
-    let query = use_query_map();
+    value: impl Get<Value = Option<Result<T, AppError>>> + Copy + Send + Sync + 'static,
+) -> impl Fn() -> Option<AppError> + Copy + Send + Sync + 'static {
+    let from_query = query_error();
     move || match value.get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        Some(Err(e)) => Some(e),
         Some(Ok(_)) => None,
-        None => {
-            let code = query.with(|q| q.get("error").unwrap_or_default());
-            (!code.is_empty()).then(|| error_text(lang.get(), &code))
-        }
+        None => from_query(),
     }
 }
 
@@ -74,12 +70,12 @@ pub fn ApprovalsPage() -> impl IntoView {
             _ => None,
         }
     };
-    let error = form_error(lang, decide.value());
+    let error = form_error(decide.value());
     view! {
         <AdminNav/>
         <h1>{tr(Msg::ApprovalsTitle)}</h1>
         {move || done().map(|m| view! { <p class="success" role="status" data-testid="decided">{m}</p> })}
-        {move || error().map(|e| view! { <p class="error" role="alert" data-testid="decide-error">{e}</p> })}
+        <ErrorNote error=Signal::derive(error) testid="decide-error"/>
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 let auto = matches!(settings.await, Ok(s) if s.policy.distribution_mode == crate::domain::policy::DistributionMode::Auto);
@@ -148,13 +144,13 @@ pub fn AdminUserPage() -> impl IntoView {
     let saved = move || flag("saved") || matches!(update.value().get(), Some(Ok(_)));
     let lost_done = move || flag("lost") || matches!(lost.value().get(), Some(Ok(_)));
     let revoked = move || flag("revoked") || matches!(revoke.value().get(), Some(Ok(_)));
-    let err_update = form_error(lang, update.value());
+    let err_update = form_error(update.value());
     let err_lost = move || match lost.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        Some(Err(e)) => Some(e),
         _ => None,
     };
     let err_revoke = move || match revoke.value().get() {
-        Some(Err(e)) => Some(app_error_text(lang.get(), &e)),
+        Some(Err(e)) => Some(e),
         _ => None,
     };
     view! {
@@ -177,7 +173,7 @@ pub fn AdminUserPage() -> impl IntoView {
                             </div>
                             {move || saved().then(|| view! { <p class="success" role="status" data-testid="saved">{tr(Msg::Saved)}</p> })}
                             {move || revoked().then(|| view! { <p class="success" role="status" data-testid="revoked">{tr(Msg::StateRevoked)}</p> })}
-                            {move || err_update().map(|e| view! { <p class="error" role="alert" data-testid="user-error">{e}</p> })}
+                            <ErrorNote error=Signal::derive(err_update) testid="user-error"/>
                             <section class="card" aria-labelledby="flags-title">
                                 <h2 id="flags-title">{tr(Msg::UserTitle)}</h2>
                                 <dl class="facts">
@@ -205,7 +201,7 @@ pub fn AdminUserPage() -> impl IntoView {
                             </section>
                             <section class="card" aria-labelledby="certs-title">
                                 <h2 id="certs-title">{tr(Msg::UserCerts)}</h2>
-                                {move || err_revoke().map(|e| view! { <p class="error" role="alert" data-testid="revoke-error">{e}</p> })}
+                                <ErrorNote error=Signal::derive(err_revoke) testid="revoke-error"/>
                                 <ul class="certs">
                                     {v.entries.clone().into_iter().map(|e| {
                                         let st = e.state;
@@ -250,7 +246,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                 <h2 id="lost-title">{tr(Msg::LostDeviceAdminTitle)}</h2>
                                 <p class="hint">{tr(Msg::LostDeviceAdminIntro)}</p>
                                 {move || lost_done().then(|| view! { <p class="success" role="status" data-testid="lost-done">{tr(Msg::LostDeviceDone)}</p> })}
-                                {move || err_lost().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                                <ErrorNote error=Signal::derive(err_lost) testid="lost-error"/>
                                 <ActionForm action=lost attr:class="form" attr:data-testid="lost-form">
                                     <input type="hidden" name="id" value=uid_lost/>
                                     <label for="lost-pw">{tr(Msg::ConfirmPasswordField)}</label>
@@ -439,7 +435,7 @@ pub fn MyHistoryCard() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match items.await {
                         Ok(list) => view! { <HistoryTable items=list lang=lang/> }.into_any(),
-                        Err(e) => view! { <p class="error">{app_error_text(lang.get_untracked(), &e)}</p> }.into_any(),
+                        Err(e) => view! { <ErrorText error=e/> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -457,13 +453,13 @@ pub fn SettingsPage() -> impl IntoView {
     let saved = move || {
         query.with(|q| q.get("saved").is_some()) || matches!(save.value().get(), Some(Ok(_)))
     };
-    let error = form_error(lang, save.value());
+    let error = form_error(save.value());
     view! {
         <AdminNav/>
         <h1>{tr(Msg::SettingsTitle)}</h1>
         <p class="hint">{tr(Msg::SettingsIntro)}</p>
         {move || saved().then(|| view! { <p class="success" role="status" data-testid="settings-saved">{tr(Msg::Saved)}</p> })}
-        {move || error().map(|e| view! { <p class="error" role="alert" data-testid="settings-error">{e}</p> })}
+        <ErrorNote error=Signal::derive(error) testid="settings-error"/>
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match data.await {

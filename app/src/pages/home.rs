@@ -67,14 +67,7 @@ pub fn Home() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => {
-                            view! {
-                                <p class="error" role="alert">
-                                    {tr(Msg::ErrorPrefix)}": "{e.to_string()}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Err(e) => view! { <super::errors::ErrorText error=e/> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -9,6 +9,7 @@ mod auth;
 mod ca;
 mod certs;
 mod console;
+mod errors;
 mod home;
 mod pickup;
 mod setup;

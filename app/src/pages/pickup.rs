@@ -3,7 +3,8 @@
 //! steps for that platform, the PIN reminder, and other platforms for a wrong guess. Opening
 //! it changes nothing; only the download redeems the link.
 
-use super::certs::problem_text;
+use super::errors::{query_error, ErrorNote, ErrorText};
+use crate::api::AppError;
 use super::use_lang;
 use crate::api::certs::{pickup_info, ALL_PLATFORMS};
 use crate::domain::platform::Offer;
@@ -27,18 +28,15 @@ pub fn PickupPage() -> impl IntoView {
             <h1 id="pickup-title">{tr(Msg::PickupTitle)}</h1>
             <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
-                    let error_code = query.read_untracked().get("error");
+                    let error = query_error();
                     match info.await {
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorText error=e/> }.into_any(),
                         Ok(v) => {
                             // A link that cannot be used says why; a failed download of a
                             // still-usable link comes back here with its reason above the offer.
-                            if let Some(code) = v.problem.clone() {
-                                let shown_code = code.clone();
+                            if let Some(code) = v.problem {
                                 return view! {
-                                    <p class="error" role="alert" data-testid="pickup-problem" data-code=shown_code>
-                                        {move || problem_text(lang.get(), &code)}
-                                    </p>
+                                    <ErrorText error=AppError::new(code) testid="pickup-problem"/>
                                 }.into_any();
                             }
                             let platform = v.platform;
@@ -50,9 +48,7 @@ pub fn PickupPage() -> impl IntoView {
                                 _ => None,
                             };
                             view! {
-                                {error_code.map(|code| view! {
-                                    <p class="error" role="alert" data-testid="pickup-error">{move || problem_text(lang.get(), &code)}</p>
-                                })}
+                                <ErrorNote error=Signal::derive(error) testid="pickup-error"/>
                                 <dl class="facts">
                                     <dt>{tr(Msg::ColDevice)}</dt>
                                     <dd data-testid="pickup-device">{if v.device_label.is_empty() { "—".to_string() } else { v.device_label.clone() }}</dd>

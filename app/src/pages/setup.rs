@@ -3,25 +3,12 @@
 
 use super::use_lang;
 use crate::api::{setup_status, CompleteSetup};
-use crate::i18n::{t, Lang, Msg};
+use super::errors::{action_error, ErrorNote, ErrorText};
+use crate::api::AppError;
+use crate::domain::error_code::ErrorCode;
+use crate::i18n::{t, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// Text for an error code from a plain (no-JavaScript) form post.
-fn error_text(lang: Lang, code: &str) -> String {
-    match code {
-        "setup_link_invalid" | "setup_admin_exists" => t(lang, Msg::SetupBadLink).to_string(),
-        "login_taken" => match lang {
-            Lang::En => "That login is already taken.".into(),
-            Lang::Ja => "そのログイン名は既に使われています。".into(),
-        },
-        "invalid_field" => match lang {
-            Lang::En => "Please check the fields: login (letters, digits, . _ - @), a display name, an e-mail address and a password of at least 12 characters.".into(),
-            Lang::Ja => "入力内容を確認してください: ログイン名(英数字と . _ - @)、表示名、メールアドレス、12文字以上のパスワード。".into(),
-        },
-        _ => t(lang, Msg::ErrorPrefix).to_string(),
-    }
-}
 
 #[component]
 pub fn Setup() -> impl IntoView {
@@ -34,14 +21,7 @@ pub fn Setup() -> impl IntoView {
     let action = ServerAction::<CompleteSetup>::new();
     let done =
         move || query.read().get("done").is_some() || matches!(action.value().get(), Some(Ok(_)));
-    let error = move || match action.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
-        Some(Ok(_)) => None,
-        None => query
-            .read()
-            .get("error")
-            .map(|code| error_text(lang.get(), &code)),
-    };
+    let error = action_error(action);
     view! {
         <section class="card narrow" aria-labelledby="setup-title">
             <h1 id="setup-title">{tr(Msg::SetupTitle)}</h1>
@@ -55,7 +35,7 @@ pub fn Setup() -> impl IntoView {
                                     Ok(true) => {
                                         view! {
                                             <p>{tr(Msg::SetupIntro)}</p>
-                                            {move || error().map(|e| view! { <p class="error" role="alert" id="setup-error">{e}</p> })}
+                                            <ErrorNote error=Signal::derive(error) testid="setup-error"/>
                                             <ActionForm action=action attr:class="form">
                                                 <input type="hidden" name="token" value=token/>
                                                 <label for="login">{tr(Msg::FieldLogin)}</label>
@@ -81,7 +61,7 @@ pub fn Setup() -> impl IntoView {
                                         }
                                             .into_any()
                                     }
-                                    _ => view! { <p class="error" role="alert">{tr(Msg::SetupBadLink)}</p> }.into_any(),
+                                    _ => view! { <ErrorText error=AppError::new(ErrorCode::SetupLinkInvalid)/> }.into_any(),
                                 }
                             })}
                         </Suspense>

@@ -7,6 +7,7 @@ use super::audit::{self, action, Actor};
 use super::certs::{self, CertError, FailPoint, NewEnrollment};
 use super::db;
 use super::services::{publish_crl, Services};
+use crate::domain::error_code::ErrorCode;
 use crate::domain::lifecycle::RevocationReason;
 use crate::domain::policy::P12Form;
 use rand::RngCore;
@@ -67,7 +68,7 @@ pub async fn bulk_create(
         |id, fail| {
             let req = NewEnrollment {
                 user_id: id.to_string(),
-                device_label: String::new(),
+                device_label: Default::default(),
                 not_after,
                 remove_existing,
                 renews_certificate_id: None,
@@ -166,7 +167,7 @@ pub async fn create_and_download(
     let mut tx = s.db.begin().await?;
     let req = NewEnrollment {
         user_id: user_id.to_string(),
-        device_label: String::new(),
+        device_label: Default::default(),
         not_after,
         remove_existing,
         renews_certificate_id: None,
@@ -263,12 +264,10 @@ pub async fn decide(
     }
     let note = note.trim();
     if note.chars().count() > 500 {
-        return Err(CertError::Invalid(
-            "the note is too long (at most 500 characters)",
-        ));
+        return Err(CertError::Invalid(ErrorCode::NoteTooLong));
     }
     if !approve && note.is_empty() {
-        return Err(CertError::Invalid("say why the request is rejected"));
+        return Err(CertError::Invalid(ErrorCode::RejectNoteRequired));
     }
     let now = s.now();
     let mut tx = s.db.begin().await?;
@@ -369,9 +368,7 @@ pub async fn update_user(
     }
     let loses_admin = u.is_admin && u.active && (!flags.is_admin || !flags.active);
     if loses_admin && db::admin_rows::count_active_admins(&mut tx).await? <= 1 {
-        return Err(CertError::Invalid(
-            "this is the last active administrator; make someone else an administrator first",
-        ));
+        return Err(CertError::Invalid(ErrorCode::LastAdmin));
     }
     db::admin_rows::set_user_flags(
         &mut tx,
@@ -416,16 +413,14 @@ pub async fn update_policy(
     if new.key_algorithm == crate::domain::policy::KeyAlgorithm::Rsa2048
         && !super::ca::RSA_AVAILABLE
     {
-        return Err(CertError::Invalid(
-            "RSA-2048 keys are not available in this build; keep ECDSA P-256",
-        ));
+        return Err(CertError::Invalid(ErrorCode::RsaUnavailable));
     }
     let now = s.now();
     let mut tx = s.db.begin().await?;
     let old = s.policy(&mut tx).await?;
     let (old_v, new_v) = (
-        serde_json::to_value(&old).map_err(|e| CertError::Invalid(leak_free(e)))?,
-        serde_json::to_value(new).map_err(|e| CertError::Invalid(leak_free(e)))?,
+        serde_json::to_value(&old).map_err(|e| CertError::Internal(e.to_string()))?,
+        serde_json::to_value(new).map_err(|e| CertError::Internal(e.to_string()))?,
     );
     let mut changed = Vec::new();
     if let (Some(o), Some(n)) = (old_v.as_object(), new_v.as_object()) {
@@ -442,7 +437,7 @@ pub async fn update_policy(
     db::put_setting(
         &mut tx,
         "policy",
-        &serde_json::to_string(new).map_err(|e| CertError::Invalid(leak_free(e)))?,
+        &serde_json::to_string(new).map_err(|e| CertError::Internal(e.to_string()))?,
     )
     .await?;
     audit::record(
@@ -460,6 +455,4 @@ pub async fn update_policy(
     Ok(changed)
 }
 
-fn leak_free(_: serde_json::Error) -> &'static str {
-    "the settings could not be encoded"
-}
+

@@ -67,6 +67,8 @@ pub enum AuthError {
     BadLink,
     #[error("the passkey check did not succeed")]
     Passkey(String),
+    #[error("this passkey is already registered")]
+    PasskeyAlreadyRegistered,
     #[error("only an administrator can do this")]
     AdminOnly,
     #[error("not found")]
@@ -649,14 +651,8 @@ pub async fn passkey_register_finish(
     name: &str,
     credential: &RegisterPublicKeyCredential,
 ) -> Result<PasskeyRow, AuthError> {
-    let name = name.trim();
-    let name = if name.is_empty() { "Passkey" } else { name };
-    if name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(AuthError::Invalid(InvalidField {
-            field: "name",
-            reason: "must be at most 64 characters",
-        }));
-    }
+    let name = crate::domain::validate::PasskeyName::parse_or_default(name)?;
+    let name = name.as_str();
     let now = s.now();
     let mut tx = s.db.begin().await?;
     let (owner, json) = ar::take_webauthn_state(&mut tx, ceremony, "register", now)
@@ -675,9 +671,7 @@ pub async fn passkey_register_finish(
         .await?
         .is_some()
     {
-        return Err(AuthError::Passkey(
-            "this passkey is already registered".into(),
-        ));
+        return Err(AuthError::PasskeyAlreadyRegistered);
     }
     let row = PasskeyRow {
         id: ids::new_id(),
@@ -710,13 +704,8 @@ pub async fn passkey_rename(
     id: &str,
     name: &str,
 ) -> Result<(), AuthError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(AuthError::Invalid(InvalidField {
-            field: "name",
-            reason: "must be 1 to 64 characters",
-        }));
-    }
+    let name = crate::domain::validate::PasskeyName::parse(name)?;
+    let name = name.as_str();
     let now = s.now();
     let mut tx = s.db.begin().await?;
     if !ar::rename_passkey(&mut tx, &auth.user.id, id, name).await? {
@@ -989,7 +978,7 @@ impl UserInput {
                 {
                     return Err(InvalidField {
                         field: "department",
-                        reason: "must be a path like Sales/Tokyo",
+                        code: crate::domain::error_code::ErrorCode::InvalidDepartment,
                     });
                 }
                 Some(parts.join("/"))
@@ -1042,7 +1031,7 @@ async fn department_id(c: &mut Conn, path: &str) -> Result<String, AuthError> {
     }
     parent.ok_or(AuthError::Invalid(InvalidField {
         field: "department",
-        reason: "must not be empty",
+        code: crate::domain::error_code::ErrorCode::InvalidDepartment,
     }))
 }
 

@@ -15,9 +15,9 @@ use crate::domain::policy::{P12Form, QuotaError, ValidityError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
-    /// Bad input the use case itself checks (the message says what to fix).
+    /// Bad input the use case itself checks (the code says what to fix).
     #[error("{0}")]
-    Invalid(&'static str),
+    Invalid(crate::domain::error_code::ErrorCode),
     #[error(transparent)]
     Policy(#[from] crate::domain::policy::PolicyError),
     #[error(transparent)]
@@ -44,6 +44,9 @@ pub enum CertError {
     Service(#[from] ServiceError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A failure that is nobody's input (the cause, for the log).
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl From<sqlx::Error> for CertError {
@@ -56,7 +59,7 @@ impl From<sqlx::Error> for CertError {
 #[derive(Debug, Clone, Default)]
 pub struct NewEnrollment {
     pub user_id: String,
-    pub device_label: String,
+    pub device_label: crate::domain::validate::DeviceLabel,
     /// End date requested by an administrator (Unix seconds); policy default otherwise.
     pub not_after: Option<i64>,
     /// Rule 2: revoke every issued certificate (and withdraw open enrollments) first.
@@ -213,7 +216,7 @@ pub(crate) async fn create_enrollment_in(
             "new".into()
         },
         renews_certificate_id: req.renews_certificate_id.clone(),
-        device_label: req.device_label.trim().to_string(),
+        device_label: req.device_label.as_str().to_string(),
         requested_not_after: req.not_after,
         pickup_deadline: policy.pickup_deadline(now),
         admin_created: actor.is_admin,

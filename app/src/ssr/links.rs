@@ -61,13 +61,14 @@ pub enum LinkProblem {
 }
 
 impl LinkProblem {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::domain::error_code::ErrorCode {
+        use crate::domain::error_code::ErrorCode as E;
         match self {
-            LinkProblem::Unknown => "link_unknown",
-            LinkProblem::Used => "link_used",
-            LinkProblem::Expired => "link_expired",
-            LinkProblem::Voided => "link_voided",
-            LinkProblem::NotReady => "link_not_ready",
+            LinkProblem::Unknown => E::LinkUnknown,
+            LinkProblem::Used => E::LinkUsed,
+            LinkProblem::Expired => E::LinkExpired,
+            LinkProblem::Voided => E::LinkVoided,
+            LinkProblem::NotReady => E::LinkNotReady,
         }
     }
 }
@@ -186,7 +187,10 @@ pub async fn show_link(
                         actor,
                         &NewEnrollment {
                             user_id: owner.id.clone(),
-                            device_label: cert.device_label.clone(),
+                            device_label: crate::domain::validate::DeviceLabel::parse(
+                                &cert.device_label,
+                            )
+                            .unwrap_or_default(),
                             renews_certificate_id: Some(cert.id.clone()),
                             ..NewEnrollment::default()
                         },
@@ -371,7 +375,7 @@ pub async fn redeem(
                 &Actor::anonymous(ip),
                 action::LINK_REDEEM,
                 None,
-                p.code(),
+                p.code().as_str(),
                 "",
             )
             .await;
@@ -479,7 +483,7 @@ pub async fn helpdesk_link(
     actor: &Actor,
     login: &str,
     renew_serial: Option<&str>,
-    device: Option<&str>,
+    device: Option<&crate::domain::validate::DeviceLabel>,
 ) -> Result<LinkOutcome, CertError> {
     let (user, target) = {
         let mut c = s.conn().await?;
@@ -502,7 +506,7 @@ pub async fn helpdesk_link(
                 .into_iter()
                 .rev()
                 .filter(|e| e.state == State::Ready)
-                .find(|e| device.is_none_or(|d| e.device_label == d.trim()))
+                .find(|e| device.is_none_or(|d| e.device_label == d.as_str()))
                 .map(|e| e.id),
         };
         (user, target)
@@ -515,7 +519,7 @@ pub async fn helpdesk_link(
                 actor,
                 &NewEnrollment {
                     user_id: user.id.clone(),
-                    device_label: device.unwrap_or_default().to_string(),
+                    device_label: device.cloned().unwrap_or_default(),
                     ..NewEnrollment::default()
                 },
                 FailPoint::None,

@@ -210,7 +210,7 @@ impl Services {
     pub async fn rotate_ca(
         &self,
         actor: &Actor,
-        common_name: Option<&str>,
+        common_name: Option<&crate::domain::validate::CaName>,
     ) -> Result<db::CaRow, ServiceError> {
         let now = self.now();
         let mut c = self.conn().await?;
@@ -219,8 +219,8 @@ impl Services {
             .await?
             .ok_or(ServiceError::NoCa)?;
         drop(c);
-        let cn = match common_name.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => n.to_string(),
+        let cn = match common_name {
+            Some(n) => n.as_str().to_string(),
             None => old
                 .subject
                 .strip_prefix("CN=")

@@ -425,7 +425,7 @@ async fn bulk_over_http(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("invalid_not_after"));
+    assert!(r.text().await.unwrap().contains("not_after_in_past"));
     let r = call(
         &app,
         "admin_bulk_create",
@@ -475,7 +475,7 @@ async fn bulk_over_http(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 403);
-    assert!(r.text().await.unwrap().contains("ReauthRequired"));
+    assert!(r.text().await.unwrap().contains("reauth_required"));
     let r = call(
         &app,
         "admin_bulk_revoke",
@@ -645,7 +645,7 @@ async fn directory(backend: Backend) {
         &Actor::user(&pia.id, "pia", false, None),
         &app::ssr::certs::NewEnrollment {
             user_id: pia.id.clone(),
-            device_label: "x".into(),
+            device_label: app::domain::validate::DeviceLabel::parse("x").unwrap(),
             ..Default::default()
         },
         Default::default(),
@@ -1027,11 +1027,7 @@ async fn console(backend: Backend) {
     let root_id = user_id(&app, "root").await;
     let r = upd(&root_id, "default", "user", true).await;
     assert_eq!(r.status(), 400);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("last active administrator"));
+    assert!(r.text().await.unwrap().contains("\"last_admin\""));
     let r = upd(&root_id, "default", "admin", false).await;
     assert_eq!(r.status(), 400);
     // Deactivating xia ends her sessions; she cannot sign in.

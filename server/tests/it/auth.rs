@@ -354,7 +354,7 @@ async fn passkeys_with_a_software_authenticator_and_reauthentication() {
     app.clock.advance(6 * 60);
     let _ = whoami(&app, &pk_session).await;
     let r = call(&app, "remove_passkey", &[("id", &id)], Some(&pk_session)).await;
-    assert!(r.text().await.unwrap().contains("ReauthRequired"));
+    assert!(r.text().await.unwrap().contains("reauth_required"));
     let r = call(
         &app,
         "confirm_password",
@@ -412,7 +412,7 @@ async fn forced_password_change_and_admin_only_user_creation() {
         Some(&user),
     )
     .await;
-    assert!(r.text().await.unwrap().contains("Forbidden"));
+    assert!(r.text().await.unwrap().contains("\"forbidden\""));
     // An admin can; bad input is refused and creates nothing.
     let r = call(
         &app,
@@ -425,7 +425,7 @@ async fn forced_password_change_and_admin_only_user_creation() {
         Some(&admin),
     )
     .await;
-    assert!(r.text().await.unwrap().contains("invalid_field"));
+    assert!(r.text().await.unwrap().contains("invalid_login"));
     let r = call(
         &app,
         "admin_create_user",

@@ -13,7 +13,7 @@ const PIN: &str = "ABCD2345";
 fn req(user_id: &str) -> NewEnrollment {
     NewEnrollment {
         user_id: user_id.into(),
-        device_label: "phone".into(),
+        device_label: app::domain::validate::DeviceLabel::parse("phone").unwrap(),
         ..Default::default()
     }
 }

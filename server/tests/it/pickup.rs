@@ -35,9 +35,7 @@ async fn refused(r: reqwest::Response) -> String {
     );
     let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
     match &v {
-        Value::Object(m) if m.contains_key("Refused") => {
-            m["Refused"]["code"].as_str().unwrap().to_string()
-        }
+        Value::Object(m) if m.contains_key("code") => m["code"].as_str().unwrap().to_string(),
         Value::String(s) => s.to_lowercase(),
         other => other.to_string().to_lowercase(),
     }
@@ -580,7 +578,7 @@ async fn self_service(backend: Backend) {
             .await
         )
         .await,
-        "notsignedin"
+        "not_signed_in"
     );
     // An administrator using the self-service functions acts as a user too: never on
     // someone else's entries (admin actions go through the console and its confirmation).
