@@ -77,16 +77,9 @@ impl Lang {
 
     /// The language for a request: the `lang` cookie wins, then `Accept-Language`.
     pub fn for_request(cookie_header: Option<&str>, accept_language: Option<&str>) -> Lang {
-        let from_cookie = cookie_header.and_then(|c| {
-            c.split(';').find_map(|kv| {
-                let (k, v) = kv.trim().split_once('=')?;
-                if k == "lang" {
-                    Lang::from_code(v)
-                } else {
-                    None
-                }
-            })
-        });
+        let from_cookie = cookie_header
+            .and_then(|c| crate::web::cookie_value(c, "lang"))
+            .and_then(Lang::from_code);
         from_cookie.unwrap_or_else(|| {
             accept_language
                 .map(Lang::from_accept_language)
@@ -1203,11 +1196,14 @@ mod tests {
             assert_ne!(en, ja, "{code}: the Japanese text is the English one");
             // Japanese text must be written in Japanese, not left in English.
             assert!(
-                ja.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                ja.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c)
+                    || ('\u{4e00}'..='\u{9fff}').contains(&c)),
                 "{code}: the Japanese text has no Japanese in it: {ja}"
             );
-            assert!(!en.contains(code.as_str()), "{code}: the text shows the code");
+            assert!(
+                !en.contains(code.as_str()),
+                "{code}: the text shows the code"
+            );
         }
     }
-
 }

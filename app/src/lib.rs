@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod web;
 
 pub use pages::{shell, App};
 

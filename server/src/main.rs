@@ -682,12 +682,13 @@ async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
             Ok(())
         }
         CertCommand::Revoke { serial, reason } => {
-            let reason = RevocationReason::chosen(&reason, ReasonGiver::Admin)
-                .map_err(|_| format!(
+            let reason = RevocationReason::chosen(&reason, ReasonGiver::Admin).map_err(|_| {
+                format!(
                     "unknown reason {reason:?}: use keyCompromise, affiliationChanged, \
                      cessationOfOperation, privilegeWithdrawn, cACompromise, aACompromise or \
                      unspecified"
-                ))?;
+                )
+            })?;
             let mut c = s.conn().await.map_err(|e| e.to_string())?;
             let cert = db::certificate_by_serial(&mut c, serial.trim_start_matches("0x"))
                 .await

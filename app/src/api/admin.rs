@@ -67,8 +67,7 @@ pub async fn admin_revocation_status() -> Result<RevocationStatus, AppError> {
     rows.sort_by_key(|r| (Some(&r.id) != current.as_ref(), -r.created_at));
     let mut cas = Vec::with_capacity(rows.len());
     for r in rows {
-        let issued = db::count_issued_for_ca(&mut c, &r.id)
-            .await?;
+        let issued = db::count_issued_for_ca(&mut c, &r.id).await?;
         let crl_entries = r.crl_der.as_deref().and_then(|der| {
             use x509_parser::prelude::FromDer;
             x509_parser::revocation_list::CertificateRevocationList::from_der(der)
@@ -163,9 +162,10 @@ pub async fn admin_directory(
     session::require_admin(&s).await?;
     let status = match status.as_deref().filter(|v| !v.is_empty()) {
         None => None,
-        Some(code) => Some(UserCertStatus::from_code(code).ok_or_else(|| {
-            AppError::field(ErrorCode::InvalidStatus, "status")
-        })?),
+        Some(code) => Some(
+            UserCertStatus::from_code(code)
+                .ok_or_else(|| AppError::field(ErrorCode::InvalidStatus, "status"))?,
+        ),
     };
     let text = q.unwrap_or_default();
     if text.chars().count() > 128 {
@@ -181,10 +181,8 @@ pub async fn admin_directory(
     };
     let now = s.now();
     let mut c = s.conn().await?;
-    let (rows, total) = admin_rows::directory(&mut c, &query, now)
-        .await?;
-    let departments = admin_rows::department_paths(&mut c)
-        .await?;
+    let (rows, total) = admin_rows::directory(&mut c, &query, now).await?;
+    let departments = admin_rows::department_paths(&mut c).await?;
     let users = rows
         .into_iter()
         .map(|r| {
@@ -227,9 +225,7 @@ pub async fn admin_users_by_id(users: Option<Vec<String>>) -> Result<Vec<Directo
     let mut c = s.conn().await?;
     let mut out = Vec::new();
     for id in ids {
-        if let Some(r) = admin_rows::directory_row(&mut c, &id)
-            .await?
-        {
+        if let Some(r) = admin_rows::directory_row(&mut c, &id).await? {
             let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
             out.push(DirectoryUser {
                 not_after: r.not_after.filter(|_| status.shows_expiry()),
@@ -336,9 +332,7 @@ pub(crate) fn end_date(text: Option<String>) -> Result<Option<i64>, AppError> {
         None => Ok(None),
         Some(t) => crate::domain::validate::end_of_day(t)
             .map(Some)
-            .ok_or_else(|| {
-                AppError::field(ErrorCode::InvalidNotAfter, "not_after")
-            }),
+            .ok_or_else(|| AppError::field(ErrorCode::InvalidNotAfter, "not_after")),
     }
 }
 
@@ -351,9 +345,7 @@ fn finish_bulk(
     result: Result<Vec<UserResult>, AppError>,
 ) -> Result<Vec<UserResult>, AppError> {
     if super::is_plain_form_post() {
-        let back = back
-            .filter(|b| b.starts_with("/admin/users") && !b.contains("//"))
-            .unwrap_or_else(|| "/admin/users".into());
+        let back = crate::web::safe_back(back.as_deref(), "/admin/users", "/admin/users");
         let sep = if back.contains('?') { '&' } else { '?' };
         let target = match &result {
             Ok(rows) => {
@@ -367,7 +359,7 @@ fn finish_bulk(
                     .collect();
                 format!("{back}{sep}done={action}&result={}", list.join(","))
             }
-            Err(e) => format!("{back}{sep}error={}", e.code),
+            Err(e) => crate::web::with_error(&back, e),
         };
         leptos_axum::redirect(&target);
     }
@@ -391,7 +383,7 @@ pub async fn admin_bulk_create(
         let users = selected(users)?;
         let not_after = end_date(not_after)?;
         crate::ssr::admin::check_end_date(&s, not_after).await?;
-        let remove = matches!(remove_existing.as_deref(), Some("on" | "true" | "1"));
+        let remove = crate::web::is_checked(remove_existing.as_deref());
         let out = crate::ssr::admin::bulk_create(
             &s,
             &a.actor(),
@@ -458,7 +450,7 @@ pub async fn create_and_download(
         match k.as_ref() {
             "users[]" | "users" => users.push(v.into_owned()),
             "not_after" => not_after = Some(v.into_owned()),
-            "remove_existing" => remove = matches!(v.as_ref(), "on" | "true" | "1"),
+            "remove_existing" => remove = crate::web::is_checked(Some(v.as_ref())),
             _ => {}
         }
     }
@@ -550,8 +542,7 @@ pub async fn admin_pending() -> Result<Vec<PendingRequest>, AppError> {
     let s = super::services()?;
     session::require_admin(&s).await?;
     let mut c = s.conn().await?;
-    let rows = crate::ssr::db::admin_rows::pending_requests(&mut c, 500)
-        .await?;
+    let rows = crate::ssr::db::admin_rows::pending_requests(&mut c, 500).await?;
     Ok(rows
         .into_iter()
         .map(|r| PendingRequest {
@@ -581,9 +572,7 @@ pub async fn admin_decide(
         let approve = match decision.as_str() {
             "approve" => true,
             "reject" => false,
-            _ => {
-                return Err(AppError::field(ErrorCode::InvalidChoice, "decision"))
-            }
+            _ => return Err(AppError::field(ErrorCode::InvalidChoice, "decision")),
         };
         let e = crate::ssr::admin::decide(
             &s,
@@ -682,31 +671,22 @@ pub async fn admin_update_user(
             "default" => None,
             "on" => Some(true),
             "off" => Some(false),
-            _ => {
-                return Err(AppError::field(ErrorCode::InvalidChoice, "reissue"))
-            }
+            _ => return Err(AppError::field(ErrorCode::InvalidChoice, "reissue")),
         };
         let is_admin = match role.as_str() {
             "admin" => true,
             "user" => false,
-            _ => {
-                return Err(AppError::field(ErrorCode::InvalidChoice, "role"))
-            }
+            _ => return Err(AppError::field(ErrorCode::InvalidChoice, "role")),
         };
         let flags = crate::ssr::admin::UserFlags {
             reissue_allowed,
             is_admin,
-            active: matches!(active.as_deref(), Some("on" | "true" | "1")),
+            active: crate::web::is_checked(active.as_deref()),
         };
         Ok(crate::ssr::admin::update_user(&s, &a.actor(), &id, &flags).await?)
     }
     .await;
-    let back = format!(
-        "/admin/users/{}",
-        id.chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-    );
+    let back = format!("/admin/users/{}", crate::web::id_segment(&id));
     super::auth::finish_form(result, &format!("{back}?saved=1"), &back)
 }
 
@@ -720,12 +700,7 @@ pub async fn admin_lost_device(
     password: Option<String>,
 ) -> Result<usize, AppError> {
     use super::auth::session;
-    let back = format!(
-        "/admin/users/{}",
-        id.chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-    );
+    let back = format!("/admin/users/{}", crate::web::id_segment(&id));
     let result = async {
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
@@ -749,9 +724,7 @@ pub async fn admin_revoke_certificate(
     back: Option<String>,
 ) -> Result<(), AppError> {
     use super::auth::session;
-    let back = back
-        .filter(|b| b.starts_with("/admin/users/") && !b.contains("//"))
-        .unwrap_or_else(|| "/admin/users".into());
+    let back = crate::web::safe_back(back.as_deref(), "/admin/users/", "/admin/users");
     let result = async {
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
@@ -834,31 +807,23 @@ pub async fn history_query(
         ..Default::default()
     };
     if let Some(login) = clean(&f.user) {
-        match db::user_by_login(c, &login)
-            .await?
-        {
+        match db::user_by_login(c, &login).await? {
             Some(u) => q.subject_user_id = Some(u.id),
             None => return Ok(None),
         }
     }
     if let Some(login) = clean(&f.actor) {
-        q.actor = Some(
-            match db::user_by_login(c, &login)
-                .await?
-            {
-                Some(u) => u.id,
-                None => login,
-            },
-        );
+        q.actor = Some(match db::user_by_login(c, &login).await? {
+            Some(u) => u.id,
+            None => login,
+        });
     }
     let date = |v: Option<String>, field: &'static str| -> Result<Option<i64>, AppError> {
         match v {
             None => Ok(None),
             Some(t) => crate::domain::validate::end_of_day(&t)
                 .map(Some)
-                .ok_or_else(|| {
-                    AppError::field(ErrorCode::InvalidDate, field)
-                }),
+                .ok_or_else(|| AppError::field(ErrorCode::InvalidDate, field)),
         }
     };
     q.from = date(clean(&f.from), "from")?.map(|end| end - 86_399);
@@ -893,8 +858,7 @@ pub async fn admin_history(
             page_size: HISTORY_PAGE,
         });
     };
-    let (rows, total) = crate::ssr::db::admin_rows::history(&mut c, &q)
-        .await?;
+    let (rows, total) = crate::ssr::db::admin_rows::history(&mut c, &q).await?;
     Ok(HistoryPage {
         items: rows.into_iter().map(HistoryItem::from).collect(),
         total,
@@ -914,8 +878,7 @@ pub async fn history_csv(
     let mut c = s.conn().await?;
     let mut out = String::from("time,actor,user,action,result,detail,ip\n");
     if let Some(q) = history_query(&mut c, filter, 0, 100_000).await? {
-        let (rows, _) = crate::ssr::db::admin_rows::history(&mut c, &q)
-            .await?;
+        let (rows, _) = crate::ssr::db::admin_rows::history(&mut c, &q).await?;
         let field = |v: &str| {
             // RFC 4180 quoting; a leading =, +, - or @ is defused for spreadsheets.
             let v = if v.starts_with(['=', '+', '-', '@']) {
@@ -952,15 +915,12 @@ pub async fn require_admin_cookie(
     cookie_header: Option<&str>,
 ) -> Result<crate::ssr::auth::Authenticated, AppError> {
     let name = super::auth::session::cookie_name(s);
-    let token = cookie_header.and_then(|h| {
-        h.split(';').find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name && !v.is_empty()).then(|| v.to_string())
-        })
-    });
+    let token = cookie_header
+        .and_then(|h| crate::web::cookie_value(h, name))
+        .filter(|v| !v.is_empty());
     let a = match token {
         None => return Err(AppError::NOT_SIGNED_IN),
-        Some(t) => crate::ssr::auth::session_user(s, &t)
+        Some(t) => crate::ssr::auth::session_user(s, t)
             .await?
             .ok_or(AppError::NOT_SIGNED_IN)?,
     };
@@ -1017,13 +977,11 @@ pub async fn admin_update_settings(
         let s = super::services()?;
         let a = session::require_admin(&s).await?;
         let num = |field: &'static str, v: &str| -> Result<i64, AppError> {
-            v.trim().parse::<i64>().map_err(|_| {
-                AppError::field(ErrorCode::InvalidNumber, field)
-            })
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::field(ErrorCode::InvalidNumber, field))
         };
-        let choice = |field: &'static str| {
-            AppError::field(ErrorCode::InvalidChoice, field)
-        };
+        let choice = |field: &'static str| AppError::field(ErrorCode::InvalidChoice, field);
         let policy = Policy {
             distribution_mode: match distribution_mode.as_str() {
                 "auto" => DistributionMode::Auto,
@@ -1045,10 +1003,7 @@ pub async fn admin_update_settings(
                 "rsa2048" => KeyAlgorithm::Rsa2048,
                 _ => return Err(choice("key_algorithm")),
             },
-            reissue_allowed_default: matches!(
-                reissue_allowed_default.as_deref(),
-                Some("on" | "true" | "1")
-            ),
+            reissue_allowed_default: crate::web::is_checked(reissue_allowed_default.as_deref()),
             crl_next_update_days: num("crl_next_update_days", &crl_next_update_days)?,
             installer_link: installer_link
                 .map(|l| l.trim().to_string())

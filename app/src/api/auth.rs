@@ -43,8 +43,6 @@ pub(crate) mod session {
     use super::AppError;
     use crate::ssr::auth::{self, Authenticated, Client};
     use crate::ssr::Services;
-    use axum::http::{header, request::Parts, HeaderValue};
-    use leptos::prelude::*;
 
     pub fn cookie_name(s: &Services) -> &'static str {
         if s.public_url.starts_with("https://") {
@@ -56,66 +54,32 @@ pub(crate) mod session {
 
     /// The session token the browser sent, if any.
     pub fn token(s: &Services) -> Option<String> {
-        let parts = use_context::<Parts>()?;
-        let name = cookie_name(s);
-        parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|h| {
-                h.split(';').find_map(|kv| {
-                    let (k, v) = kv.trim().split_once('=')?;
-                    (k == name && !v.is_empty()).then(|| v.to_string())
-                })
-            })
+        crate::web::cookie(cookie_name(s))
     }
 
     pub fn client() -> Client {
-        let parts = use_context::<Parts>();
         Client {
-            ip: super::super::client_ip(),
-            user_agent: parts.and_then(|p| {
-                p.headers
-                    .get(header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            }),
+            ip: crate::web::client_ip(),
+            user_agent: crate::web::header_str(axum::http::header::USER_AGENT),
         }
     }
 
-    fn set_cookie(value: String) {
-        if let (Some(res), Ok(v)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            HeaderValue::from_str(&value),
-        ) {
-            res.append_header(header::SET_COOKIE, v);
-        }
+    fn https(s: &Services) -> bool {
+        s.public_url.starts_with("https://")
     }
 
     pub fn set(s: &Services, token: &str) {
-        let secure = if s.public_url.starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        set_cookie(format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        crate::web::set_cookie(
+            https(s),
             cookie_name(s),
-            auth::SESSION_ABSOLUTE_SECS
-        ));
+            token,
+            "Lax",
+            auth::SESSION_ABSOLUTE_SECS,
+        );
     }
 
     pub fn clear(s: &Services) {
-        let secure = if s.public_url.starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        set_cookie(format!(
-            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-            cookie_name(s)
-        ));
+        crate::web::set_cookie(https(s), cookie_name(s), "", "Lax", 0);
     }
 
     /// The signed-in user, if any.
@@ -159,25 +123,8 @@ fn me_of(u: &crate::ssr::db::UserRow) -> Me {
     }
 }
 
-/// For a plain (no-JavaScript) form post: send the browser to `ok` or back to `back` with the
-/// error code, since it cannot show the returned value.
 #[cfg(feature = "ssr")]
-pub(crate) fn finish_form<T>(
-    result: Result<T, AppError>,
-    ok: &str,
-    back: &str,
-) -> Result<T, AppError> {
-    if super::is_plain_form_post() {
-        match &result {
-            Ok(_) => leptos_axum::redirect(ok),
-            Err(e) => {
-                let sep = if back.contains('?') { '&' } else { '?' };
-                leptos_axum::redirect(&format!("{back}{sep}error={}", e.code));
-            }
-        }
-    }
-    result
-}
+pub(crate) use crate::web::finish_form;
 
 /// The signed-in user, or `None`.
 #[server(endpoint = "whoami")]
@@ -216,27 +163,8 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
     finish_form(result, &dest, &back)
 }
 
-/// Percent-encodes a same-site path for a `next=` query value.
 #[cfg(feature = "ssr")]
-fn encode_next(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                char::from(b).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Only same-site paths are followed after sign-in.
-#[cfg(feature = "ssr")]
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => "/certificates".to_string(),
-    }
-}
+use crate::web::{percent_encode_path as encode_next, safe_next};
 
 /// Ends this session.
 #[server(endpoint = "logout")]
@@ -308,9 +236,8 @@ pub async fn passkey_register_finish(
 ) -> Result<(), AppError> {
     let s = super::services()?;
     let a = session::require(&s).await?;
-    let cred = serde_json::from_str(&credential).map_err(|_| {
-        AppError::new(ErrorCode::PasskeyInvalid)
-    })?;
+    let cred =
+        serde_json::from_str(&credential).map_err(|_| AppError::new(ErrorCode::PasskeyInvalid))?;
     crate::ssr::auth::passkey_register_finish(&s, &a, &ceremony, &name, &cred).await?;
     Ok(())
 }
@@ -337,9 +264,8 @@ pub async fn passkey_login_finish(
     confirm: Option<bool>,
 ) -> Result<Me, AppError> {
     let s = super::services()?;
-    let cred = serde_json::from_str(&credential).map_err(|_| {
-        AppError::new(ErrorCode::PasskeyInvalid)
-    })?;
+    let cred =
+        serde_json::from_str(&credential).map_err(|_| AppError::new(ErrorCode::PasskeyInvalid))?;
     if confirm.unwrap_or(false) {
         let a = session::require(&s).await?;
         crate::ssr::auth::reauth_with_passkey(&s, &a, &ceremony, &cred).await?;
@@ -365,8 +291,7 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyInfo>, AppError> {
     let s = super::services()?;
     let a = session::require(&s).await?;
     let mut c = s.conn().await?;
-    let rows = crate::ssr::db::auth_rows::passkeys_for_user(&mut c, &a.user.id)
-        .await?;
+    let rows = crate::ssr::db::auth_rows::passkeys_for_user(&mut c, &a.user.id).await?;
     Ok(rows
         .into_iter()
         .map(|p| PasskeyInfo {
@@ -416,17 +341,46 @@ pub async fn admin_create_user(
     is_admin: Option<String>,
 ) -> Result<String, AppError> {
     let s = super::services()?;
-    let a = session::require_admin(&s).await?;
-    let input = crate::ssr::auth::UserInput {
-        login,
-        display_name,
-        email,
-        upn,
-        department,
-        is_admin: matches!(is_admin.as_deref(), Some("on" | "true" | "1")),
-    };
-    let (_, link) = crate::ssr::auth::create_user(&s, &a.actor(), &input).await?;
-    Ok(link)
+    let result = async {
+        let a = session::require_admin(&s).await?;
+        let input = crate::ssr::auth::UserInput {
+            login,
+            display_name,
+            email,
+            upn,
+            department,
+            is_admin: crate::web::is_checked(is_admin.as_deref()),
+        };
+        let (_, link) = crate::ssr::auth::create_user(&s, &a.actor(), &input).await?;
+        Ok(link)
+    }
+    .await;
+    // Without JavaScript the page cannot show the returned link: it travels to the next page
+    // in a short-lived cookie only this browser holds (never in a URL).
+    if let Ok(link) = &result {
+        if crate::web::is_plain_form_post() {
+            let https = s.public_url.starts_with("https://");
+            crate::web::set_cookie(https, CREATED_COOKIE, link, "Strict", 600);
+        }
+    }
+    finish_form(
+        result,
+        "/admin/users?created=1#create-user",
+        "/admin/users#create-user",
+    )
+}
+
+/// The cookie carrying a new user's activation link to the next page (no JavaScript).
+#[cfg(feature = "ssr")]
+const CREATED_COOKIE: &str = "certportal-created";
+
+/// The activation link of the user this browser just created without JavaScript, if any.
+#[server(endpoint = "admin_created_link")]
+pub async fn admin_created_link() -> Result<Option<String>, AppError> {
+    let s = super::services()?;
+    session::require_admin(&s).await?;
+    let link = crate::web::cookie(CREATED_COOKIE);
+    Ok(link.filter(|l| l.starts_with(&s.public_url)))
 }
 
 /// Administrators: every user.
@@ -435,8 +389,7 @@ pub async fn admin_list_users() -> Result<Vec<UserInfo>, AppError> {
     let s = super::services()?;
     session::require_admin(&s).await?;
     let mut c = s.conn().await?;
-    let rows = crate::ssr::db::list_users(&mut c, 500)
-        .await?;
+    let rows = crate::ssr::db::list_users(&mut c, 500).await?;
     Ok(rows
         .into_iter()
         .map(|(u, activated)| UserInfo {

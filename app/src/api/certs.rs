@@ -80,8 +80,6 @@ mod link_cookie {
     //! cookie living as long as the link), so the page can show it again after a reload or
     //! a no-JavaScript form post — and nowhere else.
     use crate::ssr::Services;
-    use axum::http::{header, request::Parts, HeaderValue};
-    use leptos::prelude::*;
 
     fn name(s: &Services) -> &'static str {
         if s.public_url.starts_with("https://") {
@@ -92,43 +90,16 @@ mod link_cookie {
     }
 
     pub fn set(s: &Services, entry: &str, token: &str, max_age: i64) {
-        let secure = if s.public_url.starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        let v = format!(
-            "{}={entry}.{token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-            name(s),
-            max_age.max(1)
-        );
-        if let (Some(res), Ok(v)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            HeaderValue::from_str(&v),
-        ) {
-            res.append_header(header::SET_COOKIE, v);
-        }
+        let https = s.public_url.starts_with("https://");
+        let value = format!("{entry}.{token}");
+        crate::web::set_cookie(https, name(s), &value, "Strict", max_age.max(1));
     }
 
     /// `(entry, token)` from the cookie, if present.
     pub fn get(s: &Services) -> Option<(String, String)> {
-        let parts = use_context::<Parts>()?;
-        let name = name(s);
-        parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|h| {
-                h.split(';').find_map(|kv| {
-                    let (k, v) = kv.trim().split_once('=')?;
-                    if k != name {
-                        return None;
-                    }
-                    let (e, t) = v.split_once('.')?;
-                    Some((e.to_string(), t.to_string()))
-                })
-            })
+        let v = crate::web::cookie(name(s))?;
+        let (e, t) = v.split_once('.')?;
+        Some((e.to_string(), t.to_string()))
     }
 }
 
@@ -169,16 +140,8 @@ async fn require_user(
     Ok((me, actor))
 }
 
-/// Pages showing a PIN or a link must not be stored by the browser or a proxy.
 #[cfg(feature = "ssr")]
-fn no_store() {
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        res.insert_header(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        );
-    }
-}
+use crate::web::no_store;
 
 /// A user's certificates and enrollments as the lists show them, newest first.
 #[cfg(feature = "ssr")]
@@ -249,9 +212,7 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
     let (me, _) = require_user(&s).await?;
     let now = s.now();
     let mut c = s.conn().await?;
-    let policy = s
-        .policy(&mut c)
-        .await?;
+    let policy = s.policy(&mut c).await?;
     let all = entry_views(&mut c, &me.user.id, now).await?;
 
     let total = all.len();
@@ -418,13 +379,8 @@ pub async fn pickup_info(token: String, platform: Option<String>) -> Result<Pick
     use crate::domain::platform::Format;
     use crate::ssr::links::{self, RedeemError};
     let s = super::services()?;
-    let guessed = use_context::<axum::http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(axum::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(Platform::from_user_agent)
-        })
+    let guessed = crate::web::header_str(axum::http::header::USER_AGENT)
+        .map(|ua| Platform::from_user_agent(&ua))
         .unwrap_or(Platform::Other);
     let platform = platform
         .as_deref()
@@ -450,7 +406,7 @@ pub async fn pickup_info(token: String, platform: Option<String>) -> Result<Pick
             expires_at: info.expires_at,
             installer_link: info
                 .installer_link
-                .map(|l| l.replace("{url}", &encode_component(&url))),
+                .map(|l| l.replace("{url}", &crate::web::percent_encode(&url))),
             ..base
         }),
         Err(RedeemError::Link(p)) => Ok(PickupView {
@@ -475,15 +431,3 @@ pub const ALL_PLATFORMS: [Platform; 10] = [
     Platform::Linux,
     Platform::Other,
 ];
-
-#[cfg(feature = "ssr")]
-fn encode_component(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}

@@ -32,26 +32,7 @@ pub(crate) fn services() -> Result<crate::ssr::Services, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn client_ip() -> Option<String> {
-    use_context::<axum::http::request::Parts>().and_then(|p| {
-        p.extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-    })
-}
-
-/// Whether the current request is a plain HTML form post (no JavaScript).
-#[cfg(feature = "ssr")]
-pub(crate) fn is_plain_form_post() -> bool {
-    use_context::<axum::http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.contains("text/html"))
-        })
-        .unwrap_or(false)
-}
+pub(crate) use crate::web::{client_ip, is_plain_form_post};
 
 /// The CA the portal signs with, and whether first-run setup is still needed.
 #[server(endpoint = "portal_info")]
@@ -59,14 +40,11 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
     use crate::ssr::{clock::rfc3339, db};
     let s = services()?;
     let mut c = s.conn().await?;
-    let ca_id = s
-        .current_ca_id(&mut c)
-        .await?;
+    let ca_id = s.current_ca_id(&mut c).await?;
     let ca = db::ca_by_id(&mut c, &ca_id)
         .await?
         .ok_or(AppError::NOT_FOUND)?;
-    let admins = db::count_admins(&mut c)
-        .await?;
+    let admins = db::count_admins(&mut c).await?;
     Ok(PortalSummary {
         ca_id: ca.id,
         ca_subject: ca.subject,
@@ -80,10 +58,10 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
 /// Remembers the chosen language in a cookie (a year; not a secret, so readable by scripts).
 #[server(endpoint = "set_language")]
 pub async fn set_language(lang: String) -> Result<Lang, AppError> {
-    let lang = Lang::from_code(&lang).ok_or_else(|| {
-        AppError::field(ErrorCode::InvalidLanguage, "lang")
-    })?;
+    let lang = Lang::from_code(&lang)
+        .ok_or_else(|| AppError::field(ErrorCode::InvalidLanguage, "lang"))?;
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        // Not HttpOnly: the language is no secret, and scripts may read it.
         let cookie = format!(
             "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
             lang.code()
@@ -162,9 +140,8 @@ pub async fn setup_passkey_finish(
     credential: String,
 ) -> Result<String, AppError> {
     let s = services()?;
-    let cred = serde_json::from_str(&credential).map_err(|_| {
-        AppError::new(ErrorCode::PasskeyInvalid)
-    })?;
+    let cred =
+        serde_json::from_str(&credential).map_err(|_| AppError::new(ErrorCode::PasskeyInvalid))?;
     let session =
         crate::ssr::setup::passkey_setup_finish(&s, &ceremony, &cred, &auth::session::client())
             .await?;

@@ -112,7 +112,12 @@ fn parse_address(s: &str, field: &'static str, code: ErrorCode) -> Result<String
 /// A new password: 12–1024 characters (NIST SP 800-63B length rule; no composition rules).
 /// A short free-text label (device name, CA name, passkey name): trimmed, at most 64
 /// characters, no control characters.
-fn label(s: &str, field: &'static str, code: ErrorCode, allow_empty: bool) -> Result<String, InvalidField> {
+fn label(
+    s: &str,
+    field: &'static str,
+    code: ErrorCode,
+    allow_empty: bool,
+) -> Result<String, InvalidField> {
     let s = s.trim();
     if (!allow_empty && s.is_empty()) || s.chars().count() > 64 || s.chars().any(char::is_control) {
         return Err(invalid(field, code));
@@ -233,15 +238,30 @@ mod tests {
     fn labels() {
         assert_eq!(DeviceLabel::parse("  iPhone ").unwrap().as_str(), "iPhone");
         assert_eq!(DeviceLabel::parse("").unwrap().as_str(), "");
-        assert_eq!(DeviceLabel::parse(&"x".repeat(65)).unwrap_err().code, ErrorCode::InvalidDeviceLabel);
+        assert_eq!(
+            DeviceLabel::parse(&"x".repeat(65)).unwrap_err().code,
+            ErrorCode::InvalidDeviceLabel
+        );
         assert!(DeviceLabel::parse(&"端".repeat(64)).is_ok());
         assert!(DeviceLabel::parse("a\u{1b}b").is_err());
         assert_eq!(CaName::parse(" ").unwrap(), None);
-        assert_eq!(CaName::parse("Corp CA 2").unwrap().unwrap().as_str(), "Corp CA 2");
-        assert_eq!(CaName::parse(&"c".repeat(65)).unwrap_err().code, ErrorCode::InvalidCaName);
-        assert_eq!(PasskeyName::parse_or_default(" ").unwrap().as_str(), "Passkey");
+        assert_eq!(
+            CaName::parse("Corp CA 2").unwrap().unwrap().as_str(),
+            "Corp CA 2"
+        );
+        assert_eq!(
+            CaName::parse(&"c".repeat(65)).unwrap_err().code,
+            ErrorCode::InvalidCaName
+        );
+        assert_eq!(
+            PasskeyName::parse_or_default(" ").unwrap().as_str(),
+            "Passkey"
+        );
         assert!(PasskeyName::parse(" ").is_err());
-        assert_eq!(PasskeyName::parse(&"p".repeat(65)).unwrap_err().code, ErrorCode::InvalidPasskeyName);
+        assert_eq!(
+            PasskeyName::parse(&"p".repeat(65)).unwrap_err().code,
+            ErrorCode::InvalidPasskeyName
+        );
     }
 
     #[test]

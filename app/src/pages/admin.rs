@@ -11,8 +11,8 @@ use crate::api::admin::{
 };
 use crate::api::auth::AdminCreateUser;
 use crate::api::AppError;
-use crate::domain::error_code::ErrorCode;
 use crate::domain::directory::UserCertStatus;
+use crate::domain::error_code::ErrorCode;
 use crate::i18n::{admin_reason_label, fmt_utc, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -124,6 +124,17 @@ pub fn UsersPage() -> impl IntoView {
         (!done.is_empty() && !result.is_empty()).then(|| results_from_query(&result))
     };
     let no_js_error = query_error();
+    // A user created without JavaScript: the link comes back once from a cookie.
+    let created = Resource::new(
+        move || get("created"),
+        |c| async move {
+            if c.is_empty() {
+                Ok(None)
+            } else {
+                crate::api::auth::admin_created_link().await
+            }
+        },
+    );
     view! {
         <super::console::AdminNav/>
         <div class="title-row">
@@ -140,18 +151,18 @@ pub fn UsersPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <details class="card">
+        <details class="card" id="create-user" open=move || !get("created").is_empty() || create_user.value().get().is_some() || no_js_error().is_some()>
             <summary><strong>{tr(Msg::CreateUserTitle)}</strong></summary>
             {move || match create_user.value().get() {
-                Some(Ok(link)) => Some(view! {
-                    <div class="success" role="status">
-                        <p>{tr(Msg::ActivationLinkIntro)}</p>
-                        <p class="mono" data-testid="activation-link">{link}</p>
-                    </div>
-                }.into_any()),
+                Some(Ok(link)) => Some(view! { <ActivationLink link=link/> }.into_any()),
                 Some(Err(e)) => Some(view! { <ErrorText error=e testid="create-user-error"/> }.into_any()),
                 None => None,
             }}
+            <Suspense>
+                {move || Suspend::new(async move {
+                    created.await.ok().flatten().map(|link| view! { <ActivationLink link=link/> })
+                })}
+            </Suspense>
             <ActionForm action=create_user attr:class="form">
                 <label for="u-login">{tr(Msg::FieldLogin)}</label>
                 <input id="u-login" name="login" required autocapitalize="none" spellcheck="false" maxlength="64"/>
@@ -170,18 +181,21 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
+/// A new user's one-time activation link, to hand over.
+#[component]
+fn ActivationLink(link: String) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <div class="success" role="status">
+            <p>{move || t(lang.get(), Msg::ActivationLinkIntro)}</p>
+            <p class="mono" data-testid="activation-link">{link}</p>
+        </div>
+    }
+}
+
 /// The URL of this directory view with another page number.
 fn page_href(q: &str, dept: &str, status: &str, page: i64) -> String {
-    let enc = |v: &str| {
-        v.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
+    use crate::web::percent_encode as enc;
     format!(
         "/admin/users?q={}&department={}&status={}&page={page}",
         enc(q),

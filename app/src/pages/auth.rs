@@ -1,9 +1,9 @@
 //! Sign-in and activation pages. Password forms work without JavaScript; passkey buttons are
 //! driven by `/passkey.js` and only shown where the browser supports WebAuthn.
 
+use super::errors::{action_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::auth::{Activate, Login};
-use super::errors::{action_error, ErrorNote, ErrorText};
 use crate::api::AppError;
 use crate::domain::error_code::ErrorCode;
 use crate::i18n::{t, Msg};

@@ -4,12 +4,12 @@
 
 use super::auth::go;
 use super::errors::{action_error, ErrorNote, ErrorText};
-use crate::domain::error_code::ErrorCode;
 use super::use_lang;
 use crate::api::certs::{
     current_renewal_link, my_certificates, my_entry, EntryView, LinkAnswer, LinkView,
     ReportLostDevice, RequestCertificate, RevokeEntry, ShowRenewalLink, USER_REASONS,
 };
+use crate::domain::error_code::ErrorCode;
 use crate::domain::lifecycle::{
     allowed_actions, check_action, Action, Actor as RuleActor, PermissionError, State,
 };
@@ -419,4 +419,3 @@ pub fn LostDevicePage() -> impl IntoView {
         </section>
     }
 }
-

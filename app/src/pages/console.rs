@@ -306,16 +306,7 @@ pub fn HistoryTable(items: Vec<HistoryItem>, lang: RwSignal<Lang>) -> impl IntoV
     .into_any()
 }
 
-fn enc(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use crate::web::percent_encode as enc;
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {

@@ -4,9 +4,9 @@
 //! it changes nothing; only the download redeems the link.
 
 use super::errors::{query_error, ErrorNote, ErrorText};
-use crate::api::AppError;
 use super::use_lang;
 use crate::api::certs::{pickup_info, ALL_PLATFORMS};
+use crate::api::AppError;
 use crate::domain::platform::Offer;
 use crate::i18n::{fmt_utc, install_steps, platform_name, t, Msg};
 use leptos::prelude::*;

@@ -1,10 +1,10 @@
 //! First-run setup: the one-time link printed by the server opens this page, which creates the
 //! first administrator. Works with and without JavaScript.
 
-use super::use_lang;
-use crate::api::{setup_status, CompleteSetup};
 use super::errors::{action_error, ErrorNote, ErrorText};
+use super::use_lang;
 use crate::api::AppError;
+use crate::api::{setup_status, CompleteSetup};
 use crate::domain::error_code::ErrorCode;
 use crate::i18n::{t, Msg};
 use leptos::prelude::*;

@@ -454,5 +454,3 @@ pub async fn update_policy(
     tx.commit().await?;
     Ok(changed)
 }
-
-

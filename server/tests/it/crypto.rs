@@ -85,7 +85,8 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
             &actor,
             &NewEnrollment {
                 user_id: user.id.clone(),
-                device_label: app::domain::validate::DeviceLabel::parse(&format!("{form:?}")).unwrap(),
+                device_label: app::domain::validate::DeviceLabel::parse(&format!("{form:?}"))
+                    .unwrap(),
                 ..Default::default()
             },
             FailPoint::None,

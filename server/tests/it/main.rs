@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod cli;
 mod crypto;
+mod errors;
 mod lifecycle;
 mod pickup;
 mod revocation;

@@ -40,11 +40,7 @@ async fn setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert!(!short.status().is_success());
-    assert!(short
-        .text()
-        .await
-        .unwrap()
-        .contains("password_too_short"));
+    assert!(short.text().await.unwrap().contains("password_too_short"));
 
     // Without JavaScript a wrong token comes back as a redirect carrying the error code.
     let nojs = http

@@ -1,0 +1,160 @@
+//! The error vocabulary as users meet it: codes on the wire, the catalogue's text in the
+//! reader's language after a no-JavaScript form post, and the same rules in the CLI.
+
+use crate::helpers::{activated_user, certportal, client, spawn, urlencode, Backend, PW};
+
+/// A plain HTML form post (no JavaScript), as a browser sends it.
+async fn form_post(
+    base: &str,
+    name: &str,
+    body: &[(&str, &str)],
+    cookie: &str,
+) -> reqwest::Response {
+    let body: String = body
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    client()
+        .post(format!("{base}/api/{name}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("cookie", cookie)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn page(base: &str, path: &str, cookie: &str, lang: &str) -> String {
+    let r = client()
+        .get(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn count(app: &crate::helpers::TestApp, action: &str) -> i64 {
+    use sqlx::Row;
+    let mut c = app.services.conn().await.unwrap();
+    sqlx::query("SELECT COUNT(*) AS n FROM audit WHERE action = $1")
+        .bind(action)
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+        .get::<i64, _>("n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_javascript_forms_come_back_with_the_error_in_the_readers_language() {
+    let app = spawn(Backend::Sqlite).await;
+    let admin = format!("certportal={}", activated_user(&app, "root", true).await);
+    let base = app.base.clone();
+    let new_user = |login: &'static str| {
+        [
+            ("login", login),
+            ("display_name", "Taken Name"),
+            ("email", "taken@example.com"),
+        ]
+    };
+
+    // A taken login, without JavaScript: back to the directory with the code, and the page
+    // says so in Japanese (it used to land on the start page with no message).
+    let r = form_post(&base, "admin_create_user", &new_user("taken"), &admin).await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let r = form_post(&base, "admin_create_user", &new_user("taken"), &admin).await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let to = location(&r);
+    assert_eq!(to, "/admin/users?error=login_taken#create-user");
+    let html = page(&base, "/admin/users?error=login_taken", &admin, "ja").await;
+    assert!(
+        html.contains("そのログイン名は既に使われています。"),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-code="login_taken""#), "{html}");
+    assert!(
+        !html.contains("already taken"),
+        "English in the Japanese page"
+    );
+    let html = page(&base, "/admin/users?error=login_taken", &admin, "en").await;
+    assert!(html.contains("That login name is already taken."), "{html}");
+
+    // Success without JavaScript: the activation link reaches the next page through a
+    // short-lived cookie of this browser, never through the URL.
+    let r = form_post(&base, "admin_create_user", &new_user("fresh"), &admin).await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(location(&r), "/admin/users?created=1#create-user");
+    let created = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("certportal-created="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("the link cookie");
+    assert!(created.contains("/activate/"), "{created}");
+    let html = page(
+        &base,
+        "/admin/users?created=1",
+        &format!("{admin}; {created}"),
+        "en",
+    )
+    .await;
+    assert!(html.contains(r#"data-testid="activation-link""#), "{html}");
+    assert!(html.contains(created.trim_start_matches("certportal-created=")));
+
+    // A CA name that is too long: refused before anything changes, and the page names the
+    // CA name (it used to say "At least 12 characters.").
+    let long = "N".repeat(65);
+    let r = form_post(
+        &base,
+        "admin_rotate_ca",
+        &[("confirm", "yes"), ("password", PW), ("name", &long)],
+        &admin,
+    )
+    .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(location(&r), "/admin/ca?error=invalid_ca_name");
+    assert_eq!(count(&app, "ca.rotate").await, 0);
+    let html = page(&base, "/admin/ca?error=invalid_ca_name", &admin, "ja").await;
+    assert!(
+        html.contains("CA名: 制御文字を含まない64文字以内"),
+        "{html}"
+    );
+    let html = page(&base, "/admin/ca?error=invalid_ca_name", &admin, "en").await;
+    assert!(html.contains("CA name: at most 64 characters"), "{html}");
+    assert!(!html.contains("12 characters"));
+
+    // An unknown code in the URL shows the generic text, not nothing.
+    let html = page(&base, "/admin/ca?error=made_up", &admin, "en").await;
+    assert!(html.contains(r#"data-code="internal""#), "{html}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_applies_the_same_rules_as_the_web() {
+    let app = spawn(Backend::Sqlite).await;
+    let env = app.env();
+    let long = "N".repeat(65);
+    let (code, _, err) = certportal(&env, &["ca", "rotate", "--name", &long]);
+    assert_ne!(code, 0);
+    assert!(err.contains("CA name: at most 64 characters"), "{err}");
+    assert_eq!(count(&app, "ca.rotate").await, 0);
+
+    app.add_user("cli-user", false).await;
+    let (code, _, err) = certportal(
+        &env,
+        &["link", "create", "--user", "cli-user", "--device", &long],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("Device name: at most 64 characters"), "{err}");
+    app.stop().await;
+}
