@@ -249,19 +249,20 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
             let s = server::services(&cfg, server::system_clock())
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut c = s.conn().await.map_err(|e| e.to_string())?;
-            let current = db::current_ca_id(&mut c).await.map_err(|e| e.to_string())?;
-            let mut cas = db::list_cas(&mut c).await.map_err(|e| e.to_string())?;
-            cas.sort_by_key(|ca| Some(&ca.id) != current.as_ref());
+            let status = app::ssr::read::revocation_status(&s)
+                .await
+                .map_err(|e| e.to_string())?;
             if json {
-                let v: Vec<serde_json::Value> = cas
+                let v: Vec<serde_json::Value> = status
+                    .cas
                     .iter()
                     .map(|ca| {
                         serde_json::json!({
-                            "id": ca.id, "current": Some(&ca.id) == current.as_ref(), "subject": ca.subject,
-                            "fingerprint_sha256": ca.fingerprint_sha256, "not_before": rfc3339(ca.not_before),
+                            "id": ca.id, "current": ca.current, "subject": ca.subject,
+                            "fingerprint_sha256": ca.fingerprint, "not_before": rfc3339(ca.not_before),
                             "not_after": rfc3339(ca.not_after), "crl_number": ca.crl_number,
                             "crl_next_update": ca.crl_next_update.map(rfc3339),
+                            "crl_entries": ca.crl_entries, "crl_url": ca.crl_url,
                         })
                     })
                     .collect();
@@ -270,15 +271,11 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
                     serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
                 );
             } else {
-                for ca in &cas {
-                    let mark = if Some(&ca.id) == current.as_ref() {
-                        " (current)"
-                    } else {
-                        ""
-                    };
+                for ca in &status.cas {
+                    let mark = if ca.current { " (current)" } else { "" };
                     println!("CA {}{mark}", ca.id);
                     println!("  subject:      {}", ca.subject);
-                    println!("  sha256:       {}", ca.fingerprint_sha256);
+                    println!("  sha256:       {}", ca.fingerprint);
                     println!(
                         "  valid:        {} .. {}",
                         rfc3339(ca.not_before),
@@ -289,7 +286,7 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
                         "  CRL next:     {}",
                         ca.crl_next_update.map(rfc3339).unwrap_or_default()
                     );
-                    println!("  CRL URL:      {}", ca::crl_url(&s.public_url, &ca.id));
+                    println!("  CRL URL:      {}", ca.crl_url);
                 }
             }
             Ok(())
@@ -482,16 +479,16 @@ async fn user_command(command: UserCommand, cfg: Config) -> Result<(), String> {
         }
         UserCommand::List { json } => {
             let mut c = s.conn().await.map_err(|e| e.to_string())?;
-            let users = db::list_users(&mut c, i64::MAX)
+            let users = app::ssr::read::users(&mut c, i64::MAX)
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
                 let v: Vec<serde_json::Value> = users
                     .iter()
-                    .map(|(u, activated)| {
+                    .map(|(u, upn)| {
                         serde_json::json!({
-                            "login": u.login, "display_name": u.display_name, "email": u.email, "upn": u.upn,
-                            "is_admin": u.is_admin, "active": u.active, "activated": activated,
+                            "login": u.login, "display_name": u.display_name, "email": u.email, "upn": upn,
+                            "is_admin": u.is_admin, "active": u.active, "activated": u.activated,
                         })
                     })
                     .collect();
@@ -500,11 +497,11 @@ async fn user_command(command: UserCommand, cfg: Config) -> Result<(), String> {
                     serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
                 );
             } else {
-                for (u, activated) in &users {
+                for (u, _) in &users {
                     let role = if u.is_admin { "admin" } else { "user" };
                     let state = if !u.active {
                         "deactivated"
-                    } else if *activated {
+                    } else if u.activated {
                         "active"
                     } else {
                         "not activated"

@@ -3,8 +3,8 @@
 
 use crate::AppState;
 use app::ssr::{ca, db};
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
@@ -184,31 +184,83 @@ fn ocsp_body(der: Vec<u8>) -> Response {
 
 /// `POST /ocsp` (`application/ocsp-request`): RFC 6960 responder.
 pub async fn ocsp_post(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
-    ocsp_body(app::ssr::ocsp::respond(&st.services, &body).await)
+    let s = &st.services;
+    ocsp_body(app::ssr::ocsp::respond(&s.authority, &s.ocsp_stats, &body, s.now()).await)
 }
 
 /// `GET /ocsp/{base64 DER}` (RFC 6960 appendix A.1). The path may hold `/` from the base64
 /// alphabet, percent-encoded or not.
 pub async fn ocsp_get(State(st): State<AppState>, Path(encoded): Path<String>) -> Response {
-    ocsp_body(app::ssr::ocsp::respond_get(&st.services, &encoded).await)
+    let s = &st.services;
+    ocsp_body(app::ssr::ocsp::respond_get(&s.authority, &s.ocsp_stats, &encoded, s.now()).await)
+}
+
+/// The services of one request, with the clock read once (every step sees one instant).
+pub struct Request(pub app::ssr::Services);
+
+impl FromRequestParts<AppState> for Request {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(_: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Request(st.services.at_now()))
+    }
+}
+
+/// The signed-in administrator of a plain route (rule 11: checked before anything else),
+/// with the request's services. Refused with the error of [`Refusal`].
+pub struct AdminSession {
+    pub services: app::ssr::Services,
+    pub admin: app::ssr::auth::Authenticated,
+}
+
+/// Why a plain route refused a request: an `AppError`, answered with its status.
+pub struct Refusal(pub app::api::AppError);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, format!("{}: {}\n", self.0.code, self.0)).into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for AdminSession {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Refusal> {
+        let services = st.services.at_now();
+        let admin = app::api::auth::session::admin_from_headers(&services, &parts.headers)
+            .await
+            .map_err(Refusal)?;
+        Ok(AdminSession { services, admin })
+    }
+}
+
+/// A redirect back to the directory with the error's code (no-JavaScript forms).
+fn back_to_directory(e: &app::api::AppError) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/admin/users?error={}", e.code)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
 }
 
 /// `POST /admin/create-download` (form: `users[]`, `not_after`, `remove_existing`): "Create
 /// & Download" — a ZIP with a PKCS#12 per user, `PINS.csv` and `RESULTS.csv`. Admins only;
 /// errors go back to the directory with `?error=<code>`.
 pub async fn create_download(
-    State(st): State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    session: Result<AdminSession, Refusal>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
-    match app::api::admin::create_and_download(&st.services, cookie, &body).await {
+    let AdminSession { services: s, admin } = match session {
+        Ok(a) => a,
+        Err(Refusal(e)) => return back_to_directory(&e),
+    };
+    let form = app::api::admin::CreateDownloadForm::from_pairs(pairs);
+    match app::api::admin::create_and_download(&s, &admin, form).await {
         Ok(files) => {
             let zip = crate::zip::build(&files);
-            let name = format!(
-                "certportal-bundles-{}.zip",
-                app::i18n::fmt_date(st.services.now())
-            );
+            let name = format!("certportal-bundles-{}.zip", app::i18n::fmt_date(s.now()));
             let mut r = (StatusCode::OK, zip).into_response();
             let h = r.headers_mut();
             h.insert(
@@ -221,43 +273,34 @@ pub async fn create_download(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Err(e) => {
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("/admin/users?error={}", e.code)) {
-                r.headers_mut().insert(header::LOCATION, v);
-            }
-            r
-        }
+        Err(e) => back_to_directory(&e),
     }
 }
 
 /// `GET /admin/history.csv?user=&actor=&action=&from=&to=`: the operation history as CSV
 /// (admins only; the same filter as the page).
 pub async fn history_csv(
-    State(st): State<AppState>,
-    headers: axum::http::HeaderMap,
-    axum::extract::Query(filter): axum::extract::Query<app::api::admin::HistoryFilter>,
-) -> Response {
-    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
-    match app::api::admin::history_csv(&st.services, cookie, &filter).await {
-        Ok(csv) => {
-            let mut r = (StatusCode::OK, csv).into_response();
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            h.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"certportal-history.csv\""),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(e) => {
-            let status =
-                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, format!("{e}\n")).into_response()
-        }
-    }
+    session: AdminSession,
+    Query(filter): Query<app::api::admin::HistoryFilter>,
+) -> Result<Response, Refusal> {
+    let mut c = session
+        .services
+        .conn()
+        .await
+        .map_err(|e| Refusal(e.into()))?;
+    let csv = app::ssr::read::history_csv(&mut c, &filter)
+        .await
+        .map_err(Refusal)?;
+    let mut r = (StatusCode::OK, csv).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"certportal-history.csv\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
 }

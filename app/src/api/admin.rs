@@ -57,61 +57,9 @@ pub struct RevocationStatus {
 /// Every CA (current first, then newest) with its CRL and OCSP state.
 #[server(endpoint = "admin_revocation_status")]
 pub async fn admin_revocation_status() -> Result<RevocationStatus, AppError> {
-    use super::auth::session;
-    use crate::ssr::{ca, db, ocsp};
     let s = super::services()?;
-    session::require_admin(&s).await?;
-    let mut c = s.conn().await?;
-    let current = db::current_ca_id(&mut c).await?;
-    let mut rows = db::list_cas(&mut c).await?;
-    rows.sort_by_key(|r| (Some(&r.id) != current.as_ref(), -r.created_at));
-    let mut cas = Vec::with_capacity(rows.len());
-    for r in rows {
-        let issued = db::count_issued_for_ca(&mut c, &r.id).await?;
-        let crl_entries = r.crl_der.as_deref().and_then(|der| {
-            use x509_parser::prelude::FromDer;
-            x509_parser::revocation_list::CertificateRevocationList::from_der(der)
-                .ok()
-                .map(|(_, crl)| crl.iter_revoked_certificates().count() as i64)
-        });
-        cas.push(CaRevocation {
-            current: Some(&r.id) == current.as_ref(),
-            crl_url: ca::crl_url(&s.public_url, &r.id),
-            crl_pem_url: format!("{}/crl/{}.pem", s.public_url.trim_end_matches('/'), r.id),
-            ocsp_ready: false,
-            issued,
-            crl_entries,
-            id: r.id,
-            subject: r.subject,
-            fingerprint: r.fingerprint_sha256,
-            not_before: r.not_before,
-            not_after: r.not_after,
-            retired_at: r.retired_at,
-            crl_number: r.crl_number,
-            crl_this_update: r.crl_this_update,
-            crl_next_update: r.crl_next_update,
-        });
-    }
-    drop(c);
-    for ca in &mut cas {
-        ca.ocsp_ready = s.signer(&ca.id).await.is_ok();
-    }
-    let n = s.ocsp_stats.snapshot();
-    Ok(RevocationStatus {
-        now: s.now(),
-        cas,
-        ocsp: OcspState {
-            url: ca::ocsp_url(&s.public_url),
-            response_ttl_secs: ocsp::RESPONSE_TTL,
-            good: n.good,
-            revoked: n.revoked,
-            unknown: n.unknown,
-            malformed: n.malformed,
-            unauthorized: n.unauthorized,
-            errors: n.errors,
-            last_answer_at: n.last_answer_at,
-        },
-    })
+    super::auth::session::require_admin(&s).await?;
+    Ok(crate::ssr::read::revocation_status(&s).await?)
 }
 
 /// One user in the directory.
@@ -185,21 +133,7 @@ pub async fn admin_directory(
     let departments = admin_rows::department_paths(&mut c).await?;
     let users = rows
         .into_iter()
-        .map(|r| {
-            let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
-            DirectoryUser {
-                not_after: r.not_after.filter(|_| status.shows_expiry()),
-                status,
-                id: r.id,
-                login: r.login,
-                display_name: r.display_name,
-                email: r.email,
-                department: r.department,
-                is_admin: r.is_admin,
-                active: r.active,
-                reissue_allowed: r.reissue_allowed,
-            }
-        })
+        .map(|r| crate::ssr::read::directory_user(r, now))
         .collect();
     let policy = s.policy(&mut c).await?;
     Ok(DirectoryPage {
@@ -216,7 +150,6 @@ pub async fn admin_directory(
 #[server(endpoint = "admin_users_by_id")]
 pub async fn admin_users_by_id(users: Option<Vec<String>>) -> Result<Vec<DirectoryUser>, AppError> {
     use super::auth::session;
-    use crate::domain::directory::UserCertStatus;
     use crate::ssr::db::admin_rows;
     let s = super::services()?;
     session::require_admin(&s).await?;
@@ -226,19 +159,7 @@ pub async fn admin_users_by_id(users: Option<Vec<String>>) -> Result<Vec<Directo
     let mut out = Vec::new();
     for id in ids {
         if let Some(r) = admin_rows::directory_row(&mut c, &id).await? {
-            let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
-            out.push(DirectoryUser {
-                not_after: r.not_after.filter(|_| status.shows_expiry()),
-                status,
-                id: r.id,
-                login: r.login,
-                display_name: r.display_name,
-                email: r.email,
-                department: r.department,
-                is_admin: r.is_admin,
-                active: r.active,
-                reissue_allowed: r.reissue_allowed,
-            });
+            out.push(crate::ssr::read::directory_user(r, now));
         }
     }
     Ok(out)
@@ -431,71 +352,54 @@ pub async fn admin_bulk_revoke(
     finish_bulk("revoke", back, result)
 }
 
+/// The form of `POST /admin/create-download`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CreateDownloadForm {
+    pub users: Vec<String>,
+    pub not_after: Option<String>,
+    pub remove_existing: bool,
+}
+
+impl CreateDownloadForm {
+    /// From the urlencoded pairs (`users[]` repeats, which a struct cannot say to serde).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut f = CreateDownloadForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "users[]" | "users" => f.users.push(v),
+                "not_after" => f.not_after = Some(v),
+                "remove_existing" => f.remove_existing = crate::web::is_checked(Some(&v)),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
 /// "Create & Download" (rule 2, seed 001) for the plain HTTP route
-/// `POST /admin/create-download`: signs a bundle at once for each selected user and returns
-/// a ZIP's entries — `<login>.p12` each, `PINS.csv` (login, serial, expiry, PIN) and
-/// `RESULTS.csv` (every user, with the reason for a failure). `form` is the urlencoded body
-/// (`users[]`, `not_after`, `remove_existing`); the session comes from the cookie.
+/// `POST /admin/create-download`, for a signed-in administrator: signs a bundle at once for
+/// each selected user and returns a ZIP's entries — `<login>.p12` each, `PINS.csv` and
+/// `RESULTS.csv`.
 #[cfg(feature = "ssr")]
 pub async fn create_and_download(
     s: &crate::ssr::Services,
-    cookie_header: Option<&str>,
-    form: &[u8],
+    admin: &crate::ssr::auth::Authenticated,
+    form: CreateDownloadForm,
 ) -> Result<Vec<(String, Vec<u8>)>, AppError> {
     use crate::ssr::admin;
-    let a = require_admin_cookie(s, cookie_header).await?;
-    let mut users = Vec::new();
-    let (mut not_after, mut remove) = (None, false);
-    for (k, v) in url::form_urlencoded::parse(form) {
-        match k.as_ref() {
-            "users[]" | "users" => users.push(v.into_owned()),
-            "not_after" => not_after = Some(v.into_owned()),
-            "remove_existing" => remove = crate::web::is_checked(Some(v.as_ref())),
-            _ => {}
-        }
-    }
-    let users = selected(Some(users))?;
-    let not_after = end_date(not_after)?;
+    let users = selected(Some(form.users))?;
+    let not_after = end_date(form.not_after)?;
     admin::check_end_date(s, not_after).await?;
     let out = admin::bulk_create_and_download(
         s,
-        &a.actor(),
+        &admin.actor(),
         &users,
         not_after,
-        remove,
+        form.remove_existing,
         Default::default(),
     )
     .await;
-    let mut files = Vec::new();
-    let mut pins = String::from("login,serial,expires,pin\n");
-    let mut results = String::from("login,result,detail\n");
-    for o in out {
-        match o.result {
-            Ok(h) => {
-                pins.push_str(&format!(
-                    "{},{},{},{}\n",
-                    h.login,
-                    h.serial_hex,
-                    crate::i18n::fmt_date(h.not_after),
-                    h.pin
-                ));
-                results.push_str(&format!("{},ok,{}\n", h.login, h.serial_hex));
-                files.push((format!("{}.p12", h.login), h.p12));
-            }
-            Err(e) => {
-                let app: AppError = e.into();
-                results.push_str(&format!(
-                    "{},{},\"{}\"\n",
-                    o.login,
-                    app.code,
-                    app.to_string().replace('"', "'")
-                ));
-            }
-        }
-    }
-    files.push(("PINS.csv".into(), pins.into_bytes()));
-    files.push(("RESULTS.csv".into(), results.into_bytes()));
-    Ok(files)
+    Ok(admin::download_files(out))
 }
 
 /// Rule 13: rolls the CA (after the same confirmation as a revocation: the password here, or
@@ -608,7 +512,6 @@ pub struct AdminUserView {
 #[server(endpoint = "admin_user")]
 pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
     use super::auth::session;
-    use crate::domain::directory::UserCertStatus;
     use crate::ssr::db::{self, admin_rows};
     let s = super::services()?;
     session::require_admin(&s).await?;
@@ -621,8 +524,7 @@ pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
         .await?
         .ok_or(AppError::NOT_FOUND)?;
     let policy = s.policy(&mut c).await?;
-    let status = UserCertStatus::from_summary(&r.summary, r.not_after, now);
-    let entries = super::certs::entry_views(&mut c, &id, now).await?;
+    let entries = crate::ssr::read::entry_views(&mut c, &id, now).await?;
     let (history, _) = admin_rows::history(
         &mut c,
         &admin_rows::HistoryQuery {
@@ -633,18 +535,7 @@ pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
     )
     .await?;
     Ok(AdminUserView {
-        user: DirectoryUser {
-            not_after: r.not_after.filter(|_| status.shows_expiry()),
-            status,
-            id: r.id,
-            login: r.login,
-            display_name: r.display_name,
-            email: r.email,
-            department: r.department,
-            is_admin: r.is_admin,
-            active: r.active,
-            reissue_allowed: r.reissue_allowed,
-        },
+        user: crate::ssr::read::directory_user(r, now),
         upn: full.upn,
         must_change_password: full.must_change_password,
         reissue_default: policy.reissue_allowed_default,
@@ -730,7 +621,9 @@ pub async fn admin_revoke_certificate(
         let mut a = session::require_admin(&s).await?;
         let reason = admin_reason(&reason)?;
         confirm_admin(&s, &mut a, password).await?;
-        super::certs::revoke_entry_as(&s, &a.actor(), &entry, reason).await
+        crate::ssr::certs::revoke_entry(&s, &a.actor(), &entry, reason)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     super::auth::finish_form(result, &format!("{back}?revoked=1"), &back)
@@ -785,57 +678,6 @@ pub struct HistoryFilter {
     pub to: Option<String>,
 }
 
-/// Resolves a history filter (logins to ids, dates to times); refuses what does not parse.
-#[cfg(feature = "ssr")]
-pub async fn history_query(
-    c: &mut crate::ssr::db::Conn,
-    f: &HistoryFilter,
-    page: i64,
-    limit: i64,
-) -> Result<Option<crate::ssr::db::admin_rows::HistoryQuery>, AppError> {
-    use crate::ssr::db;
-    let clean = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let mut q = db::admin_rows::HistoryQuery {
-        action: clean(&f.action),
-        offset: page.clamp(0, 1_000_000) * limit,
-        limit,
-        ..Default::default()
-    };
-    if let Some(login) = clean(&f.user) {
-        match db::user_by_login(c, &login).await? {
-            Some(u) => q.subject_user_id = Some(u.id),
-            None => return Ok(None),
-        }
-    }
-    if let Some(login) = clean(&f.actor) {
-        q.actor = Some(match db::user_by_login(c, &login).await? {
-            Some(u) => u.id,
-            None => login,
-        });
-    }
-    let date = |v: Option<String>, field: &'static str| -> Result<Option<i64>, AppError> {
-        match v {
-            None => Ok(None),
-            Some(t) => crate::domain::validate::end_of_day(&t)
-                .map(Some)
-                .ok_or_else(|| AppError::field(ErrorCode::InvalidDate, field)),
-        }
-    };
-    q.from = date(clean(&f.from), "from")?.map(|end| end - 86_399);
-    q.to = date(clean(&f.to), "to")?;
-    if let (Some(a), Some(b)) = (q.from, q.to) {
-        if a > b {
-            return Err(AppError::field(ErrorCode::DateRangeReversed, "from"));
-        }
-    }
-    Ok(Some(q))
-}
-
 /// History rows per page.
 pub const HISTORY_PAGE: i64 = 50;
 
@@ -850,7 +692,8 @@ pub async fn admin_history(
     session::require_admin(&s).await?;
     let page = page.unwrap_or(0).max(0);
     let mut c = s.conn().await?;
-    let Some(q) = history_query(&mut c, &filter, page, HISTORY_PAGE).await? else {
+    let Some(q) = crate::ssr::read::history_query(&mut c, &filter, page, HISTORY_PAGE).await?
+    else {
         return Ok(HistoryPage {
             items: Vec::new(),
             total: 0,
@@ -865,70 +708,6 @@ pub async fn admin_history(
         page,
         page_size: HISTORY_PAGE,
     })
-}
-
-/// The history as CSV for `GET /admin/history.csv` (same filter; at most 100,000 rows).
-#[cfg(feature = "ssr")]
-pub async fn history_csv(
-    s: &crate::ssr::Services,
-    cookie_header: Option<&str>,
-    filter: &HistoryFilter,
-) -> Result<String, AppError> {
-    require_admin_cookie(s, cookie_header).await?;
-    let mut c = s.conn().await?;
-    let mut out = String::from("time,actor,user,action,result,detail,ip\n");
-    if let Some(q) = history_query(&mut c, filter, 0, 100_000).await? {
-        let (rows, _) = crate::ssr::db::admin_rows::history(&mut c, &q).await?;
-        let field = |v: &str| {
-            // RFC 4180 quoting; a leading =, +, - or @ is defused for spreadsheets.
-            let v = if v.starts_with(['=', '+', '-', '@']) {
-                format!("'{v}")
-            } else {
-                v.to_string()
-            };
-            if v.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", v.replace('"', "\"\""))
-            } else {
-                v
-            }
-        };
-        for r in rows.into_iter().map(HistoryItem::from) {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                crate::ssr::clock::rfc3339(r.at),
-                field(&r.actor),
-                field(r.subject.as_deref().unwrap_or("")),
-                field(&r.action),
-                field(&r.result),
-                field(&r.detail),
-                field(r.ip.as_deref().unwrap_or("")),
-            ));
-        }
-    }
-    Ok(out)
-}
-
-/// The signed-in administrator from a raw `Cookie` header (for plain HTTP routes).
-#[cfg(feature = "ssr")]
-pub async fn require_admin_cookie(
-    s: &crate::ssr::Services,
-    cookie_header: Option<&str>,
-) -> Result<crate::ssr::auth::Authenticated, AppError> {
-    let name = super::auth::session::cookie_name(s);
-    let token = cookie_header
-        .and_then(|h| crate::web::cookie_value(h, name))
-        .filter(|v| !v.is_empty());
-    let a = match token {
-        None => return Err(AppError::NOT_SIGNED_IN),
-        Some(t) => crate::ssr::auth::session_user(s, t)
-            .await?
-            .ok_or(AppError::NOT_SIGNED_IN)?,
-    };
-    if a.user.is_admin {
-        Ok(a)
-    } else {
-        Err(AppError::FORBIDDEN)
-    }
 }
 
 /// The settings page: the policy in force and the public URL (read-only here).

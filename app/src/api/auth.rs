@@ -37,7 +37,7 @@ pub struct UserInfo {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) mod session {
+pub mod session {
     //! The session cookie: `__Host-` prefixed and `Secure` when the portal is served over
     //! HTTPS, always `HttpOnly` and `SameSite=Lax`.
     use super::AppError;
@@ -93,6 +93,23 @@ pub(crate) mod session {
                 }
                 Ok(a)
             }
+        }
+    }
+
+    /// The signed-in administrator of a plain HTTP route, from the request's cookies.
+    pub async fn admin_from_headers(
+        s: &Services,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Authenticated, AppError> {
+        let token =
+            crate::web::request_cookie(headers, cookie_name(s)).ok_or(AppError::NOT_SIGNED_IN)?;
+        let a = auth::session_user(s, &token)
+            .await?
+            .ok_or(AppError::NOT_SIGNED_IN)?;
+        if a.user.is_admin {
+            Ok(a)
+        } else {
+            Err(AppError::FORBIDDEN)
         }
     }
 
@@ -389,18 +406,8 @@ pub async fn admin_list_users() -> Result<Vec<UserInfo>, AppError> {
     let s = super::services()?;
     session::require_admin(&s).await?;
     let mut c = s.conn().await?;
-    let rows = crate::ssr::db::list_users(&mut c, 500).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(u, activated)| UserInfo {
-            login: u.login,
-            display_name: u.display_name,
-            email: u.email,
-            is_admin: u.is_admin,
-            active: u.active,
-            activated,
-        })
-        .collect())
+    let rows = crate::ssr::read::users(&mut c, 500).await?;
+    Ok(rows.into_iter().map(|(u, _)| u).collect())
 }
 
 /// The display name an activation link is for, or `None` if it no longer works.

@@ -143,67 +143,6 @@ async fn require_user(
 #[cfg(feature = "ssr")]
 use crate::web::no_store;
 
-/// A user's certificates and enrollments as the lists show them, newest first.
-#[cfg(feature = "ssr")]
-pub(crate) async fn entry_views(
-    c: &mut crate::ssr::db::Conn,
-    user_id: &str,
-    now: i64,
-) -> Result<Vec<EntryView>, AppError> {
-    use crate::ssr::{certs, db};
-    use std::collections::HashMap;
-    let cas: HashMap<String, String> = db::list_cas(c)
-        .await?
-        .into_iter()
-        .map(|ca| (ca.id, ca.subject))
-        .collect();
-    let mut all: Vec<EntryView> = certs::entries_for_user(c, user_id, now)
-        .await?
-        .into_iter()
-        .map(|(state, cert, e)| EntryView {
-            id: e.id.clone(),
-            state,
-            device_label: e.device_label.clone(),
-            renewal: e.renews_certificate_id.is_some(),
-            serial: cert.as_ref().map(|x| x.serial_hex.clone()),
-            fingerprint: cert.as_ref().map(|x| x.fingerprint_sha256.clone()),
-            not_after: cert.as_ref().map(|x| x.not_after),
-            ca_name: cert.as_ref().and_then(|x| cas.get(&x.ca_id).cloned()),
-            revocation_reason: cert.as_ref().and_then(|x| x.revocation_reason.clone()),
-            pickup_deadline: cert.is_none().then_some(e.pickup_deadline),
-            created_at: e.created_at,
-        })
-        .collect();
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    Ok(all)
-}
-
-/// Revokes the certificate of an entry, or withdraws it when nothing was picked up yet.
-#[cfg(feature = "ssr")]
-pub(crate) async fn revoke_entry_as(
-    s: &crate::ssr::Services,
-    actor: &crate::ssr::audit::Actor,
-    entry: &str,
-    reason: RevocationReason,
-) -> Result<(), AppError> {
-    use crate::ssr::{certs, db};
-    let e = {
-        let mut c = s.conn().await?;
-        db::enrollment_by_id(&mut c, entry)
-            .await?
-            .ok_or(AppError::NOT_FOUND)?
-    };
-    match &e.certificate_id {
-        Some(cert) => {
-            certs::revoke_certificate(s, actor, cert, reason).await?;
-        }
-        None => {
-            certs::withdraw_enrollment(s, actor, &e.id).await?;
-        }
-    }
-    Ok(())
-}
-
 /// The signed-in user's certificates and enrollments (rule 4: hidden ones only with
 /// `show_all`).
 #[server(endpoint = "my_certificates")]
@@ -213,7 +152,7 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
     let now = s.now();
     let mut c = s.conn().await?;
     let policy = s.policy(&mut c).await?;
-    let all = entry_views(&mut c, &me.user.id, now).await?;
+    let all = crate::ssr::read::entry_views(&mut c, &me.user.id, now).await?;
 
     let total = all.len();
     let entries: Vec<EntryView> = all
@@ -326,7 +265,9 @@ pub async fn revoke_entry(entry: String, reason: String) -> Result<(), AppError>
         let s = super::services()?;
         let (_, actor) = require_user(&s).await?;
         let reason = user_reason(&reason)?;
-        revoke_entry_as(&s, &actor, &entry, reason).await
+        crate::ssr::certs::revoke_entry(&s, &actor, &entry, reason)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     super::auth::finish_form(

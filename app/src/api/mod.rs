@@ -26,8 +26,11 @@ pub struct PortalSummary {
 }
 
 #[cfg(feature = "ssr")]
+/// The services for this request, with the clock read once here, at the edge: every use case
+/// the request runs sees the same instant.
 pub(crate) fn services() -> Result<crate::ssr::Services, AppError> {
     use_context::<crate::ssr::Services>()
+        .map(|s| s.at_now())
         .ok_or_else(|| error::internal(&"services missing from context"))
 }
 

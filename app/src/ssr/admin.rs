@@ -454,3 +454,38 @@ pub async fn update_policy(
     tx.commit().await?;
     Ok(changed)
 }
+
+/// The files of a "Create & Download" ZIP: `<login>.p12` for each bundle made, `PINS.csv`
+/// (login, serial, expiry, PIN) and `RESULTS.csv` (every user; a failure with its code).
+pub fn download_files(out: Vec<UserOutcome<HandOver>>) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pins = String::from("login,serial,expires,pin\n");
+    let mut results = String::from("login,result,detail\n");
+    for o in out {
+        match o.result {
+            Ok(h) => {
+                pins.push_str(&format!(
+                    "{},{},{},{}\n",
+                    h.login,
+                    h.serial_hex,
+                    crate::i18n::fmt_date(h.not_after),
+                    h.pin
+                ));
+                results.push_str(&format!("{},ok,{}\n", h.login, h.serial_hex));
+                files.push((format!("{}.p12", h.login), h.p12));
+            }
+            Err(e) => {
+                let e = crate::api::AppError::from(e);
+                results.push_str(&format!(
+                    "{},{},\"{}\"\n",
+                    o.login,
+                    e.code,
+                    e.to_string().replace('"', "'")
+                ));
+            }
+        }
+    }
+    files.push(("PINS.csv".into(), pins.into_bytes()));
+    files.push(("RESULTS.csv".into(), results.into_bytes()));
+    files
+}

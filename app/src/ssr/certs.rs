@@ -416,6 +416,31 @@ pub(crate) async fn pick_up_in(
     })
 }
 
+/// Revokes the certificate of an entry, or withdraws the entry when nothing was picked up
+/// yet (the same action the user's and the administrator's "Revoke" take).
+pub async fn revoke_entry(
+    s: &Services,
+    actor: &Actor,
+    entry: &str,
+    reason: RevocationReason,
+) -> Result<(), CertError> {
+    let e = {
+        let mut c = s.conn().await?;
+        db::enrollment_by_id(&mut c, entry)
+            .await?
+            .ok_or(CertError::NotFound("enrollment"))?
+    };
+    match &e.certificate_id {
+        Some(cert) => {
+            revoke_certificate(s, actor, cert, reason).await?;
+        }
+        None => {
+            withdraw_enrollment(s, actor, &e.id).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Revokes one certificate (or withdraws one enrollment not yet picked up) and republishes
 /// the CA's CRL in the same transaction. Rule 1: a final state stays final.
 pub async fn revoke_certificate(

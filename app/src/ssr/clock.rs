@@ -23,6 +23,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// One reading of another clock, held for the length of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0
+    }
+}
+
 /// A clock tests set and advance by hand.
 #[derive(Debug, Clone)]
 pub struct ManualClock(Arc<AtomicI64>);

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod authority;
 pub mod bundle;
 pub mod ca;
 pub mod certs;
@@ -14,6 +15,7 @@ pub mod links;
 pub mod ocsp;
 pub mod profile;
 pub mod qr;
+pub mod read;
 pub mod services;
 pub mod setup;
 

@@ -10,9 +10,9 @@
 //! Malformed input never panics: it gets a `malformedRequest` response; a request for an
 //! issuer the portal does not know gets `unauthorized`; a database failure `internalError`.
 
+use super::authority::Authority;
 use super::ca::{CaError, CaSigner};
 use super::db::{self, CertificateRow};
-use super::services::Services;
 use crate::domain::lifecycle::{RevocationReason, State};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -319,15 +319,13 @@ impl OcspStats {
     }
 }
 
-/// Answers one DER request: the DER `OCSPResponse` to send (always HTTP 200).
-pub async fn respond(s: &Services, request_der: &[u8]) -> Vec<u8> {
-    let now = s.now();
-    let stats = &s.ocsp_stats;
+/// Answers one DER request at `now`: the DER `OCSPResponse` to send (always HTTP 200).
+pub async fn respond(a: &Authority, stats: &OcspStats, request_der: &[u8], now: i64) -> Vec<u8> {
     let Some(req) = parse_request(request_der) else {
         stats.count(&stats.malformed, now);
         return error_response(OcspResponseStatus::MalformedRequest);
     };
-    match answer(s, &req, now).await {
+    match answer(a, &req, now).await {
         Ok(Some((der, answers))) => {
             for a in answers {
                 let c = match a {
@@ -353,13 +351,13 @@ pub async fn respond(s: &Services, request_der: &[u8]) -> Vec<u8> {
 
 /// Answers a GET request: `encoded` is the base64 of the DER request (already
 /// percent-decoded); anything that does not decode is a malformed request.
-pub async fn respond_get(s: &Services, encoded: &str) -> Vec<u8> {
+pub async fn respond_get(a: &Authority, stats: &OcspStats, encoded: &str, now: i64) -> Vec<u8> {
     use base64::Engine;
     let cleaned: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
     match base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()) {
-        Ok(der) => respond(s, &der).await,
+        Ok(der) => respond(a, stats, &der, now).await,
         Err(_) => {
-            s.ocsp_stats.count(&s.ocsp_stats.malformed, s.now());
+            stats.count(&stats.malformed, now);
             error_response(OcspResponseStatus::MalformedRequest)
         }
     }
@@ -369,11 +367,11 @@ pub async fn respond_get(s: &Services, encoded: &str) -> Vec<u8> {
 /// signed by one CA: the CA of the first entry the portal knows; entries naming another CA
 /// are answered `unknown`.
 async fn answer(
-    s: &Services,
+    a: &Authority,
     req: &OcspRequest,
     now: i64,
 ) -> Result<Option<(Vec<u8>, Vec<CertAnswer>)>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut c = s.conn().await?;
+    let mut c = a.conn().await?;
     let issuers = db::list_cas(&mut c)
         .await?
         .iter()
@@ -403,7 +401,7 @@ async fn answer(
         answers.push(a);
     }
     drop(c);
-    let signer = s.signer(&issuer.ca_id).await?;
+    let signer = a.signer(&issuer.ca_id).await?;
     let der = sign_response(&signer, issuer, req, &answers, now)?;
     Ok(Some((der, answers)))
 }

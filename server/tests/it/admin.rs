@@ -65,6 +65,7 @@ fn admin_calls(
         ),
         ("admin_history", vec![("filter[user]", "victor".into())]),
         ("admin_settings", vec![]),
+        ("admin_created_link", vec![]),
         (
             "admin_update_settings",
             vec![
@@ -880,7 +881,15 @@ async fn rotation(backend: Backend) {
     let issuer = IssuerKey::from_cert(&old_id, &old_der).unwrap();
     let ask = || async {
         let req = ocsp::request_for(&issuer, &old_cert.serial_hex).unwrap();
-        ocsp::first_status(&ocsp::respond(&app.services, &req).await)
+        ocsp::first_status(
+            &ocsp::respond(
+                &app.services.authority,
+                &app.services.ocsp_stats,
+                &req,
+                app.services.now(),
+            )
+            .await,
+        )
     };
     assert_eq!(ask().await, Some(CertAnswer::Good));
     let crl_number = v["cas"][1]["crl_number"].as_i64().unwrap();

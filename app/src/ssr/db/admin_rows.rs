@@ -172,11 +172,16 @@ pub async fn all_certificates(
     let sql = format!(
         "SELECT {}, (SELECT u.login FROM users u WHERE u.id = certificates.user_id) AS login \
          FROM certificates ORDER BY created_at DESC, id",
-        super::rows::CERT_COLS
+        super::certificates::CERT_COLS
     );
     let rows = sqlx::query(&sql).fetch_all(&mut *c).await?;
     rows.iter()
-        .map(|r| Ok((get_str(r, "login")?, super::rows::certificate_from(r)?)))
+        .map(|r| {
+            Ok((
+                get_str(r, "login")?,
+                super::certificates::certificate_from(r)?,
+            ))
+        })
         .collect()
 }
 

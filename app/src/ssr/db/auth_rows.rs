@@ -446,3 +446,19 @@ pub async fn consume_activation(c: &mut Conn, hash: &str, now: i64) -> Result<bo
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Ends every session of a user but one (after a password change).
+pub async fn delete_other_sessions(
+    c: &mut Conn,
+    user_id: &str,
+    keep_id_hash: &str,
+) -> Result<u64, DbError> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+            .bind(user_id)
+            .bind(keep_id_hash)
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -5,18 +5,32 @@
 //! through sqlx's `Any` driver. Times are stored as Unix seconds, flags as integers.
 
 pub mod admin_rows;
+pub mod audit_rows;
 pub mod auth_rows;
+pub mod cas;
+pub mod certificates;
+pub mod enrollments;
 pub mod link_rows;
 pub mod migrate;
 pub mod rows;
+pub mod settings;
+pub mod setup_tokens;
+pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor};
 use std::time::Duration;
 
+pub use audit_rows::*;
 pub use auth_rows::{PasskeyRow, SessionRow};
+pub use cas::*;
+pub use certificates::*;
+pub use enrollments::*;
 pub use link_rows::LinkRow;
-pub use rows::*;
+pub use rows::Conn;
+pub use settings::*;
+pub use setup_tokens::*;
+pub use users::*;
 
 /// A transaction on either backend.
 pub type Tx = sqlx::Transaction<'static, Any>;

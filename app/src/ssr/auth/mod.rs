@@ -1,0 +1,137 @@
+//! Sign-in use cases (SPEC.md "Authentication", rules 8 and 11): passwords (argon2id, hashed
+//! off the async runtime with a bound on concurrent hashes), passkeys (webauthn-rs,
+//! discoverable credentials, so a passkey alone signs in), server-side sessions with idle and
+//! absolute timeouts, re-authentication for sensitive actions, throttling per account and per
+//! address, and activation links for new users. Every outcome is in the operation history.
+
+use super::audit::{self, Actor};
+use super::db::{self, auth_rows as ar, Conn, DbError, NewUser, PasskeyRow, SessionRow, UserRow};
+use super::ids;
+use super::services::Services;
+use crate::domain::throttle;
+use crate::domain::validate::{DisplayName, Email, InvalidField, Login, NewPassword, Upn};
+use std::fmt;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Uuid,
+};
+
+/// A session ends after this long without a request.
+pub const SESSION_IDLE_SECS: i64 = 30 * 60;
+/// A session ends this long after sign-in, however active.
+pub const SESSION_ABSOLUTE_SECS: i64 = 12 * 3600;
+/// Rule 8: a sensitive action needs a password or passkey check this recent.
+pub const REAUTH_WINDOW_SECS: i64 = 5 * 60;
+/// How long a WebAuthn challenge can be answered.
+pub const CEREMONY_SECS: i64 = 5 * 60;
+/// How long an activation link for a new user works.
+pub const ACTIVATION_SECS: i64 = 7 * 86_400;
+
+/// Audit action names for sign-in.
+pub mod action {
+    pub const LOGIN: &str = "auth.login";
+    pub const LOGIN_FAILED: &str = "auth.login_failed";
+    pub const LOGIN_THROTTLED: &str = "auth.login_throttled";
+    pub const LOGOUT: &str = "auth.logout";
+    pub const LOGOUT_ALL: &str = "auth.logout_all";
+    pub const SESSION_EXPIRED: &str = "auth.session_expired";
+    pub const REAUTH: &str = "auth.reauth";
+    pub const REAUTH_FAILED: &str = "auth.reauth_failed";
+    pub const PASSWORD_CHANGE: &str = "auth.password_change";
+    pub const PASSKEY_ADD: &str = "auth.passkey_add";
+    pub const PASSKEY_RENAME: &str = "auth.passkey_rename";
+    pub const PASSKEY_REMOVE: &str = "auth.passkey_remove";
+    pub const USER_CREATE: &str = "user.create";
+    pub const USER_ACTIVATE: &str = "user.activate";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The same answer for an unknown account, a wrong password and a deactivated account.
+    #[error("sign-in failed: check your login name and password")]
+    SignInFailed,
+    #[error("too many attempts; try again in {0} seconds")]
+    Throttled(i64),
+    #[error("please sign in")]
+    NotSignedIn,
+    #[error("please confirm with your password or passkey first")]
+    ReauthRequired,
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    #[error("that login is already taken")]
+    LoginTaken,
+    #[error("this link is invalid, used or expired")]
+    BadLink,
+    #[error("the passkey check did not succeed")]
+    Passkey(String),
+    #[error("this passkey is already registered")]
+    PasskeyAlreadyRegistered,
+    #[error("only an administrator can do this")]
+    AdminOnly,
+    #[error("not found")]
+    NotFound,
+    #[error("password hashing failed")]
+    Hash,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        AuthError::Db(DbError::Sqlx(e))
+    }
+}
+
+/// A new session's secret token, for the cookie only. `Debug` hides it.
+pub struct NewSession {
+    pub token: String,
+    pub user: UserRow,
+}
+
+impl fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewSession")
+            .field("user", &self.user.login)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: UserRow,
+    pub session: SessionRow,
+}
+
+impl Authenticated {
+    pub fn actor(&self) -> Actor {
+        Actor::user(
+            &self.user.id,
+            &self.user.login,
+            self.user.is_admin,
+            self.session.ip.clone(),
+        )
+    }
+}
+
+/// Where a request comes from (for throttling and the history).
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+mod attempts;
+mod passkeys;
+mod password;
+mod sessions;
+mod users;
+
+use attempts::*;
+pub use passkeys::*;
+pub use password::*;
+pub use sessions::*;
+pub use users::*;

@@ -1,0 +1,179 @@
+//! The `certificates` table and the revoked entries of a CRL.
+
+use super::rows::*;
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRow {
+    pub id: String,
+    pub enrollment_id: String,
+    pub user_id: String,
+    pub ca_id: String,
+    pub serial_hex: String,
+    pub fingerprint_sha256: String,
+    pub subject: String,
+    pub device_label: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub cert_der: Vec<u8>,
+    pub state: State,
+    pub revoked_at: Option<i64>,
+    pub revocation_reason: Option<String>,
+    pub created_at: i64,
+}
+
+pub(crate) const CERT_COLS: &str =
+    "id, enrollment_id, user_id, ca_id, serial_hex, fingerprint_sha256, \
+     subject, device_label, not_before, not_after, cert_der, state, revoked_at, \
+     revocation_reason, created_at";
+
+pub(crate) fn certificate_from(row: &AnyRow) -> Result<CertificateRow, DbError> {
+    Ok(CertificateRow {
+        id: get_str(row, "id")?,
+        enrollment_id: get_str(row, "enrollment_id")?,
+        user_id: get_str(row, "user_id")?,
+        ca_id: get_str(row, "ca_id")?,
+        serial_hex: get_str(row, "serial_hex")?,
+        fingerprint_sha256: get_str(row, "fingerprint_sha256")?,
+        subject: get_str(row, "subject")?,
+        device_label: get_str(row, "device_label")?,
+        not_before: get_i64(row, "not_before")?,
+        not_after: get_i64(row, "not_after")?,
+        cert_der: get_bytes(row, "cert_der")?,
+        state: state_of(row, "state")?,
+        revoked_at: get_opt_i64(row, "revoked_at")?,
+        revocation_reason: get_opt_str(row, "revocation_reason")?,
+        created_at: get_i64(row, "created_at")?,
+    })
+}
+
+pub async fn insert_certificate(c: &mut Conn, r: &CertificateRow) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO certificates (id, enrollment_id, user_id, ca_id, serial_hex, \
+         fingerprint_sha256, subject, device_label, not_before, not_after, cert_der, state, \
+         created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+    )
+    .bind(&r.id)
+    .bind(&r.enrollment_id)
+    .bind(&r.user_id)
+    .bind(&r.ca_id)
+    .bind(&r.serial_hex)
+    .bind(&r.fingerprint_sha256)
+    .bind(&r.subject)
+    .bind(&r.device_label)
+    .bind(r.not_before)
+    .bind(r.not_after)
+    .bind(r.cert_der.clone())
+    .bind(r.state.code())
+    .bind(r.created_at)
+    .execute(&mut *c)
+    .await?;
+    refresh_cert_summary(c, &r.user_id).await
+}
+
+pub async fn certificate_by_id(c: &mut Conn, id: &str) -> Result<Option<CertificateRow>, DbError> {
+    let sql = format!("SELECT {CERT_COLS} FROM certificates WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(certificate_from).transpose()
+}
+
+pub async fn certificate_by_serial(
+    c: &mut Conn,
+    serial_hex: &str,
+) -> Result<Option<CertificateRow>, DbError> {
+    let sql = format!("SELECT {CERT_COLS} FROM certificates WHERE serial_hex = $1");
+    let row = sqlx::query(&sql)
+        .bind(serial_hex.to_ascii_uppercase())
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(certificate_from).transpose()
+}
+
+pub async fn certificates_for_user(
+    c: &mut Conn,
+    user_id: &str,
+) -> Result<Vec<CertificateRow>, DbError> {
+    let sql =
+        format!("SELECT {CERT_COLS} FROM certificates WHERE user_id = $1 ORDER BY created_at, id");
+    let rows = sqlx::query(&sql).bind(user_id).fetch_all(&mut *c).await?;
+    rows.iter().map(certificate_from).collect()
+}
+
+/// Certificates stored as `issued` and not yet past `not_after` at `now`.
+pub async fn active_certificates_for_user(
+    c: &mut Conn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<CertificateRow>, DbError> {
+    let sql = format!(
+        "SELECT {CERT_COLS} FROM certificates WHERE user_id = $1 AND state = 'issued' \
+         AND not_after > $2 ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(certificate_from).collect()
+}
+
+/// Moves a certificate from `issued` to `superseded` or `revoked` only if it is still issued.
+pub async fn cas_certificate_revoke(
+    c: &mut Conn,
+    id: &str,
+    to: State,
+    reason: RevocationReason,
+    at: i64,
+) -> Result<bool, DbError> {
+    let r = sqlx::query(
+        "UPDATE certificates SET state = $1, revoked_at = $2, revocation_reason = $3 \
+         WHERE id = $4 AND state = 'issued'",
+    )
+    .bind(to.code())
+    .bind(at)
+    .bind(reason.code())
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    let changed = r.rows_affected() == 1;
+    if changed {
+        refresh_cert_summary_of(c, "certificates", id).await?;
+    }
+    Ok(changed)
+}
+
+/// One entry of a CRL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedEntry {
+    pub serial_hex: String,
+    pub revoked_at: i64,
+    pub reason: Option<RevocationReason>,
+}
+
+/// Revoked or superseded certificates of a CA that have not expired at `now` (an expired
+/// certificate may leave the CRL, RFC 5280 §3.3).
+pub async fn revoked_for_ca(
+    c: &mut Conn,
+    ca_id: &str,
+    now: i64,
+) -> Result<Vec<RevokedEntry>, DbError> {
+    let rows = sqlx::query(
+        "SELECT serial_hex, revoked_at, revocation_reason FROM certificates \
+         WHERE ca_id = $1 AND state IN ('revoked','superseded') AND not_after > $2 \
+         ORDER BY revoked_at, serial_hex",
+    )
+    .bind(ca_id)
+    .bind(now)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RevokedEntry {
+                serial_hex: get_str(r, "serial_hex")?,
+                revoked_at: get_opt_i64(r, "revoked_at")?.unwrap_or(0),
+                reason: get_opt_str(r, "revocation_reason")?
+                    .and_then(|s| RevocationReason::parse(&s).ok()),
+            })
+        })
+        .collect()
+}

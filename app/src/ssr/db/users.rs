@@ -1,0 +1,158 @@
+//! The `users` and `departments` tables.
+
+use super::rows::*;
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: String,
+    pub login: String,
+    pub display_name: String,
+    pub email: String,
+    pub upn: Option<String>,
+    pub department_id: Option<String>,
+    pub is_admin: bool,
+    pub reissue_allowed: Option<bool>,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub created_at: i64,
+}
+
+/// A user to create. Fields are validated by the caller's use case.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub login: String,
+    pub display_name: String,
+    pub email: String,
+    pub upn: Option<String>,
+    pub department_id: Option<String>,
+    pub is_admin: bool,
+    pub password_hash: Option<String>,
+}
+
+const USER_COLS: &str = "id, login, display_name, email, upn, department_id, is_admin, \
+     reissue_allowed, active, must_change_password, created_at";
+
+pub(super) fn user_from(row: &AnyRow) -> Result<UserRow, DbError> {
+    Ok(UserRow {
+        id: get_str(row, "id")?,
+        login: get_str(row, "login")?,
+        display_name: get_str(row, "display_name")?,
+        email: get_str(row, "email")?,
+        upn: get_opt_str(row, "upn")?,
+        department_id: get_opt_str(row, "department_id")?,
+        is_admin: get_i64(row, "is_admin")? != 0,
+        reissue_allowed: get_opt_i64(row, "reissue_allowed")?.map(|v| v != 0),
+        active: get_i64(row, "active")? != 0,
+        must_change_password: get_i64(row, "must_change_password")? != 0,
+        created_at: get_i64(row, "created_at")?,
+    })
+}
+
+pub async fn insert_user(
+    c: &mut Conn,
+    id: &str,
+    u: &NewUser,
+    now: i64,
+) -> Result<UserRow, DbError> {
+    sqlx::query(
+        "INSERT INTO users (id, login, display_name, email, upn, department_id, is_admin, \
+         password_hash, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)",
+    )
+    .bind(id)
+    .bind(&u.login)
+    .bind(&u.display_name)
+    .bind(&u.email)
+    .bind(u.upn.clone())
+    .bind(u.department_id.clone())
+    .bind(flag(u.is_admin))
+    .bind(u.password_hash.clone())
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    user_by_id(c, id)
+        .await?
+        .ok_or_else(|| DbError::Corrupt("inserted user vanished".into()))
+}
+
+pub async fn user_by_id(c: &mut Conn, id: &str) -> Result<Option<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(user_from).transpose()
+}
+
+/// Takes the user's row lock for the rest of the transaction (a no-op update: `FOR UPDATE`
+/// is not portable). Every use case that changes a user's certificates, enrollments or links
+/// takes it first, so on PostgreSQL they serialise per user (on SQLite `BEGIN IMMEDIATE`
+/// already serialises all writers).
+pub async fn lock_user(c: &mut Conn, id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn user_by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1");
+    let row = sqlx::query(&sql)
+        .bind(login)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(user_from).transpose()
+}
+
+/// Users by login, each with whether they have set a password or passkey yet.
+pub async fn list_users(c: &mut Conn, limit: i64) -> Result<Vec<(UserRow, bool)>, DbError> {
+    let sql = format!(
+        "SELECT {USER_COLS}, CASE WHEN password_hash IS NOT NULL OR EXISTS \
+         (SELECT 1 FROM passkeys p WHERE p.user_id = users.id) THEN 1 ELSE 0 END AS activated \
+         FROM users ORDER BY login LIMIT $1"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| Ok((user_from(r)?, get_i64(r, "activated")? != 0)))
+        .collect()
+}
+
+pub async fn count_admins(c: &mut Conn) -> Result<i64, DbError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1 AND active = 1")
+        .fetch_one(&mut *c)
+        .await?;
+    get_i64(&row, "n")
+}
+
+/// The id of a department path (`Sales/Tokyo`), creating it and its parents as needed; `None`
+/// for an empty path.
+pub async fn department_id(c: &mut Conn, path: &str) -> Result<Option<String>, DbError> {
+    let mut parent: Option<String> = None;
+    let mut so_far = String::new();
+    for part in path.split('/') {
+        if !so_far.is_empty() {
+            so_far.push('/');
+        }
+        so_far.push_str(part);
+        let row = sqlx::query("SELECT id FROM departments WHERE path = $1")
+            .bind(&so_far)
+            .fetch_optional(&mut *c)
+            .await?;
+        let id = match row {
+            Some(r) => get_str(&r, "id")?,
+            None => {
+                let id = crate::ssr::ids::new_id();
+                sqlx::query(
+                    "INSERT INTO departments (id, parent_id, name, path) VALUES ($1,$2,$3,$4)",
+                )
+                .bind(&id)
+                .bind(parent.clone())
+                .bind(part)
+                .bind(&so_far)
+                .execute(&mut *c)
+                .await?;
+                id
+            }
+        };
+        parent = Some(id);
+    }
+    Ok(parent)
+}
