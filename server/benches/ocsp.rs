@@ -12,7 +12,7 @@ use app::domain::lifecycle::RevocationReason;
 use app::domain::platform::Format;
 use app::ssr::audit::Actor;
 use app::ssr::auth::{self, UserInput};
-use app::ssr::certs::{self, FailPoint, NewEnrollment};
+use app::ssr::certs::{self, NewEnrollment};
 use app::ssr::ocsp::{self, CertAnswer, IssuerKey};
 use app::ssr::{db, links};
 use common::rate;
@@ -48,8 +48,7 @@ async fn main() {
                 user_id: u.id.clone(),
                 device_label: "phone".into(),
                 ..Default::default()
-            },
-            FailPoint::None,
+            }
         )
         .await
         .unwrap();

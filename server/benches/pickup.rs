@@ -11,7 +11,7 @@ mod common;
 use app::domain::policy::{KeyAlgorithm, P12Form};
 use app::ssr::audit::Actor;
 use app::ssr::auth::{self, UserInput};
-use app::ssr::certs::{self, FailPoint, NewEnrollment};
+use app::ssr::certs::{self, NewEnrollment};
 use app::ssr::{bundle, ca, links, profile};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -116,8 +116,7 @@ async fn main() {
                 user_id: u.id.clone(),
                 device_label: "phone".into(),
                 ..Default::default()
-            },
-            FailPoint::None,
+            }
         )
         .await
         .unwrap();

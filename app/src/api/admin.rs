@@ -311,7 +311,6 @@ pub async fn admin_bulk_create(
             &users,
             not_after,
             remove,
-            Default::default(),
         )
         .await;
         Ok(out
@@ -341,7 +340,7 @@ pub async fn admin_bulk_revoke(
         let reason = admin_reason(&reason)?;
         confirm_admin(&s, &mut a, password).await?;
         let out =
-            crate::ssr::admin::bulk_revoke(&s, &a.actor(), &users, reason, Default::default())
+            crate::ssr::admin::bulk_revoke(&s, &a.actor(), &users, reason)
                 .await;
         Ok(out
             .into_iter()
@@ -396,7 +395,6 @@ pub async fn create_and_download(
         &users,
         not_after,
         form.remove_existing,
-        Default::default(),
     )
     .await;
     Ok(admin::download_files(out))

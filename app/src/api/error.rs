@@ -174,6 +174,7 @@ mod from_ssr {
                 | CertError::Bundle(_)
                 | CertError::Service(_)
                 | CertError::Db(_)
+                | CertError::Injected(_)
                 | CertError::Internal(_) => internal(&e),
             }
         }

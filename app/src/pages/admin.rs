@@ -4,6 +4,7 @@
 //! runs user by user and shows progress and a result per user.
 
 use super::errors::{denied, query_error, ErrorNote, ErrorText};
+use super::admin_nav::{status_label, AdminNav};
 use super::use_lang;
 use crate::api::admin::{
     admin_bulk_create, admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage,
@@ -16,22 +17,6 @@ use crate::domain::error_code::ErrorCode;
 use crate::i18n::{admin_reason_label, fmt_utc, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-
-/// The label of a directory status (SPEC.md's labels).
-pub fn status_label(lang: Lang, s: UserCertStatus) -> &'static str {
-    t(
-        lang,
-        match s {
-            UserCertStatus::NotIssued => Msg::StateNotIssued,
-            UserCertStatus::AwaitingApproval => Msg::StatePending,
-            UserCertStatus::Ready => Msg::StateReady,
-            UserCertStatus::Issued => Msg::StateIssued,
-            UserCertStatus::Renewed => Msg::StateSuperseded,
-            UserCertStatus::Expired => Msg::StateExpired,
-            UserCertStatus::Revoked => Msg::StateRevoked,
-        },
-    )
-}
 
 fn status_class(s: UserCertStatus) -> &'static str {
     match s {
@@ -136,7 +121,7 @@ pub fn UsersPage() -> impl IntoView {
         },
     );
     view! {
-        <super::console::AdminNav/>
+        <AdminNav/>
         <div class="title-row">
             <h1>{tr(Msg::UsersTitle)}</h1>
         </div>
@@ -398,7 +383,7 @@ pub fn RevokeUsersPage() -> impl IntoView {
     let users = Resource::new(ids, |ids| admin_users_by_id(Some(ids)));
     let revoke = ServerAction::<AdminBulkRevoke>::new();
     view! {
-        <super::console::AdminNav/>
+        <AdminNav/>
         <h1>{tr(Msg::RevokeUsersTitle)}</h1>
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {

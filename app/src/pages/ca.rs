@@ -30,7 +30,7 @@ pub fn CaPage() -> impl IntoView {
                     Ok(st) => {
                         let now = st.now;
                         view! {
-                            <super::console::AdminNav/>
+                            <super::admin_nav::AdminNav/>
                             <h1>{tr(Msg::CasTitle)}</h1>
                             <p class="hint">{tr(Msg::CaIntro)}</p>
                             <OcspCard ocsp=st.ocsp lang=lang/>

@@ -3,7 +3,7 @@
 //! certificate), the operation history with CSV (rule 10) and the settings. Every form works
 //! without JavaScript.
 
-use super::admin::status_label;
+use super::admin_nav::{status_label, AdminNav};
 use super::errors::{denied, query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::admin::{
@@ -15,28 +15,6 @@ use crate::api::AppError;
 use crate::i18n::{admin_reason_label, fmt_utc, state_label, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
-
-/// The admin sections, shown at the top of every admin page.
-#[component]
-pub fn AdminNav() -> impl IntoView {
-    let lang = use_lang();
-    let path = use_location().pathname;
-    let items = [
-        ("/admin/users", Msg::NavUsers),
-        ("/admin/approvals", Msg::NavApprovals),
-        ("/admin/history", Msg::NavHistory),
-        ("/admin/settings", Msg::NavSettings),
-        ("/admin/ca", Msg::NavCa),
-    ];
-    view! {
-        <nav class="admin-nav" aria-label=move || t(lang.get(), Msg::NavAdmin)>
-            {items.into_iter().map(|(href, m)| {
-                let current = move || path.get().starts_with(href).then_some("page");
-                view! { <a href=href aria-current=current>{move || t(lang.get(), m)}</a> }
-            }).collect_view()}
-        </nav>
-    }
-}
 
 /// An error from an action (JavaScript) or from `?error=` (no JavaScript).
 fn form_error<T: Clone + Send + Sync + 'static>(

@@ -5,6 +5,7 @@
 
 mod account;
 mod admin;
+mod admin_nav;
 mod auth;
 mod ca;
 mod certs;

@@ -4,7 +4,8 @@
 //! user leaves that user unchanged and the others done (seed 000, SPEC rule 2).
 
 use super::audit::{self, action, Actor};
-use super::certs::{self, CertError, FailPoint, NewEnrollment};
+use super::certs::{self, CertError, NewEnrollment};
+use super::faults::FailPoint;
 use super::db;
 use super::services::{publish_crl, Services};
 use crate::domain::error_code::ErrorCode;
@@ -20,12 +21,6 @@ pub struct UserOutcome<T> {
     pub result: Result<T, CertError>,
 }
 
-/// Which user of a bulk run fails on purpose (tests prove per-user atomicity with it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InjectFailure {
-    /// The index (in the order given) of the user whose change fails after its first write.
-    pub at: Option<usize>,
-}
 
 async fn login_of(s: &Services, user_id: &str) -> String {
     match s.conn().await {
@@ -58,56 +53,34 @@ pub async fn bulk_create(
     user_ids: &[String],
     not_after: Option<i64>,
     remove_existing: bool,
-    inject: InjectFailure,
 ) -> Vec<UserOutcome<db::EnrollmentRow>> {
-    for_each_user(
-        s,
-        user_ids,
-        inject,
-        FailPoint::AfterRemoveExisting,
-        |id, fail| {
-            let req = NewEnrollment {
-                user_id: id.to_string(),
-                device_label: Default::default(),
-                not_after,
-                remove_existing,
-                renews_certificate_id: None,
-            };
-            async move {
-                if fail != FailPoint::None && !remove_existing {
-                    // Without "remove existing" the first write is the enrollment itself; fail
-                    // the whole transaction after it instead.
-                    create_then_fail(s, actor, &req).await
-                } else {
-                    certs::create_enrollment(s, actor, &req, fail).await
-                }
-            }
-        },
-    )
+    for_each_user(s, user_ids, |id| {
+        let req = NewEnrollment {
+            user_id: id.to_string(),
+            device_label: Default::default(),
+            not_after,
+            remove_existing,
+            renews_certificate_id: None,
+        };
+        async move { certs::create_enrollment(s, actor, &req).await }
+    })
     .await
 }
 
-/// Runs `change` for each user in turn (each its own transaction), with `fail_with` for the
-/// user [`InjectFailure`] names, and collects a result per user.
+/// Runs `change` for each user in turn (each its own transaction) and collects a result per
+/// user.
 async fn for_each_user<'a, T, F, Fut>(
     s: &Services,
     user_ids: &'a [String],
-    inject: InjectFailure,
-    fail_with: FailPoint,
     change: F,
 ) -> Vec<UserOutcome<T>>
 where
-    F: Fn(&'a str, FailPoint) -> Fut,
+    F: Fn(&'a str) -> Fut,
     Fut: std::future::Future<Output = Result<T, CertError>>,
 {
     let mut out = Vec::with_capacity(user_ids.len());
-    for (i, id) in user_ids.iter().enumerate() {
-        let fail = if inject.at == Some(i) {
-            fail_with
-        } else {
-            FailPoint::None
-        };
-        let result = change(id, fail).await;
+    for id in user_ids {
+        let result = change(id).await;
         out.push(UserOutcome {
             login: login_of(s, id).await,
             user_id: id.clone(),
@@ -115,16 +88,6 @@ where
         });
     }
     out
-}
-
-async fn create_then_fail(
-    s: &Services,
-    actor: &Actor,
-    req: &NewEnrollment,
-) -> Result<db::EnrollmentRow, CertError> {
-    let mut tx = s.db.begin().await?;
-    certs::create_enrollment_in(s, &mut tx, actor, req, FailPoint::None).await?;
-    Err(CertError::Conflict)
 }
 
 /// A bundle made by "Create & Download" for one user: the PKCS#12 and its PIN.
@@ -161,7 +124,6 @@ pub async fn create_and_download(
     not_after: Option<i64>,
     remove_existing: bool,
     form: Option<P12Form>,
-    fail: FailPoint,
 ) -> Result<HandOver, CertError> {
     let pin = random_pin();
     let mut tx = s.db.begin().await?;
@@ -172,8 +134,8 @@ pub async fn create_and_download(
         remove_existing,
         renews_certificate_id: None,
     };
-    let e = certs::create_enrollment_in(s, &mut tx, actor, &req, FailPoint::None).await?;
-    let picked = certs::pick_up_in(s, &mut tx, actor, &e.id, &pin, form, fail).await?;
+    let e = certs::create_enrollment_in(s, &mut tx, actor, &req).await?;
+    let picked = certs::pick_up_in(s, &mut tx, actor, &e.id, &pin, form).await?;
     tx.commit().await?;
     Ok(HandOver {
         login: picked.user.login.clone(),
@@ -191,10 +153,9 @@ pub async fn bulk_create_and_download(
     user_ids: &[String],
     not_after: Option<i64>,
     remove_existing: bool,
-    inject: InjectFailure,
 ) -> Vec<UserOutcome<HandOver>> {
-    for_each_user(s, user_ids, inject, FailPoint::AfterIssue, |id, fail| {
-        create_and_download(s, actor, id, not_after, remove_existing, None, fail)
+    for_each_user(s, user_ids, |id| {
+        create_and_download(s, actor, id, not_after, remove_existing, None)
     })
     .await
 }
@@ -206,7 +167,6 @@ pub async fn revoke_user(
     actor: &Actor,
     user_id: &str,
     reason: RevocationReason,
-    fail: FailPoint,
 ) -> Result<usize, CertError> {
     if !actor.is_admin {
         return Err(CertError::Forbidden);
@@ -219,8 +179,8 @@ pub async fn revoke_user(
     db::lock_user(&mut tx, user_id).await?;
     let (n, crl_cas) =
         certs::revoke_all_active(&mut tx, actor, user_id, reason, now, "admin").await?;
-    if fail != FailPoint::None && n > 0 {
-        return Err(CertError::Conflict);
+    if n > 0 {
+        s.faults.check(FailPoint::AfterRevoke, user_id)?;
     }
     let policy = s.policy(&mut tx).await?;
     for ca_id in crl_cas {
@@ -237,16 +197,8 @@ pub async fn bulk_revoke(
     actor: &Actor,
     user_ids: &[String],
     reason: RevocationReason,
-    inject: InjectFailure,
 ) -> Vec<UserOutcome<usize>> {
-    for_each_user(
-        s,
-        user_ids,
-        inject,
-        FailPoint::AfterRemoveExisting,
-        |id, fail| revoke_user(s, actor, id, reason, fail),
-    )
-    .await
+    for_each_user(s, user_ids, |id| revoke_user(s, actor, id, reason)).await
 }
 
 /// Rule 7: an administrator approves (→ `ready`, with a fresh pickup deadline) or rejects

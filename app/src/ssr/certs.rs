@@ -44,6 +44,9 @@ pub enum CertError {
     Service(#[from] ServiceError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A fault a test armed (see `ssr::faults`).
+    #[error(transparent)]
+    Injected(#[from] super::faults::Injected),
     /// A failure that is nobody's input (the cause, for the log).
     #[error("internal: {0}")]
     Internal(String),
@@ -68,14 +71,7 @@ pub struct NewEnrollment {
     pub renews_certificate_id: Option<String>,
 }
 
-/// Test hook: makes the use case fail after its first write, to prove atomicity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FailPoint {
-    #[default]
-    None,
-    AfterRemoveExisting,
-    AfterIssue,
-}
+pub use super::faults::FailPoint;
 
 fn check(state: State, event: Event) -> Result<State, CertError> {
     Ok(transition(state, event)?)
@@ -89,10 +85,9 @@ pub async fn create_enrollment(
     s: &Services,
     actor: &Actor,
     req: &NewEnrollment,
-    fail: FailPoint,
 ) -> Result<EnrollmentRow, CertError> {
     let mut tx = s.db.begin().await?;
-    let e = create_enrollment_in(s, &mut tx, actor, req, fail).await?;
+    let e = create_enrollment_in(s, &mut tx, actor, req).await?;
     tx.commit().await?;
     Ok(e)
 }
@@ -104,7 +99,6 @@ pub(crate) async fn create_enrollment_in(
     tx: &mut Conn,
     actor: &Actor,
     req: &NewEnrollment,
-    fail: FailPoint,
 ) -> Result<EnrollmentRow, CertError> {
     let now = s.now();
     let user = db::user_by_id(&mut *tx, &req.user_id)
@@ -185,9 +179,7 @@ pub(crate) async fn create_enrollment_in(
             )
             .await?;
         }
-        if fail == FailPoint::AfterRemoveExisting {
-            return Err(CertError::Conflict);
-        }
+        s.faults.check(FailPoint::AfterRemoveExisting, &user.id)?;
     } else {
         let active = db::active_certificates_for_user(&mut *tx, &user.id, now)
             .await?
@@ -225,6 +217,7 @@ pub(crate) async fn create_enrollment_in(
         certificate_id: None,
     };
     db::insert_enrollment(&mut *tx, &e).await?;
+    s.faults.check(FailPoint::AfterEnrollment, &user.id)?;
     audit::record(
         &mut *tx,
         now,
@@ -271,10 +264,9 @@ pub async fn pick_up(
     enrollment_id: &str,
     pin: &str,
     form: Option<P12Form>,
-    fail: FailPoint,
 ) -> Result<PickedUp, CertError> {
     let mut tx = s.db.begin().await?;
-    let picked = pick_up_in(s, &mut tx, actor, enrollment_id, pin, form, fail).await?;
+    let picked = pick_up_in(s, &mut tx, actor, enrollment_id, pin, form).await?;
     tx.commit().await?;
     Ok(picked)
 }
@@ -287,7 +279,6 @@ pub(crate) async fn pick_up_in(
     enrollment_id: &str,
     pin: &str,
     form: Option<P12Form>,
-    fail: FailPoint,
 ) -> Result<PickedUp, CertError> {
     let now = s.now();
     let e = db::enrollment_by_id(&mut *tx, enrollment_id)
@@ -374,9 +365,7 @@ pub(crate) async fn pick_up_in(
         &format!("serial={}", row.serial_hex),
     )
     .await?;
-    if fail == FailPoint::AfterIssue {
-        return Err(CertError::Conflict);
-    }
+    s.faults.check(FailPoint::AfterIssue, &user.id)?;
     if let Some(old_id) = &e.renews_certificate_id {
         if let Some(old) = db::certificate_by_id(&mut *tx, old_id).await? {
             let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);

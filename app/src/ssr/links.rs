@@ -7,7 +7,7 @@
 //! enrollment up in one transaction, so of two phones racing exactly one gets a certificate.
 
 use super::audit::{self, action, Actor};
-use super::certs::{self, CertError, FailPoint, NewEnrollment, PickedUp};
+use super::certs::{self, CertError, NewEnrollment, PickedUp};
 use super::db::{self, link_rows, EnrollmentRow, LinkRow};
 use super::ids;
 use super::profile;
@@ -193,8 +193,7 @@ pub async fn show_link(
                             .unwrap_or_default(),
                             renews_certificate_id: Some(cert.id.clone()),
                             ..NewEnrollment::default()
-                        },
-                        FailPoint::None,
+                        }
                     )
                     .await?
                 }
@@ -430,7 +429,7 @@ async fn redeem_in_tx(
         Format::P12 | Format::Pfx => None,
     };
     let picked: PickedUp =
-        match certs::pick_up_in(s, &mut tx, &actor, &e.id, &pin, form, FailPoint::None).await {
+        match certs::pick_up_in(s, &mut tx, &actor, &e.id, &pin, form).await {
             Ok(p) => p,
             // Refused by the rules (e.g. the certificate was already renewed, the account
             // deactivated): the link cannot deliver; nothing is committed.
@@ -521,8 +520,7 @@ pub async fn helpdesk_link(
                     user_id: user.id.clone(),
                     device_label: device.cloned().unwrap_or_default(),
                     ..NewEnrollment::default()
-                },
-                FailPoint::None,
+                }
             )
             .await?;
             show_link(s, actor, &e.id).await

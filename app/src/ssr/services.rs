@@ -57,6 +57,8 @@ pub struct Services {
     pub ocsp_stats: Arc<super::ocsp::OcspStats>,
     /// The CA: signers, rotation, CRLs, PINs.
     pub authority: Authority,
+    /// Faults tests arm to prove atomicity (inert without the `test-hooks` feature).
+    pub faults: super::faults::Faults,
 }
 
 impl std::fmt::Debug for Services {
@@ -91,7 +93,7 @@ impl Services {
         let public_url = cfg.public_url.trim_end_matches('/').to_string();
         let webauthn = Arc::new(webauthn_for(&public_url)?);
         let dummy_hash = tokio::task::spawn_blocking(|| {
-            super::auth::hash_password_blocking(&super::ids::new_token())
+            super::passwords::hash_blocking(&super::ids::new_token())
         })
         .await
         .map_err(|e| ServiceError::Io {
@@ -115,6 +117,7 @@ impl Services {
             data_dir: cfg.data_dir.clone(),
             authority: Authority::new(db2, cfg.data_dir.clone(), cfg.ca_passphrase.clone()),
             ocsp_stats: Arc::default(),
+            faults: Default::default(),
         };
         services
             .authority

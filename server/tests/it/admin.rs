@@ -320,7 +320,8 @@ async fn states(app: &TestApp, user: &str, table: &str) -> Vec<String> {
 /// the others done, with their audit rows.
 async fn bulk_atomicity(backend: Backend) {
     use app::domain::lifecycle::RevocationReason;
-    use app::ssr::admin::{self, InjectFailure};
+    use app::ssr::admin;
+    use app::ssr::faults::FailPoint;
     use app::ssr::audit::Actor;
     let app = spawn(backend).await;
     let s = &app.services;
@@ -328,11 +329,13 @@ async fn bulk_atomicity(backend: Backend) {
     for login in ["amy", "ben", "cid"] {
         ids.push(with_certificate(&app, login).await.1);
     }
-    let mid = InjectFailure { at: Some(1) };
+    // The second user's change fails after its first write.
+    let mid = |point| s.faults.arm(point, Some(&ids[1]));
 
     // Bulk create with "remove existing".
     let before = rows_of(&app, &ids[1]).await;
-    let out = admin::bulk_create(s, &Actor::cli(), &ids, None, true, mid).await;
+    mid(FailPoint::AfterRemoveExisting);
+    let out = admin::bulk_create(s, &Actor::cli(), &ids, None, true).await;
     assert!(out[0].result.is_ok() && out[2].result.is_ok());
     assert!(out[1].result.is_err());
     assert_eq!(out[1].login, "ben");
@@ -347,7 +350,8 @@ async fn bulk_atomicity(backend: Backend) {
 
     // Create & Download.
     let before = rows_of(&app, &ids[1]).await;
-    let out = admin::bulk_create_and_download(s, &Actor::cli(), &ids, None, true, mid).await;
+    mid(FailPoint::AfterIssue);
+    let out = admin::bulk_create_and_download(s, &Actor::cli(), &ids, None, true).await;
     assert!(out[1].result.is_err());
     assert_eq!(rows_of(&app, &ids[1]).await, before, "ben unchanged");
     for i in [0, 2] {
@@ -361,14 +365,8 @@ async fn bulk_atomicity(backend: Backend) {
 
     // Bulk revoke.
     let before = rows_of(&app, &ids[1]).await;
-    let out = admin::bulk_revoke(
-        s,
-        &Actor::cli(),
-        &ids,
-        RevocationReason::AffiliationChanged,
-        mid,
-    )
-    .await;
+    mid(FailPoint::AfterRevoke);
+    let out = admin::bulk_revoke(s, &Actor::cli(), &ids, RevocationReason::AffiliationChanged).await;
     assert_eq!(*out[0].result.as_ref().unwrap(), 1);
     assert!(out[1].result.is_err());
     assert_eq!(rows_of(&app, &ids[1]).await, before, "ben unchanged");
@@ -626,7 +624,6 @@ async fn directory(backend: Backend) {
         std::slice::from_ref(&sam),
         None,
         true,
-        Default::default(),
     )
     .await;
     app.clock.advance(8 * 86_400);
@@ -649,7 +646,6 @@ async fn directory(backend: Backend) {
             device_label: app::domain::validate::DeviceLabel::parse("x").unwrap(),
             ..Default::default()
         },
-        Default::default(),
     )
     .await
     .unwrap();
@@ -1285,7 +1281,6 @@ async fn console(backend: Backend) {
         None,
         false,
         None,
-        Default::default(),
     )
     .await
     .unwrap();

@@ -4,7 +4,7 @@
 use crate::helpers::{ok, real_now, run, spawn_at, Backend, PASSPHRASE};
 use app::domain::lifecycle::RevocationReason;
 use app::domain::policy::P12Form;
-use app::ssr::certs::{self, FailPoint, NewEnrollment};
+use app::ssr::certs::{self, NewEnrollment};
 
 const PIN: &str = "K7MQ2XRD";
 
@@ -88,8 +88,7 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
                 device_label: app::domain::validate::DeviceLabel::parse(&format!("{form:?}"))
                     .unwrap(),
                 ..Default::default()
-            },
-            FailPoint::None,
+            }
         )
         .await
         .unwrap();
@@ -98,8 +97,7 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
             &actor,
             &e.id,
             PIN,
-            Some(form),
-            FailPoint::None,
+            Some(form)
         )
         .await
         .unwrap();

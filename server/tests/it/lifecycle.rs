@@ -4,7 +4,8 @@
 use crate::both;
 use crate::helpers::{spawn, spawn_on, Backend, TestApp, T0};
 use app::domain::lifecycle::{LifecycleError, RevocationReason, State};
-use app::ssr::certs::{self, CertError, FailPoint, NewEnrollment};
+use app::ssr::certs::{self, CertError, NewEnrollment};
+use app::ssr::faults::FailPoint;
 use app::ssr::db;
 use x509_parser::prelude::FromDer;
 
@@ -22,8 +23,7 @@ async fn issue(app: &TestApp, admin: &app::ssr::db::UserRow, user_id: &str) -> d
     let e = certs::create_enrollment(
         &app.services,
         &app.actor(admin),
-        &req(user_id),
-        FailPoint::None,
+        &req(user_id)
     )
     .await
     .unwrap();
@@ -32,8 +32,7 @@ async fn issue(app: &TestApp, admin: &app::ssr::db::UserRow, user_id: &str) -> d
         &app.actor(admin),
         &e.id,
         PIN,
-        None,
-        FailPoint::None,
+        None
     )
     .await
     .unwrap()
@@ -62,8 +61,7 @@ async fn create_pickup_revoke(backend: Backend) {
     let e = certs::create_enrollment(
         &app.services,
         &app.actor(&user),
-        &req(&user.id),
-        FailPoint::None,
+        &req(&user.id)
     )
     .await
     .unwrap();
@@ -77,8 +75,7 @@ async fn create_pickup_revoke(backend: Backend) {
         &app.actor(&user),
         &e.id,
         PIN,
-        None,
-        FailPoint::None,
+        None
     )
     .await
     .unwrap();
@@ -137,8 +134,7 @@ async fn create_pickup_revoke(backend: Backend) {
         &app.actor(&admin),
         &e.id,
         PIN,
-        None,
-        FailPoint::None,
+        None
     )
     .await;
     assert!(
@@ -173,8 +169,7 @@ async fn remove_existing(backend: Backend) {
     let refused = certs::create_enrollment(
         &app.services,
         &app.actor(&admin),
-        &req(&user.id),
-        FailPoint::None,
+        &req(&user.id)
     )
     .await;
     assert!(matches!(refused, Err(CertError::Quota(_))), "{refused:?}");
@@ -185,13 +180,10 @@ async fn remove_existing(backend: Backend) {
         remove_existing: true,
         ..req(&user.id)
     };
-    let failed = certs::create_enrollment(
-        &app.services,
-        &app.actor(&admin),
-        &with,
-        FailPoint::AfterRemoveExisting,
-    )
-    .await;
+    app.services
+        .faults
+        .arm(FailPoint::AfterRemoveExisting, Some(&user.id));
+    let failed = certs::create_enrollment(&app.services, &app.actor(&admin), &with).await;
     assert!(failed.is_err());
     let mut c = app.services.conn().await.unwrap();
     for id in [&a.id, &b.id] {
@@ -215,7 +207,7 @@ async fn remove_existing(backend: Backend) {
     assert_eq!(app.audit_actions().await, before);
 
     // The real thing: both superseded, a new ready enrollment, both serials on the CRL.
-    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &with, FailPoint::None)
+    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &with)
         .await
         .unwrap();
     assert_eq!(e.state, State::Ready);
@@ -250,21 +242,14 @@ async fn renewal(backend: Backend) {
         renews_certificate_id: Some(old.id.clone()),
         ..req(&user.id)
     };
-    let e = certs::create_enrollment(&app.services, &app.actor(&user), &r, FailPoint::None)
+    let e = certs::create_enrollment(&app.services, &app.actor(&user), &r)
         .await
         .unwrap();
     assert_eq!(e.kind, "renewal");
 
     // A failure after signing leaves no certificate and the enrollment ready.
-    let failed = certs::pick_up(
-        &app.services,
-        &app.actor(&user),
-        &e.id,
-        PIN,
-        None,
-        FailPoint::AfterIssue,
-    )
-    .await;
+    app.services.faults.arm(FailPoint::AfterIssue, Some(&user.id));
+    let failed = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None).await;
     assert!(failed.is_err());
     let mut c = app.services.conn().await.unwrap();
     assert_eq!(
@@ -289,8 +274,7 @@ async fn renewal(backend: Backend) {
         &app.actor(&user),
         &e.id,
         PIN,
-        None,
-        FailPoint::None,
+        None
     )
     .await
     .unwrap()
@@ -315,8 +299,7 @@ async fn concurrent_pickups(backend: Backend) {
     let e = certs::create_enrollment(
         &app.services,
         &app.actor(&admin),
-        &req(&user.id),
-        FailPoint::None,
+        &req(&user.id)
     )
     .await
     .unwrap();
@@ -326,7 +309,7 @@ async fn concurrent_pickups(backend: Backend) {
         let actor = app.actor(&user);
         let id = e.id.clone();
         tasks.push(tokio::spawn(async move {
-            certs::pick_up(&s, &actor, &id, PIN, None, FailPoint::None).await
+            certs::pick_up(&s, &actor, &id, PIN, None).await
         }));
     }
     let mut ok = 0;
@@ -356,8 +339,7 @@ async fn lapse(backend: Backend) {
     let e = certs::create_enrollment(
         &app.services,
         &app.actor(&admin),
-        &req(&user.id),
-        FailPoint::None,
+        &req(&user.id)
     )
     .await
     .unwrap();
@@ -380,8 +362,7 @@ async fn lapse(backend: Backend) {
         &app.actor(&user),
         &e.id,
         PIN,
-        None,
-        FailPoint::None,
+        None
     )
     .await;
     assert!(

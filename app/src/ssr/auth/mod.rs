@@ -79,6 +79,12 @@ pub enum AuthError {
     Db(#[from] DbError),
 }
 
+impl From<crate::ssr::passwords::HashError> for AuthError {
+    fn from(_: crate::ssr::passwords::HashError) -> Self {
+        AuthError::Hash
+    }
+}
+
 impl From<sqlx::Error> for AuthError {
     fn from(e: sqlx::Error) -> Self {
         AuthError::Db(DbError::Sqlx(e))
