@@ -89,3 +89,19 @@ export async function launchBrowser() {
 export async function waitHydrated(page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
 }
+
+/** Calls a server function of `portal` with a form body; fails the test unless it answers 200. */
+export async function api(portal, name, fields, cookie) {
+  const r = await fetch(`${portal.base}/api/${name}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      ...(cookie ? { cookie } : {}),
+    },
+    body: new URLSearchParams(fields),
+  });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`${name}: ${r.status} ${text}`);
+  return { json: JSON.parse(text), headers: r.headers };
+}

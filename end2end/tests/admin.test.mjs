@@ -6,34 +6,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startPortal, launchBrowser, waitHydrated, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+import { startPortal, launchBrowser, waitHydrated, api, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
 
 let portal;
 let browser;
 let adminCookie;
 const PASSWORD = 'correct horse battery staple';
 
-async function api(name, fields, cookie) {
-  const r = await fetch(`${portal.base}/api/${name}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-      ...(cookie ? { cookie } : {}),
-    },
-    body: new URLSearchParams(fields),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 200, `${name}: ${text}`);
-  return { json: JSON.parse(text), headers: r.headers };
-}
-
 before(async () => {
   portal = await startPortal();
   browser = await launchBrowser();
   const token = portal.setupLink.split('/').pop();
-  await api('complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password: PASSWORD });
-  const { headers } = await api('login', { login: 'admin', password: PASSWORD });
+  await api(portal, 'complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password: PASSWORD });
+  const { headers } = await api(portal, 'login', { login: 'admin', password: PASSWORD });
   adminCookie = headers.get('set-cookie').split(';')[0];
   // Six users in two departments.
   for (const [login, name, dept] of [
@@ -44,7 +29,7 @@ before(async () => {
     ['muto', 'Muto Rei', 'Dev'],
     ['nakai', 'Nakai Sho', 'Dev'],
   ]) {
-    await api('admin_create_user', { login, display_name: name, email: `${login}@example.com`, department: dept }, adminCookie);
+    await api(portal, 'admin_create_user', { login, display_name: name, email: `${login}@example.com`, department: dept }, adminCookie);
   }
 });
 
@@ -174,9 +159,9 @@ test('CA & revocation view at phone size, with and without JavaScript', async ()
 
 /** Creates and activates a user; returns their session cookie and id. */
 async function activatedUser(login) {
-  const { json: link } = await api('admin_create_user', { login, display_name: `${login} san`, email: `${login}@example.com` }, adminCookie);
+  const { json: link } = await api(portal, 'admin_create_user', { login, display_name: `${login} san`, email: `${login}@example.com` }, adminCookie);
   const token = link.split('/').pop();
-  const { headers } = await api('activate', { token, password: PASSWORD });
+  const { headers } = await api(portal, 'activate', { token, password: PASSWORD });
   return headers.get('set-cookie').split(';')[0];
 }
 
@@ -201,7 +186,7 @@ test('settings, approvals, the user page and the history (JavaScript desktop, th
 
   // A user's request now waits; the admin approves it.
   const olga = await activatedUser('olga');
-  await api('request_certificate', { device_label: 'Pixel' }, olga);
+  await api(portal, 'request_certificate', { device_label: 'Pixel' }, olga);
   await page.goto(`${portal.base}/admin/approvals`);
   await waitHydrated(page);
   assert.equal(await page.locator('[data-testid=pending]').count(), 1);

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startPortal, launchBrowser, waitHydrated, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+import { startPortal, launchBrowser, waitHydrated, api, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
 
 let portal;
 let browser;
@@ -14,29 +14,14 @@ const PASSWORD = 'correct horse battery staple';
 const TAKEN_JA = 'そのログイン名は既に使われています。';
 const CA_NAME_JA = 'CA名: 制御文字を含まない64文字以内で入力してください。';
 
-async function api(name, fields, cookie) {
-  const r = await fetch(`${portal.base}/api/${name}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-      ...(cookie ? { cookie } : {}),
-    },
-    body: new URLSearchParams(fields),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 200, `${name}: ${text}`);
-  return { json: JSON.parse(text), headers: r.headers };
-}
-
 before(async () => {
   portal = await startPortal();
   browser = await launchBrowser();
   const token = portal.setupLink.split('/').pop();
-  await api('complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password: PASSWORD });
-  const { headers } = await api('login', { login: 'admin', password: PASSWORD });
+  await api(portal, 'complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password: PASSWORD });
+  const { headers } = await api(portal, 'login', { login: 'admin', password: PASSWORD });
   const cookie = headers.get('set-cookie').split(';')[0];
-  await api('admin_create_user', { login: 'taken', display_name: 'Taken', email: 'taken@example.com' }, cookie);
+  await api(portal, 'admin_create_user', { login: 'taken', display_name: 'Taken', email: 'taken@example.com' }, cookie);
 });
 
 after(async () => {

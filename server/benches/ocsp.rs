@@ -46,9 +46,9 @@ async fn main() {
             &Actor::cli(),
             &NewEnrollment {
                 user_id: u.id.clone(),
-                device_label: "phone".into(),
+                device_label: app::domain::validate::DeviceLabel::parse("phone").expect("label"),
                 ..Default::default()
-            }
+            },
         )
         .await
         .unwrap();

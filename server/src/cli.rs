@@ -7,8 +7,6 @@ use app::ssr::{ca, clock::rfc3339, db, setup};
 use clap::{Parser, Subcommand};
 use server::config::Config;
 use std::path::PathBuf;
-use std::process::ExitCode;
-
 
 #[derive(Parser, Debug)]
 #[command(
@@ -16,16 +14,16 @@ use std::process::ExitCode;
     version,
     about = "Self-service portal for client certificates"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// A TOML configuration file; CERTPORTAL_* environment variables override it.
     #[arg(long, global = true, env = "CERTPORTAL_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the portal.
     Serve,
     /// Print a new one-time link that creates the first administrator (for recovery).
@@ -60,7 +58,7 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
-enum LinkCommand {
+pub(crate) enum LinkCommand {
     /// Print a one-time pickup link and its PIN for a user, exactly as the portal's "Show
     /// renewal URL" would. Creates an administrator enrollment first when the user has no
     /// ready one.
@@ -81,7 +79,7 @@ enum LinkCommand {
 }
 
 #[derive(Subcommand, Debug)]
-enum UserCommand {
+pub(crate) enum UserCommand {
     /// Create a user; prints a one-time activation link (never a password).
     Add {
         #[arg(long)]
@@ -112,7 +110,7 @@ enum UserCommand {
 }
 
 #[derive(Subcommand, Debug)]
-enum CaCommand {
+pub(crate) enum CaCommand {
     /// Show every CA, the current one first.
     Show {
         #[arg(long)]
@@ -128,7 +126,7 @@ enum CaCommand {
 }
 
 #[derive(Subcommand, Debug)]
-enum CertCommand {
+pub(crate) enum CertCommand {
     /// "Create & Download": sign a certificate for a user now and write the PKCS#12 bundle
     /// to a file (mode 0600); prints the PIN that opens it.
     Create {
@@ -166,7 +164,7 @@ enum CertCommand {
 }
 
 #[derive(Subcommand, Debug)]
-enum CrlCommand {
+pub(crate) enum CrlCommand {
     /// Write a CA's current CRL to a file.
     Export {
         #[arg(long)]
@@ -180,7 +178,7 @@ enum CrlCommand {
     },
 }
 
-pub async fn run(command: Command, cfg: Config) -> Result<(), String> {
+pub(crate) async fn run(command: Command, cfg: Config) -> Result<(), String> {
     match command {
         Command::Serve => crate::serve(cfg).await,
         Command::User { command } => user_command(command, cfg).await,
@@ -525,16 +523,10 @@ async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
                     download.display()
                 ));
             }
-            let h = admin::create_and_download(
-                &s,
-                &Actor::cli(),
-                &u.id,
-                end,
-                remove_existing,
-                None
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let h =
+                admin::create_and_download(&s, &Actor::cli(), &u.id, end, remove_existing, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
             app::ssr::services::write_private(&download, &h.p12).map_err(|e| e.to_string())?;
             println!(
                 "wrote the bundle for {} (serial {}, valid until {}) to {}",
@@ -630,4 +622,3 @@ async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
         }
     }
 }
-

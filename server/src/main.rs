@@ -83,4 +83,3 @@ async fn shutdown_signal() {
         _ = term => {},
     }
 }
-

@@ -59,7 +59,7 @@ pub struct RevocationStatus {
 pub async fn admin_revocation_status() -> Result<RevocationStatus, AppError> {
     let s = super::services()?;
     super::auth::session::require_admin(&s).await?;
-    Ok(crate::ssr::read::revocation_status(&s).await?)
+    crate::ssr::read::revocation_status(&s).await
 }
 
 /// One user in the directory.
@@ -305,14 +305,7 @@ pub async fn admin_bulk_create(
         let not_after = end_date(not_after)?;
         crate::ssr::admin::check_end_date(&s, not_after).await?;
         let remove = crate::web::is_checked(remove_existing.as_deref());
-        let out = crate::ssr::admin::bulk_create(
-            &s,
-            &a.actor(),
-            &users,
-            not_after,
-            remove,
-        )
-        .await;
+        let out = crate::ssr::admin::bulk_create(&s, &a.actor(), &users, not_after, remove).await;
         Ok(out
             .into_iter()
             .map(|o| user_result(o, |_| ("ready".to_string(), None)))
@@ -339,9 +332,7 @@ pub async fn admin_bulk_revoke(
         let users = selected(users)?;
         let reason = admin_reason(&reason)?;
         confirm_admin(&s, &mut a, password).await?;
-        let out =
-            crate::ssr::admin::bulk_revoke(&s, &a.actor(), &users, reason)
-                .await;
+        let out = crate::ssr::admin::bulk_revoke(&s, &a.actor(), &users, reason).await;
         Ok(out
             .into_iter()
             .map(|o| user_result(o, |n| (format!("{n} revoked"), Some(*n))))
@@ -389,14 +380,9 @@ pub async fn create_and_download(
     let users = selected(Some(form.users))?;
     let not_after = end_date(form.not_after)?;
     admin::check_end_date(s, not_after).await?;
-    let out = admin::bulk_create_and_download(
-        s,
-        &admin.actor(),
-        &users,
-        not_after,
-        form.remove_existing,
-    )
-    .await;
+    let out =
+        admin::bulk_create_and_download(s, &admin.actor(), &users, not_after, form.remove_existing)
+            .await;
     Ok(admin::download_files(out))
 }
 

@@ -187,7 +187,7 @@ pub async fn request_certificate(device_label: String) -> Result<String, AppErro
                 user_id: me.user.id.clone(),
                 device_label: label,
                 ..Default::default()
-            }
+            },
         )
         .await?;
         Ok(e.id)

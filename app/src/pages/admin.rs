@@ -3,8 +3,8 @@
 //! control is a plain HTML form first (it works without JavaScript); with JavaScript, "Create"
 //! runs user by user and shows progress and a result per user.
 
-use super::errors::{denied, query_error, ErrorNote, ErrorText};
 use super::admin_nav::{status_label, AdminNav};
+use super::errors::{denied, query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::admin::{
     admin_bulk_create, admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage,

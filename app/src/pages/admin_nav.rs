@@ -43,4 +43,3 @@ pub fn status_label(lang: Lang, s: UserCertStatus) -> &'static str {
         },
     )
 }
-

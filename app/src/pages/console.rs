@@ -14,7 +14,7 @@ use crate::api::admin::{
 use crate::api::AppError;
 use crate::i18n::{admin_reason_label, fmt_utc, state_label, t, Lang, Msg};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// An error from an action (JavaScript) or from `?error=` (no JavaScript).
 fn form_error<T: Clone + Send + Sync + 'static>(

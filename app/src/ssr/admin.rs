@@ -5,8 +5,8 @@
 
 use super::audit::{self, action, Actor};
 use super::certs::{self, CertError, NewEnrollment};
-use super::faults::FailPoint;
 use super::db;
+use super::faults::FailPoint;
 use super::services::{publish_crl, Services};
 use crate::domain::error_code::ErrorCode;
 use crate::domain::lifecycle::RevocationReason;
@@ -20,7 +20,6 @@ pub struct UserOutcome<T> {
     pub login: String,
     pub result: Result<T, CertError>,
 }
-
 
 async fn login_of(s: &Services, user_id: &str) -> String {
     match s.conn().await {

@@ -22,11 +22,15 @@ pub enum FailPoint {
 #[error("injected fault at {0:?}")]
 pub struct Injected(pub FailPoint);
 
+/// An armed fault: where, and for which user (any when `None`).
+#[cfg(feature = "test-hooks")]
+type Armed = Vec<(FailPoint, Option<String>)>;
+
 /// The armed faults of one portal (shared by its clones).
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     #[cfg(feature = "test-hooks")]
-    armed: std::sync::Arc<std::sync::Mutex<Vec<(FailPoint, Option<String>)>>>,
+    armed: std::sync::Arc<std::sync::Mutex<Armed>>,
 }
 
 impl Faults {

@@ -193,7 +193,7 @@ pub async fn show_link(
                             .unwrap_or_default(),
                             renews_certificate_id: Some(cert.id.clone()),
                             ..NewEnrollment::default()
-                        }
+                        },
                     )
                     .await?
                 }
@@ -428,19 +428,18 @@ async fn redeem_in_tx(
         Format::Mobileconfig => Some(P12Form::Legacy),
         Format::P12 | Format::Pfx => None,
     };
-    let picked: PickedUp =
-        match certs::pick_up_in(s, &mut tx, &actor, &e.id, &pin, form).await {
-            Ok(p) => p,
-            // Refused by the rules (e.g. the certificate was already renewed, the account
-            // deactivated): the link cannot deliver; nothing is committed.
-            Err(
-                CertError::Lifecycle(_)
-                | CertError::Conflict
-                | CertError::UserInactive
-                | CertError::Forbidden,
-            ) => return Err(LinkProblem::NotReady.into()),
-            Err(e) => return Err(e.into()),
-        };
+    let picked: PickedUp = match certs::pick_up_in(s, &mut tx, &actor, &e.id, &pin, form).await {
+        Ok(p) => p,
+        // Refused by the rules (e.g. the certificate was already renewed, the account
+        // deactivated): the link cannot deliver; nothing is committed.
+        Err(
+            CertError::Lifecycle(_)
+            | CertError::Conflict
+            | CertError::UserInactive
+            | CertError::Forbidden,
+        ) => return Err(LinkProblem::NotReady.into()),
+        Err(e) => return Err(e.into()),
+    };
     audit::record(
         &mut tx,
         now,
@@ -520,7 +519,7 @@ pub async fn helpdesk_link(
                     user_id: user.id.clone(),
                     device_label: device.cloned().unwrap_or_default(),
                     ..NewEnrollment::default()
-                }
+                },
             )
             .await?;
             show_link(s, actor, &e.id).await

@@ -321,8 +321,8 @@ async fn states(app: &TestApp, user: &str, table: &str) -> Vec<String> {
 async fn bulk_atomicity(backend: Backend) {
     use app::domain::lifecycle::RevocationReason;
     use app::ssr::admin;
-    use app::ssr::faults::FailPoint;
     use app::ssr::audit::Actor;
+    use app::ssr::faults::FailPoint;
     let app = spawn(backend).await;
     let s = &app.services;
     let mut ids = Vec::new();
@@ -366,7 +366,8 @@ async fn bulk_atomicity(backend: Backend) {
     // Bulk revoke.
     let before = rows_of(&app, &ids[1]).await;
     mid(FailPoint::AfterRevoke);
-    let out = admin::bulk_revoke(s, &Actor::cli(), &ids, RevocationReason::AffiliationChanged).await;
+    let out =
+        admin::bulk_revoke(s, &Actor::cli(), &ids, RevocationReason::AffiliationChanged).await;
     assert_eq!(*out[0].result.as_ref().unwrap(), 1);
     assert!(out[1].result.is_err());
     assert_eq!(rows_of(&app, &ids[1]).await, before, "ben unchanged");

@@ -88,19 +88,13 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
                 device_label: app::domain::validate::DeviceLabel::parse(&format!("{form:?}"))
                     .unwrap(),
                 ..Default::default()
-            }
+            },
         )
         .await
         .unwrap();
-        let got = certs::pick_up(
-            &app.services,
-            &actor,
-            &e.id,
-            PIN,
-            Some(form)
-        )
-        .await
-        .unwrap();
+        let got = certs::pick_up(&app.services, &actor, &e.id, PIN, Some(form))
+            .await
+            .unwrap();
         let tag = format!("{form:?}").to_lowercase();
         let p12 = app.path(&format!("{tag}.p12"));
         std::fs::write(&p12, &got.p12).unwrap();

@@ -1,30 +1,7 @@
 //! The error vocabulary as users meet it: codes on the wire, the catalogue's text in the
 //! reader's language after a no-JavaScript form post, and the same rules in the CLI.
 
-use crate::helpers::{activated_user, certportal, client, spawn, urlencode, Backend, PW};
-
-/// A plain HTML form post (no JavaScript), as a browser sends it.
-async fn form_post(
-    base: &str,
-    name: &str,
-    body: &[(&str, &str)],
-    cookie: &str,
-) -> reqwest::Response {
-    let body: String = body
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    client()
-        .post(format!("{base}/api/{name}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "text/html,application/xhtml+xml")
-        .header("cookie", cookie)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{activated_user, certportal, client, form_post, spawn, Backend, PW};
 
 async fn page(base: &str, path: &str, cookie: &str, lang: &str) -> String {
     let r = client()
@@ -68,9 +45,9 @@ async fn no_javascript_forms_come_back_with_the_error_in_the_readers_language() 
 
     // A taken login, without JavaScript: back to the directory with the code, and the page
     // says so in Japanese (it used to land on the start page with no message).
-    let r = form_post(&base, "admin_create_user", &new_user("taken"), &admin).await;
+    let r = form_post(&app, "admin_create_user", &new_user("taken"), Some(&admin)).await;
     assert!(r.status().is_redirection(), "{}", r.status());
-    let r = form_post(&base, "admin_create_user", &new_user("taken"), &admin).await;
+    let r = form_post(&app, "admin_create_user", &new_user("taken"), Some(&admin)).await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let to = location(&r);
     assert_eq!(to, "/admin/users?error=login_taken#create-user");
@@ -89,7 +66,7 @@ async fn no_javascript_forms_come_back_with_the_error_in_the_readers_language() 
 
     // Success without JavaScript: the activation link reaches the next page through a
     // short-lived cookie of this browser, never through the URL.
-    let r = form_post(&base, "admin_create_user", &new_user("fresh"), &admin).await;
+    let r = form_post(&app, "admin_create_user", &new_user("fresh"), Some(&admin)).await;
     assert!(r.status().is_redirection(), "{}", r.status());
     assert_eq!(location(&r), "/admin/users?created=1#create-user");
     let created = r
@@ -115,10 +92,10 @@ async fn no_javascript_forms_come_back_with_the_error_in_the_readers_language() 
     // CA name (it used to say "At least 12 characters.").
     let long = "N".repeat(65);
     let r = form_post(
-        &base,
+        &app,
         "admin_rotate_ca",
         &[("confirm", "yes"), ("password", PW), ("name", &long)],
-        &admin,
+        Some(&admin),
     )
     .await;
     assert!(r.status().is_redirection(), "{}", r.status());

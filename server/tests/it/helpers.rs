@@ -252,11 +252,42 @@ pub async fn call(
     body: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> reqwest::Response {
+    post_fn(&app.base, name, body, cookie, None).await
+}
+
+/// POSTs a server function as a browser without JavaScript does (`Accept: text/html`), so
+/// the answer is a redirect.
+pub async fn form_post(
+    app: &TestApp,
+    name: &str,
+    body: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    post_fn(
+        &app.base,
+        name,
+        body,
+        cookie,
+        Some("text/html,application/xhtml+xml"),
+    )
+    .await
+}
+
+async fn post_fn(
+    base: &str,
+    name: &str,
+    body: &[(&str, &str)],
+    cookie: Option<&str>,
+    accept: Option<&'static str>,
+) -> reqwest::Response {
     let mut h = HeaderMap::new();
     h.insert(
         "content-type",
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
+    if let Some(a) = accept {
+        h.insert("accept", HeaderValue::from_static(a));
+    }
     if let Some(c) = cookie {
         // A bare token is the session; `name=value; …` is sent as it is.
         let header = if c.contains('=') {
@@ -272,7 +303,7 @@ pub async fn call(
         .collect::<Vec<_>>()
         .join("&");
     client()
-        .post(format!("{}/api/{name}", app.base))
+        .post(format!("{base}/api/{name}"))
         .headers(h)
         .body(body)
         .send()

@@ -5,8 +5,8 @@ use crate::both;
 use crate::helpers::{spawn, spawn_on, Backend, TestApp, T0};
 use app::domain::lifecycle::{LifecycleError, RevocationReason, State};
 use app::ssr::certs::{self, CertError, NewEnrollment};
-use app::ssr::faults::FailPoint;
 use app::ssr::db;
+use app::ssr::faults::FailPoint;
 use x509_parser::prelude::FromDer;
 
 const PIN: &str = "ABCD2345";
@@ -20,23 +20,13 @@ fn req(user_id: &str) -> NewEnrollment {
 }
 
 async fn issue(app: &TestApp, admin: &app::ssr::db::UserRow, user_id: &str) -> db::CertificateRow {
-    let e = certs::create_enrollment(
-        &app.services,
-        &app.actor(admin),
-        &req(user_id)
-    )
-    .await
-    .unwrap();
-    certs::pick_up(
-        &app.services,
-        &app.actor(admin),
-        &e.id,
-        PIN,
-        None
-    )
-    .await
-    .unwrap()
-    .certificate
+    let e = certs::create_enrollment(&app.services, &app.actor(admin), &req(user_id))
+        .await
+        .unwrap();
+    certs::pick_up(&app.services, &app.actor(admin), &e.id, PIN, None)
+        .await
+        .unwrap()
+        .certificate
 }
 
 async fn crl_serials(app: &TestApp, ca_id: &str) -> (i64, Vec<(String, Option<u8>)>) {
@@ -58,27 +48,17 @@ async fn create_pickup_revoke(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.add_user("admin", true).await;
     let user = app.add_user("taro", false).await;
-    let e = certs::create_enrollment(
-        &app.services,
-        &app.actor(&user),
-        &req(&user.id)
-    )
-    .await
-    .unwrap();
+    let e = certs::create_enrollment(&app.services, &app.actor(&user), &req(&user.id))
+        .await
+        .unwrap();
     assert_eq!(
         e.state,
         State::Ready,
         "auto mode: a user's request is ready at once"
     );
-    let picked = certs::pick_up(
-        &app.services,
-        &app.actor(&user),
-        &e.id,
-        PIN,
-        None
-    )
-    .await
-    .unwrap();
+    let picked = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None)
+        .await
+        .unwrap();
     let cert = picked.certificate;
     assert_eq!(cert.state, State::Issued);
     assert_eq!(
@@ -129,14 +109,7 @@ async fn create_pickup_revoke(backend: Backend) {
         ),
         "{again:?}"
     );
-    let repick = certs::pick_up(
-        &app.services,
-        &app.actor(&admin),
-        &e.id,
-        PIN,
-        None
-    )
-    .await;
+    let repick = certs::pick_up(&app.services, &app.actor(&admin), &e.id, PIN, None).await;
     assert!(
         matches!(repick, Err(CertError::Lifecycle(LifecycleError::NotReady))),
         "{repick:?}"
@@ -166,12 +139,7 @@ async fn remove_existing(backend: Backend) {
 
     // Rule 2 without the option: the third is refused and nothing changes.
     let before = app.audit_actions().await;
-    let refused = certs::create_enrollment(
-        &app.services,
-        &app.actor(&admin),
-        &req(&user.id)
-    )
-    .await;
+    let refused = certs::create_enrollment(&app.services, &app.actor(&admin), &req(&user.id)).await;
     assert!(matches!(refused, Err(CertError::Quota(_))), "{refused:?}");
     assert_eq!(app.audit_actions().await, before);
 
@@ -248,7 +216,9 @@ async fn renewal(backend: Backend) {
     assert_eq!(e.kind, "renewal");
 
     // A failure after signing leaves no certificate and the enrollment ready.
-    app.services.faults.arm(FailPoint::AfterIssue, Some(&user.id));
+    app.services
+        .faults
+        .arm(FailPoint::AfterIssue, Some(&user.id));
     let failed = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None).await;
     assert!(failed.is_err());
     let mut c = app.services.conn().await.unwrap();
@@ -269,16 +239,10 @@ async fn renewal(backend: Backend) {
     );
     drop(c);
 
-    let new = certs::pick_up(
-        &app.services,
-        &app.actor(&user),
-        &e.id,
-        PIN,
-        None
-    )
-    .await
-    .unwrap()
-    .certificate;
+    let new = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None)
+        .await
+        .unwrap()
+        .certificate;
     let mut c = app.services.conn().await.unwrap();
     let old_now = db::certificate_by_id(&mut c, &old.id)
         .await
@@ -296,13 +260,9 @@ async fn concurrent_pickups(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.add_user("admin", true).await;
     let user = app.add_user("shiro", false).await;
-    let e = certs::create_enrollment(
-        &app.services,
-        &app.actor(&admin),
-        &req(&user.id)
-    )
-    .await
-    .unwrap();
+    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &req(&user.id))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let s = app.services.clone();
@@ -336,13 +296,9 @@ async fn lapse(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.add_user("admin", true).await;
     let user = app.add_user("goro", false).await;
-    let e = certs::create_enrollment(
-        &app.services,
-        &app.actor(&admin),
-        &req(&user.id)
-    )
-    .await
-    .unwrap();
+    let e = certs::create_enrollment(&app.services, &app.actor(&admin), &req(&user.id))
+        .await
+        .unwrap();
     app.clock.advance(7 * 86_400 - 1);
     assert_eq!(certs::lapse_overdue(&app.services).await.unwrap(), 0);
     app.clock.advance(1);
@@ -357,14 +313,7 @@ async fn lapse(backend: Backend) {
         State::Lapsed
     );
     drop(c);
-    let late = certs::pick_up(
-        &app.services,
-        &app.actor(&user),
-        &e.id,
-        PIN,
-        None
-    )
-    .await;
+    let late = certs::pick_up(&app.services, &app.actor(&user), &e.id, PIN, None).await;
     assert!(
         matches!(
             late,

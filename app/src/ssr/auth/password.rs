@@ -13,9 +13,11 @@ pub async fn hash_password(s: &Services, password: &str) -> Result<String, AuthE
         .await
         .map_err(|_| AuthError::Hash)?;
     let p = password.to_string();
-    Ok(tokio::task::spawn_blocking(move || hash_password_blocking(&p))
-        .await
-        .map_err(|_| AuthError::Hash)??)
+    Ok(
+        tokio::task::spawn_blocking(move || hash_password_blocking(&p))
+            .await
+            .map_err(|_| AuthError::Hash)??,
+    )
 }
 
 /// Verifies off the async runtime. Without a stored hash it still spends the time of one
