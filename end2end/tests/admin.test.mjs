@@ -178,7 +178,8 @@ test('settings, approvals, the user page and the history (JavaScript desktop, th
   await page.fill('#default_validity_days', '900');
   await page.click('[data-testid=save-settings]');
   await page.waitForSelector('[data-testid=settings-error]');
-  assert.match(await page.textContent('[data-testid=settings-error]'), /default_validity_days/);
+  assert.equal(await page.getAttribute('[data-testid=settings-error]', 'data-code'), 'default_validity_range');
+  assert.match(await page.textContent('[data-testid=settings-error]'), /Default validity: at least 1 day and at most the maximum validity/);
   await page.fill('#default_validity_days', '365');
   await page.fill('#link_lifetime_minutes', '20');
   await page.click('[data-testid=save-settings]');

@@ -2,6 +2,7 @@
 //! case in `crate::ssr::auth`, set or clear the cookie, map the error.
 
 use super::AppError;
+#[cfg(feature = "ssr")]
 use crate::domain::error_code::ErrorCode;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -383,7 +384,7 @@ pub async fn admin_create_user(
     finish_form(
         result,
         "/admin/users?created=1#create-user",
-        "/admin/users#create-user",
+        "/admin/users?form=create#create-user",
     )
 }
 

@@ -4,7 +4,9 @@
 
 use super::AppError;
 use crate::domain::error_code::ErrorCode;
-use crate::domain::lifecycle::{RevocationReason, State};
+#[cfg(feature = "ssr")]
+use crate::domain::lifecycle::RevocationReason;
+use crate::domain::lifecycle::State;
 use crate::domain::platform::Platform;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

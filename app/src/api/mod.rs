@@ -9,6 +9,7 @@ pub mod error;
 
 pub use error::AppError;
 
+#[cfg(feature = "ssr")]
 use crate::domain::error_code::ErrorCode;
 use crate::i18n::Lang;
 use leptos::prelude::*;

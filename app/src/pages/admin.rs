@@ -125,7 +125,8 @@ pub fn UsersPage() -> impl IntoView {
         <div class="title-row">
             <h1>{tr(Msg::UsersTitle)}</h1>
         </div>
-        <ErrorNote error=Signal::derive(no_js_error) testid="bulk-error"/>
+        // A no-JavaScript error is shown beside the form it came from.
+        <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") != "create")) testid="bulk-error"/>
         {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
         {move || js_results.get().map(|rows| view! { <Results rows=results_from_action(&rows) lang=lang/> })}
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
@@ -138,6 +139,7 @@ pub fn UsersPage() -> impl IntoView {
         </Suspense>
         <details class="card" id="create-user" open=move || !get("created").is_empty() || create_user.value().get().is_some() || no_js_error().is_some()>
             <summary><strong>{tr(Msg::CreateUserTitle)}</strong></summary>
+            <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") == "create")) testid="create-user-error"/>
             {move || match create_user.value().get() {
                 Some(Ok(link)) => Some(view! { <ActivationLink link=link/> }.into_any()),
                 Some(Err(e)) => Some(view! { <ErrorText error=e testid="create-user-error"/> }.into_any()),

@@ -65,6 +65,7 @@ pub mod action {
     pub const CERT_SUPERSEDE: &str = "certificate.supersede";
     pub const LINK_CREATE: &str = "link.create";
     pub const LINK_REDEEM: &str = "link.redeem";
+    pub const PIN_KEY_CREATE: &str = "pin_key.create";
     pub const LOST_DEVICE: &str = "user.lost_device";
     pub const USER_UPDATE: &str = "user.update";
     pub const ENROLLMENT_APPROVE: &str = "enrollment.approve";

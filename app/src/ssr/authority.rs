@@ -6,6 +6,7 @@
 use super::audit::{self, action, Actor};
 use super::ca::{self, CaSigner, Secret};
 use super::db::{self, Conn, Db, DbError};
+use super::pin_key::{self, PinKey};
 use super::services::ServiceError;
 use crate::domain::policy::Policy;
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ pub struct Authority {
     data_dir: PathBuf,
     passphrase: Secret,
     signers: Arc<RwLock<HashMap<String, Arc<CaSigner>>>>,
+    pin_key: Arc<RwLock<Option<PinKey>>>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -48,6 +50,7 @@ impl Authority {
             data_dir,
             passphrase,
             signers: Arc::new(RwLock::new(HashMap::new())),
+            pin_key: Arc::new(RwLock::new(None)),
         }
     }
 
@@ -55,22 +58,83 @@ impl Authority {
         Ok(self.db.pool().acquire().await?)
     }
 
-    /// Rule 5: the bundle PIN of a one-time link, derived from the link token with a key only
-    /// the portal instances hold (HMAC-SHA256 keyed by the CA passphrase). It is never stored;
-    /// the database and a photo of the QR code alone do not give it.
-    pub fn pin_for_token(&self, token: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(
-            self.passphrase.expose().as_bytes(),
+    /// Rule 5: the PIN of a one-time link, HMAC-SHA256 of the token under the portal's own
+    /// PIN key (see [`super::pin_key`]), never under the CA passphrase. Never stored; neither
+    /// the database nor a photo of the QR code alone gives it.
+    pub fn pin_for_token(&self, token: &str) -> Result<String, ServiceError> {
+        self.pin_key
+            .read()
+            .ok()
+            .and_then(|k| k.as_ref().map(|k| k.pin(token)))
+            .ok_or(ServiceError::NoPinKey)
+    }
+
+    /// Loads the PIN key, or makes it on the first start: a random key sealed under the
+    /// passphrase, stored in the database so every instance shares it. Several instances may
+    /// race; the insert elects one key. Links made before the key existed (an upgrade) are
+    /// voided in the same transaction, since their PINs would no longer match.
+    pub async fn ensure_pin_key(&self, now: i64) -> Result<(), ServiceError> {
+        let mut c = self.conn().await?;
+        let stored = db::get_setting(&mut c, pin_key::SETTING).await?;
+        drop(c);
+        let key = match stored {
+            Some(sealed) => self.open_pin_key(sealed).await?,
+            None => {
+                let pass = self.passphrase.clone();
+                let (key, sealed) = tokio::task::spawn_blocking(move || {
+                    let k = PinKey::generate()?;
+                    let sealed = k.seal(&pass)?;
+                    Ok::<_, super::ca::CaError>((k, sealed))
+                })
+                .await
+                .map_err(|e| ServiceError::Io {
+                    path: "pin key".into(),
+                    cause: e.to_string(),
+                })??;
+                let mut tx = self.db.begin().await?;
+                if db::insert_setting_if_absent(&mut tx, pin_key::SETTING, &sealed).await? {
+                    let voided = db::link_rows::void_all_open_links(&mut tx, now).await?;
+                    audit::record(
+                        &mut tx,
+                        now,
+                        &Actor::system(),
+                        action::PIN_KEY_CREATE,
+                        None,
+                        None,
+                        None,
+                        &format!("links_voided={voided}"),
+                    )
+                    .await?;
+                    tx.commit().await.map_err(DbError::from)?;
+                    key
+                } else {
+                    tx.rollback().await.map_err(DbError::from)?;
+                    let mut c = self.conn().await?;
+                    let sealed = db::get_setting(&mut c, pin_key::SETTING)
+                        .await?
+                        .ok_or(ServiceError::NoPinKey)?;
+                    drop(c);
+                    self.open_pin_key(sealed).await?
+                }
+            }
+        };
+        if let Ok(mut k) = self.pin_key.write() {
+            *k = Some(key);
+        }
+        Ok(())
+    }
+
+    async fn open_pin_key(&self, sealed: String) -> Result<PinKey, ServiceError> {
+        let pass = self.passphrase.clone();
+        // PBKDF2 with 600k rounds: keep it off the async worker threads.
+        Ok(
+            tokio::task::spawn_blocking(move || PinKey::open(&sealed, &pass))
+                .await
+                .map_err(|e| ServiceError::Io {
+                    path: "pin key".into(),
+                    cause: e.to_string(),
+                })??,
         )
-        .unwrap_or_else(|_| {
-            // HMAC accepts keys of any length; this branch cannot be taken.
-            <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new(&Default::default())
-        });
-        mac.update(b"certportal/link-pin/v1\0");
-        mac.update(token.as_bytes());
-        let d = mac.finalize().into_bytes();
-        crate::domain::pin::pin_from_array([d[0], d[1], d[2], d[3], d[4]])
     }
 
     /// Creates the first CA if there is none. Several instances may race here: the insert of

@@ -271,7 +271,7 @@ pub async fn make_link(
     tx.commit().await?;
     Ok(IssuedLink {
         url: url_of(s, &token),
-        pin: s.pin_for_token(&token),
+        pin: s.pin_for_token(&token)?,
         token,
         expires_at: link.expires_at,
         enrollment: e,
@@ -305,7 +305,7 @@ pub async fn current_link(
     }
     Ok(Some(IssuedLink {
         url: url_of(s, token),
-        pin: s.pin_for_token(token),
+        pin: s.pin_for_token(token)?,
         token: token.to_string(),
         expires_at: l.expires_at,
         enrollment: e,
@@ -422,7 +422,7 @@ async fn redeem_in_tx(
         is_admin: false,
         ip,
     };
-    let pin = s.pin_for_token(token);
+    let pin = s.pin_for_token(token).map_err(CertError::from)?;
     // Apple devices reject the AES/SHA-256 form: a profile always carries the legacy one.
     let form = match format {
         Format::Mobileconfig => Some(P12Form::Legacy),

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod links;
 pub mod ocsp;
 pub mod passwords;
+pub mod pin_key;
 pub mod profile;
 pub mod qr;
 pub mod read;

@@ -29,6 +29,8 @@ pub enum ServiceError {
     BadPublicUrl(String),
     #[error("another change of the CA happened at the same time; nothing was changed")]
     Conflict,
+    #[error("the PIN key is not loaded")]
+    NoPinKey,
 }
 
 /// What start-up needs to build the services.
@@ -123,6 +125,7 @@ impl Services {
             .authority
             .ensure_ca(&cfg.ca_common_name, services.now())
             .await?;
+        services.authority.ensure_pin_key(services.now()).await?;
         Ok(services)
     }
 
@@ -169,7 +172,7 @@ impl Services {
     }
 
     /// Rule 5: the PIN of a one-time link (see [`Authority::pin_for_token`]).
-    pub fn pin_for_token(&self, token: &str) -> String {
+    pub fn pin_for_token(&self, token: &str) -> Result<String, ServiceError> {
         self.authority.pin_for_token(token)
     }
 }

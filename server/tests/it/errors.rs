@@ -50,8 +50,14 @@ async fn no_javascript_forms_come_back_with_the_error_in_the_readers_language() 
     let r = form_post(&app, "admin_create_user", &new_user("taken"), Some(&admin)).await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let to = location(&r);
-    assert_eq!(to, "/admin/users?error=login_taken#create-user");
-    let html = page(&base, "/admin/users?error=login_taken", &admin, "ja").await;
+    assert_eq!(to, "/admin/users?form=create&error=login_taken#create-user");
+    let html = page(
+        &base,
+        "/admin/users?form=create&error=login_taken",
+        &admin,
+        "ja",
+    )
+    .await;
     assert!(
         html.contains("そのログイン名は既に使われています。"),
         "{html}"

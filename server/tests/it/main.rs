@@ -12,6 +12,7 @@ mod crypto;
 mod errors;
 mod lifecycle;
 mod pickup;
+mod pin_key;
 mod revocation;
 mod routes;
 mod setup;

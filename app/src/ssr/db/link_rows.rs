@@ -70,6 +70,16 @@ pub async fn void_open_links(c: &mut Conn, enrollment_id: &str, now: i64) -> Res
     Ok(r.rows_affected())
 }
 
+/// Voids every unused, unvoided link (when the PIN key is first made).
+pub async fn void_all_open_links(c: &mut Conn, now: i64) -> Result<u64, DbError> {
+    let r =
+        sqlx::query("UPDATE links SET voided_at = $1 WHERE used_at IS NULL AND voided_at IS NULL")
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+    Ok(r.rows_affected())
+}
+
 /// Voids every unused, unvoided link of every enrollment of one user (rule 9).
 pub async fn void_open_links_for_user(
     c: &mut Conn,
