@@ -117,7 +117,7 @@ pub async fn method_not_allowed() -> Response {
 /// it works without JavaScript. A used, expired, voided or unknown link changes nothing and
 /// sends the browser back to the landing page, which says why.
 pub async fn pickup_download(
-    State(st): State<AppState>,
+    Request(s): Request,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((token, format)): Path<(String, String)>,
 ) -> Response {
@@ -130,7 +130,7 @@ pub async fn pickup_download(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return back_to_landing(&token, "link_unknown");
     }
-    match links::redeem(&st.services, &token, format, Some(peer.ip().to_string())).await {
+    match links::redeem(&s, &token, format, Some(peer.ip().to_string())).await {
         Ok(d) => {
             tracing::info!(serial = %d.serial_hex, format = format.code(), "link redeemed");
             let mut r = (StatusCode::OK, d.bytes).into_response();
@@ -183,15 +183,13 @@ fn ocsp_body(der: Vec<u8>) -> Response {
 }
 
 /// `POST /ocsp` (`application/ocsp-request`): RFC 6960 responder.
-pub async fn ocsp_post(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
-    let s = &st.services;
+pub async fn ocsp_post(Request(s): Request, body: axum::body::Bytes) -> Response {
     ocsp_body(app::ssr::ocsp::respond(&s.authority, &s.ocsp_stats, &body, s.now()).await)
 }
 
 /// `GET /ocsp/{base64 DER}` (RFC 6960 appendix A.1). The path may hold `/` from the base64
 /// alphabet, percent-encoded or not.
-pub async fn ocsp_get(State(st): State<AppState>, Path(encoded): Path<String>) -> Response {
-    let s = &st.services;
+pub async fn ocsp_get(Request(s): Request, Path(encoded): Path<String>) -> Response {
     ocsp_body(app::ssr::ocsp::respond_get(&s.authority, &s.ocsp_stats, &encoded, s.now()).await)
 }
 
