@@ -2,6 +2,15 @@
 // portal's server functions. Buttons carry data-passkey="login" | "register" | "confirm";
 // they are shown only when the browser supports WebAuthn (html.webauthn, see main.css).
 
+// Only a same-site path is followed after sign-in (the server renders `data-next` already
+// checked; this is the second line of defence): no scheme, no `//`, no backslash, no
+// whitespace or control characters, which browsers strip from URLs.
+function sameSitePath(p) {
+  if (typeof p === 'string' && p.startsWith('/') && !/^\/[\/\\]/.test(p) && !/[\s\\\u0000-\u001f\u007f]/.test(p)) return p;
+  return '/certificates';
+}
+
+
 const toBuf = (s) => {
   const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4);
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
@@ -106,7 +115,7 @@ if (window.PublicKeyCredential) {
     try {
       if (kind === 'login') {
         const me = await authenticate(false);
-        location.href = me && me.must_change_password ? '/account?change=1' : button.dataset.next || '/certificates';
+        location.href = me && me.must_change_password ? '/account?change=1' : sameSitePath(button.dataset.next);
       } else if (kind === 'confirm') {
         await authenticate(true);
         status(button, '✓', true);

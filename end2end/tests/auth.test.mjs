@@ -95,3 +95,21 @@ test('a passkey registered on the account page signs in alone (JavaScript, deskt
   assert.equal(await page.textContent('[data-testid=me-login]'), 'admin');
   await ctx.close();
 });
+
+test('sign-in never follows next= off the site (JavaScript on, desktop)', async () => {
+  // Before the fix the hydrated form went to `location.href = next` unchecked.
+  for (const next of ['https://example.org/', '//example.org/', '/\t/example.org']) {
+    const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+    const page = await ctx.newPage();
+    await page.goto(`${portal.base}/login?next=${encodeURIComponent(next)}`);
+    await waitHydrated(page);
+    assert.equal(await page.getAttribute('button[data-passkey=login]', 'data-next'), '/certificates');
+    await page.fill('#login', 'admin');
+    await page.fill('#password', PASSWORD);
+    await Promise.all([
+      page.waitForURL((u) => u.origin === portal.base && u.pathname === '/certificates'),
+      page.click('form[data-testid=login-form] button[type=submit]'),
+    ]);
+    await ctx.close();
+  }
+});

@@ -26,12 +26,9 @@ pub fn LoginPage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let query = use_query_map();
-    let next = move || {
-        query
-            .read()
-            .get("next")
-            .unwrap_or_else(|| "/certificates".to_string())
-    };
+    // Only a same-site path is ever followed after sign-in (no open redirect), with or
+    // without JavaScript and for the passkey button too.
+    let next = move || crate::web::safe_next(query.read().get("next").as_deref());
     let action = ServerAction::<Login>::new();
     Effect::new(move |_| {
         if let Some(Ok(me)) = action.value().get() {

@@ -141,3 +141,27 @@ async fn the_cli_applies_the_same_rules_as_the_web() {
     assert!(err.contains("Device name: at most 64 characters"), "{err}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_without_javascript_never_follows_next_off_the_site() {
+    let app = spawn(Backend::Sqlite).await;
+    activated_user(&app, "nina", false).await;
+    for (next, to) in [
+        ("/account", "/account"),
+        ("/\t/example.org", "/certificates"),
+        ("//example.org", "/certificates"),
+        ("https://example.org/", "/certificates"),
+        ("/\\example.org", "/certificates"),
+    ] {
+        let r = form_post(
+            &app,
+            "login",
+            &[("login", "nina"), ("password", PW), ("next", next)],
+            None,
+        )
+        .await;
+        assert!(r.status().is_redirection(), "{next:?}: {}", r.status());
+        assert_eq!(location(&r), to, "{next:?}");
+    }
+    app.stop().await;
+}
