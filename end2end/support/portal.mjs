@@ -105,3 +105,11 @@ export async function api(portal, name, fields, cookie) {
   if (r.status !== 200) throw new Error(`${name}: ${r.status} ${text}`);
   return { json: JSON.parse(text), headers: r.headers };
 }
+
+/** Creates the first administrator through the setup link and signs in: the session cookie. */
+export async function firstAdmin(portal, password) {
+  const token = portal.setupLink.split('/').pop();
+  await api(portal, 'complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password });
+  const { headers } = await api(portal, 'login', { login: 'admin', password });
+  return headers.get('set-cookie').split(';')[0];
+}

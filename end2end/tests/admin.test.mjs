@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startPortal, launchBrowser, waitHydrated, api, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+import { startPortal, launchBrowser, waitHydrated, api, firstAdmin, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
 
 let portal;
 let browser;
@@ -16,10 +16,7 @@ const PASSWORD = 'correct horse battery staple';
 before(async () => {
   portal = await startPortal();
   browser = await launchBrowser();
-  const token = portal.setupLink.split('/').pop();
-  await api(portal, 'complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password: PASSWORD });
-  const { headers } = await api(portal, 'login', { login: 'admin', password: PASSWORD });
-  adminCookie = headers.get('set-cookie').split(';')[0];
+  adminCookie = await firstAdmin(portal, PASSWORD);
   // Six users in two departments.
   for (const [login, name, dept] of [
     ['kato', 'Kato Ken', 'Sales/Tokyo'],

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startPortal, launchBrowser, waitHydrated, api, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+import { startPortal, launchBrowser, waitHydrated, api, firstAdmin, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
 
 let portal;
 let browser;
@@ -17,10 +17,7 @@ const CA_NAME_JA = 'CA名: 制御文字を含まない64文字以内で入力し
 before(async () => {
   portal = await startPortal();
   browser = await launchBrowser();
-  const token = portal.setupLink.split('/').pop();
-  await api(portal, 'complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password: PASSWORD });
-  const { headers } = await api(portal, 'login', { login: 'admin', password: PASSWORD });
-  const cookie = headers.get('set-cookie').split(';')[0];
+  const cookie = await firstAdmin(portal, PASSWORD);
   await api(portal, 'admin_create_user', { login: 'taken', display_name: 'Taken', email: 'taken@example.com' }, cookie);
 });
 

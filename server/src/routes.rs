@@ -200,7 +200,7 @@ impl FromRequestParts<AppState> for Request {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(_: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Request(st.services.at_now()))
+        Ok(Request(st.services.clone().at_now()))
     }
 }
 
@@ -226,7 +226,7 @@ impl FromRequestParts<AppState> for AdminSession {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Refusal> {
-        let services = st.services.at_now();
+        let services = st.services.clone().at_now();
         let admin = app::api::auth::session::admin_from_headers(&services, &parts.headers)
             .await
             .map_err(Refusal)?;
@@ -237,7 +237,7 @@ impl FromRequestParts<AppState> for AdminSession {
 /// A redirect back to the directory with the error's code (no-JavaScript forms).
 fn back_to_directory(e: &app::api::AppError) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/admin/users?error={}", e.code)) {
+    if let Ok(v) = HeaderValue::from_str(&app::web::with_error("/admin/users", e)) {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r

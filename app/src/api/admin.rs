@@ -343,7 +343,7 @@ pub async fn admin_bulk_revoke(
 }
 
 /// The form of `POST /admin/create-download`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateDownloadForm {
     pub users: Vec<String>,
     pub not_after: Option<String>,

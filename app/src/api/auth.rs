@@ -46,7 +46,7 @@ pub mod session {
     use crate::ssr::Services;
 
     pub fn cookie_name(s: &Services) -> &'static str {
-        if s.public_url.starts_with("https://") {
+        if s.is_https() {
             "__Host-certportal"
         } else {
             "certportal"
@@ -65,13 +65,9 @@ pub mod session {
         }
     }
 
-    fn https(s: &Services) -> bool {
-        s.public_url.starts_with("https://")
-    }
-
     pub fn set(s: &Services, token: &str) {
         crate::web::set_cookie(
-            https(s),
+            s.is_https(),
             cookie_name(s),
             token,
             "Lax",
@@ -80,7 +76,7 @@ pub mod session {
     }
 
     pub fn clear(s: &Services) {
-        crate::web::set_cookie(https(s), cookie_name(s), "", "Lax", 0);
+        crate::web::set_cookie(s.is_https(), cookie_name(s), "", "Lax", 0);
     }
 
     /// The signed-in user, if any.
@@ -377,8 +373,7 @@ pub async fn admin_create_user(
     // in a short-lived cookie only this browser holds (never in a URL).
     if let Ok(link) = &result {
         if crate::web::is_plain_form_post() {
-            let https = s.public_url.starts_with("https://");
-            crate::web::set_cookie(https, CREATED_COOKIE, link, "Strict", 600);
+            crate::web::set_cookie(s.is_https(), CREATED_COOKIE, link, "Strict", 600);
         }
     }
     finish_form(

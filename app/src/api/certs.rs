@@ -84,7 +84,7 @@ mod link_cookie {
     use crate::ssr::Services;
 
     fn name(s: &Services) -> &'static str {
-        if s.public_url.starts_with("https://") {
+        if s.is_https() {
             "__Host-certportal-link"
         } else {
             "certportal-link"
@@ -92,9 +92,8 @@ mod link_cookie {
     }
 
     pub fn set(s: &Services, entry: &str, token: &str, max_age: i64) {
-        let https = s.public_url.starts_with("https://");
         let value = format!("{entry}.{token}");
-        crate::web::set_cookie(https, name(s), &value, "Strict", max_age.max(1));
+        crate::web::set_cookie(s.is_https(), name(s), &value, "Strict", max_age.max(1));
     }
 
     /// `(entry, token)` from the cookie, if present.

@@ -31,7 +31,7 @@ pub struct PortalSummary {
 /// the request runs sees the same instant.
 pub(crate) fn services() -> Result<crate::ssr::Services, AppError> {
     use_context::<crate::ssr::Services>()
-        .map(|s| s.at_now())
+        .map(crate::ssr::Services::at_now)
         .ok_or_else(|| error::internal(&"services missing from context"))
 }
 
@@ -116,7 +116,7 @@ pub async fn complete_setup(
         Err(e) => {
             let e = AppError::from(e);
             if is_plain_form_post() {
-                leptos_axum::redirect(&format!("/setup/{token}?error={}", e.code));
+                leptos_axum::redirect(&crate::web::with_error(&format!("/setup/{token}"), &e));
             }
             Err(e)
         }

@@ -4,29 +4,16 @@
 //! without JavaScript.
 
 use super::admin_nav::{status_label, AdminNav};
-use super::errors::{denied, query_error, ErrorNote, ErrorText};
+use super::errors::{denied, value_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::admin::{
     admin_history, admin_pending, admin_settings, admin_user, my_history, AdminDecide,
     AdminLostDevice, AdminRevokeCertificate, AdminUpdateSettings, AdminUpdateUser, HistoryFilter,
     HistoryItem,
 };
-use crate::api::AppError;
 use crate::i18n::{admin_reason_label, fmt_utc, state_label, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// An error from an action (JavaScript) or from `?error=` (no JavaScript).
-fn form_error<T: Clone + Send + Sync + 'static>(
-    value: impl Get<Value = Option<Result<T, AppError>>> + Copy + Send + Sync + 'static,
-) -> impl Fn() -> Option<AppError> + Copy + Send + Sync + 'static {
-    let from_query = query_error();
-    move || match value.get() {
-        Some(Err(e)) => Some(e),
-        Some(Ok(_)) => None,
-        None => from_query(),
-    }
-}
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
@@ -48,7 +35,7 @@ pub fn ApprovalsPage() -> impl IntoView {
             _ => None,
         }
     };
-    let error = form_error(decide.value());
+    let error = value_error(decide.value());
     view! {
         <AdminNav/>
         <h1>{tr(Msg::ApprovalsTitle)}</h1>
@@ -122,7 +109,7 @@ pub fn AdminUserPage() -> impl IntoView {
     let saved = move || flag("saved") || matches!(update.value().get(), Some(Ok(_)));
     let lost_done = move || flag("lost") || matches!(lost.value().get(), Some(Ok(_)));
     let revoked = move || flag("revoked") || matches!(revoke.value().get(), Some(Ok(_)));
-    let err_update = form_error(update.value());
+    let err_update = value_error(update.value());
     let err_lost = move || match lost.value().get() {
         Some(Err(e)) => Some(e),
         _ => None,
@@ -422,7 +409,7 @@ pub fn SettingsPage() -> impl IntoView {
     let saved = move || {
         query.with(|q| q.get("saved").is_some()) || matches!(save.value().get(), Some(Ok(_)))
     };
-    let error = form_error(save.value());
+    let error = value_error(save.value());
     view! {
         <AdminNav/>
         <h1>{tr(Msg::SettingsTitle)}</h1>

@@ -30,8 +30,15 @@ where
     I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
 {
+    value_error(action.value())
+}
+
+/// The error of a result signal (an action's value), else the one in the query.
+pub fn value_error<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Copy + Send + Sync + 'static,
+) -> impl Fn() -> Option<AppError> + Copy + Send + Sync + 'static {
     let from_query = query_error();
-    move || match action.value().get() {
+    move || match value.get() {
         Some(Err(e)) => Some(e),
         Some(Ok(_)) => None,
         None => from_query(),

@@ -20,7 +20,7 @@ pub struct Authority {
     data_dir: PathBuf,
     passphrase: Secret,
     signers: Arc<RwLock<HashMap<String, Arc<CaSigner>>>>,
-    pin_key: Arc<RwLock<Option<PinKey>>>,
+    pin_key: Arc<std::sync::OnceLock<PinKey>>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -50,7 +50,7 @@ impl Authority {
             data_dir,
             passphrase,
             signers: Arc::new(RwLock::new(HashMap::new())),
-            pin_key: Arc::new(RwLock::new(None)),
+            pin_key: Arc::default(),
         }
     }
 
@@ -63,9 +63,8 @@ impl Authority {
     /// the database nor a photo of the QR code alone gives it.
     pub fn pin_for_token(&self, token: &str) -> Result<String, ServiceError> {
         self.pin_key
-            .read()
-            .ok()
-            .and_then(|k| k.as_ref().map(|k| k.pin(token)))
+            .get()
+            .map(|k| k.pin(token))
             .ok_or(ServiceError::NoPinKey)
     }
 
@@ -118,9 +117,8 @@ impl Authority {
                 }
             }
         };
-        if let Ok(mut k) = self.pin_key.write() {
-            *k = Some(key);
-        }
+        // Set once per process; a second call (none today) keeps the first key.
+        let _ = self.pin_key.set(key);
         Ok(())
     }
 

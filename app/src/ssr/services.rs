@@ -131,11 +131,16 @@ impl Services {
 
     /// These services with the clock read once: every use case of one request or command
     /// sees the same instant (STYLE: one clock reading per request, at the edge).
-    pub fn at_now(&self) -> Services {
+    pub fn at_now(self) -> Services {
         Services {
             clock: Arc::new(FixedClock(self.clock.now())),
-            ..self.clone()
+            ..self
         }
+    }
+
+    /// Whether the portal is served over HTTPS (cookies get `Secure` and `__Host-`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     pub fn now(&self) -> i64 {

@@ -910,7 +910,7 @@ async fn rotation(backend: Backend) {
 }
 both!(ca_rotation_keeps_the_old_ca_working, rotation);
 
-async fn audit_count_all(app: &TestApp, action: &str) -> i64 {
+pub(crate) async fn audit_count_all(app: &TestApp, action: &str) -> i64 {
     use sqlx::Row;
     let mut c = app.services.conn().await.unwrap();
     sqlx::query("SELECT COUNT(*) AS n FROM audit WHERE action = $1")

@@ -1,6 +1,7 @@
 //! The error vocabulary as users meet it: codes on the wire, the catalogue's text in the
 //! reader's language after a no-JavaScript form post, and the same rules in the CLI.
 
+use crate::admin::audit_count_all;
 use crate::helpers::{activated_user, certportal, client, form_post, spawn, Backend, PW};
 
 async fn page(base: &str, path: &str, cookie: &str, lang: &str) -> String {
@@ -17,17 +18,6 @@ async fn page(base: &str, path: &str, cookie: &str, lang: &str) -> String {
 
 fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
-}
-
-async fn count(app: &crate::helpers::TestApp, action: &str) -> i64 {
-    use sqlx::Row;
-    let mut c = app.services.conn().await.unwrap();
-    sqlx::query("SELECT COUNT(*) AS n FROM audit WHERE action = $1")
-        .bind(action)
-        .fetch_one(&mut *c)
-        .await
-        .unwrap()
-        .get::<i64, _>("n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +96,7 @@ async fn no_javascript_forms_come_back_with_the_error_in_the_readers_language() 
     .await;
     assert!(r.status().is_redirection(), "{}", r.status());
     assert_eq!(location(&r), "/admin/ca?error=invalid_ca_name");
-    assert_eq!(count(&app, "ca.rotate").await, 0);
+    assert_eq!(audit_count_all(&app, "ca.rotate").await, 0);
     let html = page(&base, "/admin/ca?error=invalid_ca_name", &admin, "ja").await;
     assert!(
         html.contains("CA名: 制御文字を含まない64文字以内"),
@@ -130,7 +120,7 @@ async fn the_cli_applies_the_same_rules_as_the_web() {
     let (code, _, err) = certportal(&env, &["ca", "rotate", "--name", &long]);
     assert_ne!(code, 0);
     assert!(err.contains("CA name: at most 64 characters"), "{err}");
-    assert_eq!(count(&app, "ca.rotate").await, 0);
+    assert_eq!(audit_count_all(&app, "ca.rotate").await, 0);
 
     app.add_user("cli-user", false).await;
     let (code, _, err) = certportal(

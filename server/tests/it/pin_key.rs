@@ -5,7 +5,6 @@
 use crate::both;
 use crate::helpers::{spawn, spawn_on, Backend, TestApp, PASSPHRASE};
 use app::domain::platform::Format;
-use app::ssr::audit::Actor;
 use app::ssr::certs::{self, NewEnrollment};
 use app::ssr::links::{self, LinkOutcome, LinkProblem, RedeemError};
 
@@ -83,7 +82,6 @@ async fn pin_key_scenario(backend: Backend) {
     // New links work with the new key.
     let (token2, pin2) = link(&upgraded, "bob").await;
     assert_eq!(upgraded.services.pin_for_token(&token2).unwrap(), pin2);
-    let _ = Actor::cli();
     upgraded.stop().await;
     first.stop().await;
 }
