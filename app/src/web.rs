@@ -97,16 +97,37 @@ mod server {
     /// A cookie for the current response: `HttpOnly`, `Path=/`, the given `SameSite`, and
     /// `Secure` when the portal is served over HTTPS. `max_age` 0 deletes it.
     pub fn set_cookie(https: bool, name: &str, value: &str, same_site: &str, max_age: i64) {
+        if let (Some(res), Some(v)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            cookie_header(https, name, value, same_site, max_age),
+        ) {
+            res.append_header(header::SET_COOKIE, v);
+        }
+    }
+
+    /// The `Set-Cookie` value [`set_cookie`] sends, for plain routes.
+    pub fn cookie_header(
+        https: bool,
+        name: &str,
+        value: &str,
+        same_site: &str,
+        max_age: i64,
+    ) -> Option<HeaderValue> {
         let secure = if https { "; Secure" } else { "" };
         let v = format!(
             "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={}{secure}",
             max_age.max(0)
         );
-        if let (Some(res), Ok(v)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            HeaderValue::from_str(&v),
-        ) {
-            res.append_header(header::SET_COOKIE, v);
+        HeaderValue::from_str(&v).ok()
+    }
+
+    /// The cookie holding the pickup grant a correct PIN made (SPEC rule 5): HttpOnly and
+    /// SameSite=Strict, living as long as the grant; `__Host-` over HTTPS.
+    pub fn grant_cookie_name(https: bool) -> &'static str {
+        if https {
+            "__Host-certportal-grant"
+        } else {
+            "certportal-grant"
         }
     }
 

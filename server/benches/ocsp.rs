@@ -9,12 +9,10 @@
 mod common;
 
 use app::domain::lifecycle::RevocationReason;
-use app::domain::platform::Format;
 use app::ssr::audit::Actor;
 use app::ssr::auth::{self, UserInput};
 use app::ssr::certs::{self, NewEnrollment};
 use app::ssr::ocsp::{self, CertAnswer, IssuerKey};
-use app::ssr::{db, links};
 use common::rate;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -52,22 +50,20 @@ async fn main() {
         )
         .await
         .unwrap();
-        let l = links::make_link(&s, &Actor::cli(), &e.id).await.unwrap();
-        let d = links::redeem(&s, &l.token, Format::P12, None)
+        let picked = certs::pick_up(&s, &Actor::cli(), &e.id, "ABCD2345", None)
             .await
             .unwrap();
         if i % 2 == 1 {
-            let mut c = s.conn().await.unwrap();
-            let row = db::certificate_by_serial(&mut c, &d.serial_hex)
-                .await
-                .unwrap()
-                .unwrap();
-            drop(c);
-            certs::revoke_certificate(&s, &Actor::cli(), &row.id, RevocationReason::KeyCompromise)
-                .await
-                .unwrap();
+            certs::revoke_certificate(
+                &s,
+                &Actor::cli(),
+                &picked.certificate.id,
+                RevocationReason::KeyCompromise,
+            )
+            .await
+            .unwrap();
         }
-        serials.push(d.serial_hex);
+        serials.push(picked.certificate.serial_hex.clone());
     }
     let ca_id = {
         let mut c = s.conn().await.unwrap();

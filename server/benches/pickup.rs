@@ -46,7 +46,7 @@ async fn main() {
             ca::issue_client(
                 &signer,
                 &subject,
-                KeyAlgorithm::EcdsaP256,
+                ca::ClientKey::Generate(KeyAlgorithm::EcdsaP256),
                 now,
                 now + 86_400,
                 &s.public_url,
@@ -65,7 +65,7 @@ async fn main() {
             bundle::build_p12(
                 P12Form::Legacy,
                 "ABCD2345",
-                &i.key_pkcs8,
+                i.key_pkcs8.as_deref().unwrap(),
                 &i.cert_der,
                 &signer.cert_der,
                 "bench",
@@ -84,8 +84,9 @@ async fn main() {
             user_id: "u",
             login: "bench",
             display_name: "Bench User",
-            p12: p,
+            identity: profile::Identity::Pkcs12(p.clone()),
             ca_der: &signer.cert_der,
+            removal_date: now + 86_400,
         });
     }
     println!(

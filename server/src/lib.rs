@@ -124,11 +124,14 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/admin/history.csv", get(routes::history_csv))
         .route("/ocsp", axum::routing::post(routes::ocsp_post))
         .route("/ocsp/{*request}", get(routes::ocsp_get))
-        // HEAD must not redeem a one-time link (link checkers, download managers).
+        // Nothing a GET or HEAD reaches releases anything (link checkers, previews).
         .route(
             "/pickup/{token}/download/{format}",
-            get(routes::pickup_download).head(routes::method_not_allowed),
+            get(routes::pickup_download_get).head(routes::method_not_allowed),
         )
+        .route("/pickup/{token}/unlock", axum::routing::post(routes::pickup_unlock))
+        .route("/pickup/{token}/download", axum::routing::post(routes::pickup_download))
+        .route("/scep", get(routes::scep_get).post(routes::scep_post))
         .leptos_routes_with_context(
             &state,
             routes,

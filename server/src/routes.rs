@@ -112,27 +112,105 @@ pub async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response()
 }
 
-/// `GET /pickup/{token}/download/{format}`: redeems a one-time link (rule 5) and sends the
-/// bundle: a `.mobileconfig` for Apple devices, a `.p12`/`.pfx` otherwise. A plain link, so
-/// it works without JavaScript. A used, expired, voided or unknown link changes nothing and
-/// sends the browser back to the landing page, which says why.
+/// Tokens are 64 hex digits; anything else is refused before touching the database.
+fn plausible_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The form of the landing page's PIN step.
+#[derive(serde::Deserialize)]
+pub struct PinForm {
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    platform: Option<String>,
+}
+
+/// `POST /pickup/{token}/unlock` (form: `pin`): the phone proves the PIN (SPEC rule 5). A
+/// correct PIN sets the grant cookie and goes back to the landing page, which then offers the
+/// installer; a wrong one says how many attempts are left; the fifth locks the link. Works
+/// without JavaScript (a plain form).
+pub async fn pickup_unlock(
+    Request(s): Request,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    Form(form): Form<PinForm>,
+) -> Response {
+    use app::ssr::links::{self, UnlockError};
+    let platform = form
+        .platform
+        .filter(|p| p.len() <= 16 && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+    let back = |query: String| {
+        let mut q = query;
+        if let Some(p) = &platform {
+            q.push_str(&format!("&platform={p}"));
+        }
+        back_to_landing(&token, &q)
+    };
+    if !plausible_token(&token) {
+        return back("error=link_unknown".into());
+    }
+    if form.pin.len() > 64 {
+        return back("error=pin_wrong".into());
+    }
+    match links::unlock(&s, &token, &form.pin, Some(peer.ip().to_string())).await {
+        Ok(grant) => {
+            let mut r = back("unlocked=1".into());
+            if let Some(v) = app::web::cookie_header(
+                s.is_https(),
+                app::web::grant_cookie_name(s.is_https()),
+                &grant.token,
+                "Strict",
+                grant.expires_at - s.now(),
+            ) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(UnlockError::WrongPin { left }) => back(format!("error=pin_wrong&left={left}")),
+        Err(UnlockError::Throttled(_)) => back("error=throttled".into()),
+        Err(UnlockError::Link(p)) => back(format!("error={}", p.code().as_str())),
+        Err(UnlockError::Cert(e)) => {
+            tracing::error!(error = %e, "PIN check failed");
+            back("error=internal".into())
+        }
+    }
+}
+
+/// The form of the landing page's install step.
+#[derive(serde::Deserialize)]
+pub struct DownloadForm {
+    #[serde(default)]
+    format: String,
+}
+
+/// `POST /pickup/{token}/download` (form: `format`; the grant cookie): releases what the grant
+/// allows — a SCEP profile for Apple devices, or a `.p12`/`.pfx` signed now — and sends it.
+/// Never a GET: a link scanner or a preview cannot reach a bundle. Without a live grant, or
+/// with a used, expired or voided link, nothing changes and the browser goes back to the
+/// landing page, which says why.
 pub async fn pickup_download(
     Request(s): Request,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((token, format)): Path<(String, String)>,
+    Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<DownloadForm>,
 ) -> Response {
     use app::domain::platform::Format;
     use app::ssr::links::{self, RedeemError};
-    let Some(format) = Format::from_code(&format) else {
-        return not_found();
+    let Some(format) = Format::from_code(&form.format) else {
+        return back_to_landing(&token, "error=invalid_choice");
     };
-    // Tokens are 64 hex digits; anything else is refused before touching the database.
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return back_to_landing(&token, "link_unknown");
+    if !plausible_token(&token) {
+        return back_to_landing(&token, "error=link_unknown");
     }
-    match links::redeem(&s, &token, format, Some(peer.ip().to_string())).await {
+    let Some(grant) = app::web::request_cookie(&headers, app::web::grant_cookie_name(s.is_https()))
+    else {
+        return back_to_landing(&token, "error=pin_required");
+    };
+    match links::redeem(&s, &token, &grant, format, Some(peer.ip().to_string())).await {
         Ok(d) => {
-            tracing::info!(serial = %d.serial_hex, format = format.code(), "link redeemed");
+            tracing::info!(serial = ?d.serial_hex, format = format.code(), "link redeemed");
             let mut r = (StatusCode::OK, d.bytes).into_response();
             let h = r.headers_mut();
             h.insert(
@@ -147,22 +225,125 @@ pub async fn pickup_download(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Err(RedeemError::Link(p)) => back_to_landing(&token, p.code().as_str()),
+        Err(RedeemError::Link(p)) => {
+            back_to_landing(&token, &format!("error={}", p.code().as_str()))
+        }
         Err(RedeemError::Cert(e)) => {
             tracing::error!(error = %e, "pickup failed");
-            back_to_landing(&token, "internal")
+            back_to_landing(&token, "error=internal")
         }
     }
 }
 
-fn back_to_landing(token: &str, code: &str) -> Response {
+/// `GET /pickup/{token}/download/{format}` (the address of earlier versions): changes
+/// nothing and sends the browser to the landing page, which asks for the PIN.
+pub async fn pickup_download_get(Path((token, _)): Path<(String, String)>) -> Response {
+    back_to_landing(&token, "error=pin_required")
+}
+
+/// The query of a SCEP request (RFC 8894 section 4.1).
+#[derive(serde::Deserialize)]
+pub struct ScepQuery {
+    #[serde(default)]
+    operation: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn scep_body(content_type: &'static str, bytes: Vec<u8>) -> Response {
+    let mut r = (StatusCode::OK, bytes).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// `GET /scep`: `GetCACaps`, `GetCACert` (the CA and the RA as a degenerate PKCS#7), and
+/// `PKIOperation` with a base64 `message` (standard or URL-safe alphabet).
+pub async fn scep_get(
+    Request(s): Request,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<ScepQuery>,
+) -> Response {
+    match q.operation.as_str() {
+        "GetCACaps" => scep_body(
+            "text/plain",
+            app::ssr::scep::CAPABILITIES.as_bytes().to_vec(),
+        ),
+        "GetCACert" => {
+            let now = s.now();
+            let certs = async {
+                let mut c = s.conn().await?;
+                let ca_id = s.current_ca_id(&mut c).await?;
+                drop(c);
+                let signer = s.signer(&ca_id).await?;
+                let ra = s.authority.scep_ra(&ca_id, now).await?;
+                Ok::<_, app::ssr::services::ServiceError>(app::ssr::scep::certs_only(&[
+                    ra.cert_der(),
+                    &signer.cert_der,
+                ])?)
+            }
+            .await;
+            match certs {
+                Ok(der) => scep_body("application/x-x509-ca-ra-cert", der),
+                Err(e) => internal(&e),
+            }
+        }
+        "PKIOperation" => {
+            use base64::Engine;
+            let text: String = q
+                .message
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let engines = [
+                base64::engine::general_purpose::STANDARD,
+                base64::engine::general_purpose::URL_SAFE,
+            ];
+            let Some(msg) = engines.iter().find_map(|e| e.decode(&text).ok()) else {
+                return (StatusCode::BAD_REQUEST, "message is not base64\n").into_response();
+            };
+            scep_pki_operation(&s, &msg, peer).await
+        }
+        _ => (StatusCode::BAD_REQUEST, "unknown SCEP operation\n").into_response(),
+    }
+}
+
+/// `POST /scep?operation=PKIOperation` with the DER message as the body.
+pub async fn scep_post(
+    Request(s): Request,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<ScepQuery>,
+    body: axum::body::Bytes,
+) -> Response {
+    if q.operation != "PKIOperation" {
+        return (StatusCode::BAD_REQUEST, "unknown SCEP operation\n").into_response();
+    }
+    scep_pki_operation(&s, &body, peer).await
+}
+
+async fn scep_pki_operation(s: &app::ssr::Services, msg: &[u8], peer: SocketAddr) -> Response {
+    use app::ssr::scep::ScepError;
+    match app::ssr::links::scep_operation(s, msg, Some(peer.ip().to_string())).await {
+        Ok(der) => scep_body("application/x-pki-message", der),
+        Err(ScepError::Malformed(why)) => {
+            tracing::info!(why, "SCEP message refused");
+            (StatusCode::BAD_REQUEST, "not a SCEP message\n").into_response()
+        }
+        Err(e) => internal(&e),
+    }
+}
+
+fn back_to_landing(token: &str, query: &str) -> Response {
     let safe: String = token
         .chars()
         .filter(char::is_ascii_hexdigit)
         .take(64)
         .collect();
     let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/pickup/{safe}?error={code}")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("/pickup/{safe}?{query}")) {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r.headers_mut()

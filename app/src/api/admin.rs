@@ -733,9 +733,10 @@ pub async fn admin_update_settings(
     reissue_allowed_default: Option<String>,
     crl_next_update_days: String,
     installer_link: Option<String>,
+    apple_profile: Option<String>,
 ) -> Result<Vec<String>, AppError> {
     use super::auth::session;
-    use crate::domain::policy::{DistributionMode, KeyAlgorithm, P12Form, Policy};
+    use crate::domain::policy::{AppleProfile, DistributionMode, KeyAlgorithm, P12Form, Policy};
     let result = async {
         let s = super::services()?;
         let a = session::require_admin(&s).await?;
@@ -771,6 +772,11 @@ pub async fn admin_update_settings(
             installer_link: installer_link
                 .map(|l| l.trim().to_string())
                 .filter(|l| !l.is_empty()),
+            apple_profile: match apple_profile.as_deref() {
+                None | Some("scep") => AppleProfile::Scep,
+                Some("pkcs12") => AppleProfile::Pkcs12,
+                Some(_) => return Err(choice("apple_profile")),
+            },
         };
         Ok(crate::ssr::admin::update_policy(&s, &a.actor(), &policy).await?)
     }

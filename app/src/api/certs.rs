@@ -50,12 +50,26 @@ pub struct LinkView {
     pub now: i64,
     pub qr_svg: String,
     pub device_label: String,
+    /// What the phone did with the link so far.
+    pub status: LinkStatusView,
+}
+
+/// The live status of a link on the screen that made it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStatusView {
+    /// Why the link can no longer be used (`link_locked`, `link_expired`, `link_used`…).
+    pub problem: Option<ErrorCode>,
+    pub unlocked_at: Option<i64>,
+    pub profile_at: Option<i64>,
+    pub picked_at: Option<i64>,
+    pub picked_format: Option<String>,
+    pub pin_failures: i64,
 }
 
 /// The answer of "Show renewal URL".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LinkAnswer {
-    Link(LinkView),
+    Link(Box<LinkView>),
     /// The renewal request waits for an administrator.
     AwaitingApproval,
 }
@@ -70,10 +84,18 @@ pub struct PickupView {
     pub expires_at: i64,
     pub now: i64,
     pub platform: Platform,
-    /// The main download (None for "open in Safari").
+    /// The main download's format code (None for "open in Safari").
     pub download: Option<String>,
     pub installer_link: Option<String>,
     pub url: String,
+    /// This browser proved the PIN: offer the installer instead of the PIN form.
+    pub unlocked: bool,
+    /// This browser picked the link up at this time.
+    pub downloaded_at: Option<i64>,
+    /// Wrong PINs typed for this link so far.
+    pub pin_failures: i64,
+    /// Apple devices get a SCEP profile: nothing is signed until the device enrolls.
+    pub scep: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -108,6 +130,7 @@ mod link_cookie {
 fn link_view(
     s: &crate::ssr::Services,
     l: &crate::ssr::links::IssuedLink,
+    status: Option<&crate::ssr::links::LinkStatus>,
 ) -> Result<LinkView, AppError> {
     let svg = crate::ssr::qr::svg(&l.url, "QR code of the one-time link")
         .map_err(|e| super::error::internal(&e))?;
@@ -119,6 +142,16 @@ fn link_view(
         now: s.now(),
         qr_svg: svg,
         device_label: l.enrollment.device_label.clone(),
+        status: status
+            .map(|st| LinkStatusView {
+                problem: st.problem.map(|p| p.code()),
+                unlocked_at: st.unlocked_at,
+                profile_at: st.profile_at,
+                picked_at: st.picked_at,
+                picked_format: st.picked_format.clone(),
+                pin_failures: st.pin_failures,
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -215,7 +248,7 @@ pub async fn show_renewal_link(entry: String) -> Result<LinkAnswer, AppError> {
             LinkOutcome::AwaitingApproval(_) => Ok(LinkAnswer::AwaitingApproval),
             LinkOutcome::Link(l) => {
                 link_cookie::set(&s, &l.enrollment.id, &l.token, l.expires_at - s.now());
-                Ok(LinkAnswer::Link(link_view(&s, &l)?))
+                Ok(LinkAnswer::Link(Box::new(link_view(&s, &l, None)?)))
             }
         }
     }
@@ -242,7 +275,7 @@ pub async fn current_renewal_link(entry: String) -> Result<Option<LinkView>, App
         return Ok(None);
     }
     match crate::ssr::links::current_link(&s, &actor, &entry, &token).await? {
-        Some(l) => Ok(Some(link_view(&s, &l)?)),
+        Some((l, status)) => Ok(Some(link_view(&s, &l, Some(&status))?)),
         None => Ok(None),
     }
 }
@@ -317,7 +350,6 @@ pub async fn report_lost_device(confirm: Option<String>) -> Result<u32, AppError
 /// the guess from the User-Agent ("Not this device?").
 #[server(endpoint = "pickup_info")]
 pub async fn pickup_info(token: String, platform: Option<String>) -> Result<PickupView, AppError> {
-    use crate::domain::platform::Format;
     use crate::ssr::links::{self, RedeemError};
     let s = super::services()?;
     let guessed = crate::web::header_str(axum::http::header::USER_AGENT)
@@ -327,8 +359,8 @@ pub async fn pickup_info(token: String, platform: Option<String>) -> Result<Pick
         .as_deref()
         .and_then(|code| ALL_PLATFORMS.into_iter().find(|p| p.code() == code))
         .unwrap_or(guessed);
-    let dl = |f: Format| format!("/pickup/{token}/download/{}", f.code());
     let url = format!("{}/pickup/{token}", s.public_url);
+    let grant = crate::web::cookie(crate::web::grant_cookie_name(s.is_https()));
     let base = PickupView {
         problem: None,
         device_label: String::new(),
@@ -336,20 +368,35 @@ pub async fn pickup_info(token: String, platform: Option<String>) -> Result<Pick
         expires_at: 0,
         now: s.now(),
         platform,
-        download: platform.format().map(dl),
+        download: platform.format().map(|f| f.code().to_string()),
         installer_link: None,
         url: url.clone(),
+        unlocked: false,
+        downloaded_at: None,
+        pin_failures: 0,
+        scep: false,
     };
-    match links::inspect(&s, &token).await {
-        Ok(info) => Ok(PickupView {
-            device_label: info.device_label,
-            renewal: info.renewal,
-            expires_at: info.expires_at,
-            installer_link: info
-                .installer_link
-                .map(|l| l.replace("{url}", &crate::web::percent_encode(&url))),
-            ..base
-        }),
+    no_store();
+    match links::inspect(&s, &token, grant.as_deref()).await {
+        Ok(info) => {
+            let policy = {
+                let mut c = s.conn().await?;
+                s.policy(&mut c).await?
+            };
+            Ok(PickupView {
+                device_label: info.device_label,
+                renewal: info.renewal,
+                expires_at: info.expires_at,
+                installer_link: info
+                    .installer_link
+                    .map(|l| l.replace("{url}", &crate::web::percent_encode(&url))),
+                unlocked: info.unlocked,
+                downloaded_at: info.downloaded_at,
+                pin_failures: info.pin_failures,
+                scep: policy.apple_profile == crate::domain::policy::AppleProfile::Scep,
+                ..base
+            })
+        }
         Err(RedeemError::Link(p)) => Ok(PickupView {
             problem: Some(p.code()),
             download: None,

@@ -115,6 +115,12 @@ error_codes! {
     LinkExpired = "link_expired",
     LinkVoided = "link_voided",
     LinkNotReady = "link_not_ready",
+    /// Five wrong PINs voided the link.
+    LinkLocked = "link_locked",
+    /// A download without a live grant: the PIN must be entered (again).
+    PinRequired = "pin_required",
+    /// A wrong PIN (the page says how many attempts are left).
+    PinWrong = "pin_wrong",
     // Everything else.
     /// Somebody else changed the same thing at the same moment; nothing was changed.
     Conflict = "conflict",

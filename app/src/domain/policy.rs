@@ -36,6 +36,18 @@ pub enum KeyAlgorithm {
     Rsa2048,
 }
 
+/// What Apple devices (Safari on iOS, iPadOS, macOS) get from a pickup link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppleProfile {
+    /// A profile with a SCEP payload: the device makes its key and enrolls; the certificate
+    /// is signed then (SPEC.md "Certificates and bundles").
+    #[default]
+    Scep,
+    /// A profile carrying a PKCS#12 made here, for devices that cannot reach the SCEP URL.
+    Pkcs12,
+}
+
 /// Every setting with its default. Stored as one row per key in `settings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
@@ -51,6 +63,9 @@ pub struct Policy {
     pub crl_next_update_days: i64,
     /// Optional installer-app deep link offered on the phone page (seed 003's KeyManager).
     pub installer_link: Option<String>,
+    /// What Apple devices get (stored policies from before this setting mean SCEP).
+    #[serde(default)]
+    pub apple_profile: AppleProfile,
 }
 
 impl Default for Policy {
@@ -67,6 +82,7 @@ impl Default for Policy {
             reissue_allowed_default: true,
             crl_next_update_days: 7,
             installer_link: None,
+            apple_profile: AppleProfile::Scep,
         }
     }
 }

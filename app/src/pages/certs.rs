@@ -6,8 +6,8 @@ use super::auth::go;
 use super::errors::{action_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::certs::{
-    current_renewal_link, my_certificates, my_entry, EntryView, LinkAnswer, LinkView,
-    ReportLostDevice, RequestCertificate, RevokeEntry, ShowRenewalLink, USER_REASONS,
+    current_renewal_link, my_certificates, my_entry, EntryView, LinkAnswer, LinkStatusView,
+    LinkView, ReportLostDevice, RequestCertificate, RevokeEntry, ShowRenewalLink, USER_REASONS,
 };
 use crate::domain::error_code::ErrorCode;
 use crate::domain::lifecycle::{
@@ -217,7 +217,20 @@ pub fn LinkPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let make = ServerAction::<ShowRenewalLink>::new();
     let entry = Resource::new(id, my_entry);
-    let current = Resource::new(id, current_renewal_link);
+    // The link's live status: re-read after a new link and every few seconds, so the screen
+    // shows when the phone proves the PIN, picks up or enrolls, or locks the link.
+    let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        set_interval(
+            move || tick.update(|t| *t += 1),
+            std::time::Duration::from_secs(3),
+        );
+    });
+    let current = Resource::new(
+        move || (id(), make.version().get(), tick.get()),
+        |(id, _, _)| current_renewal_link(id),
+    );
     Effect::new(move |_| match make.value().get() {
         Some(Ok(LinkAnswer::AwaitingApproval)) => go("/certificates?awaiting=1"),
         // A renewal's link belongs to the new renewal entry: show it at that entry's address,
@@ -231,7 +244,7 @@ pub fn LinkPage() -> impl IntoView {
     view! {
         <section class="card narrow-wide" aria-labelledby="link-title">
             <p><a href="/certificates">{"← "}{tr(Msg::BackToCertificates)}</a></p>
-            <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            <Transition fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     let e = entry.await;
                     let cur = current.await;
@@ -240,10 +253,7 @@ pub fn LinkPage() -> impl IntoView {
                         (Err(e), _) | (_, Err(e)) => view! { <ErrorText error=e/> }.into_any(),
                         (Ok(e), Ok(cur)) => {
                             let cur = StoredValue::new(cur);
-                            let shown = move || match make.value().get() {
-                                Some(Ok(LinkAnswer::Link(l))) => Some(l),
-                                _ => cur.get_value(),
-                            };
+                            let shown = move || cur.get_value();
                             let title = if e.serial.is_some() || e.renewal { Msg::LinkTitle } else { Msg::InstallUrlTitle };
                             view! {
                                 <h1 id="link-title">{tr(title)}</h1>
@@ -267,7 +277,7 @@ pub fn LinkPage() -> impl IntoView {
                         }
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
@@ -314,7 +324,41 @@ fn LinkPanel(l: LinkView) -> impl IntoView {
                 <dt>{tr(Msg::LinkValidUntil)}</dt>
                 <dd>{fmt_utc(l.expires_at)}</dd>
             </dl>
+            <LinkStatusNote st=l.status.clone()/>
         </div>
+    }
+}
+
+/// What the phone did with the link, as far as the server knows.
+#[component]
+fn LinkStatusNote(st: LinkStatusView) -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let at = |m: Msg, when: i64| {
+        view! { <p class="notice ok" data-testid="link-status">{tr(m)}" "{fmt_utc(when)}</p> }
+            .into_any()
+    };
+    let body = if st.problem == Some(ErrorCode::LinkLocked) {
+        view! { <p class="notice error" role="alert" data-testid="link-status" data-status="locked">{tr(Msg::LinkStatusLocked)}</p> }.into_any()
+    } else if let (Some(when), Some("scep")) = (st.picked_at, st.picked_format.as_deref()) {
+        at(Msg::LinkStatusEnrolled, when)
+    } else if let Some(when) = st.picked_at {
+        at(Msg::LinkStatusPicked, when)
+    } else if st.profile_at.is_some() {
+        view! { <p class="notice" data-testid="link-status" data-status="profile">{tr(Msg::LinkStatusProfile)}</p> }.into_any()
+    } else if let Some(when) = st.unlocked_at {
+        at(Msg::LinkStatusUnlocked, when)
+    } else {
+        view! { <p class="hint" data-testid="link-status" data-status="waiting">{tr(Msg::LinkStatusWaiting)}</p> }.into_any()
+    };
+    view! {
+        <section class="link-status" aria-live="polite" aria-labelledby="link-status-title">
+            <h2 id="link-status-title">{tr(Msg::LinkStatus)}</h2>
+            {body}
+            {(st.pin_failures > 0 && st.problem != Some(ErrorCode::LinkLocked)).then(|| view! {
+                <p class="hint" data-testid="pin-failures">{tr(Msg::LinkStatusFailures)}" "{st.pin_failures}</p>
+            })}
+        </section>
     }
 }
 

@@ -421,7 +421,7 @@ pub fn SettingsPage() -> impl IntoView {
                 match data.await {
                     Err(e) => denied(lang, &e, "/admin/settings"),
                     Ok(v) => {
-                        use crate::domain::policy::{DistributionMode, KeyAlgorithm, P12Form};
+                        use crate::domain::policy::{AppleProfile, DistributionMode, KeyAlgorithm, P12Form};
                         let p = v.policy.clone();
                         let num = move |id: &'static str, label: Msg, value: i64, min: i64, max: i64| view! {
                             <label for=id>{tr(label)}</label>
@@ -450,6 +450,11 @@ pub fn SettingsPage() -> impl IntoView {
                                     <select id="key_algorithm" name="key_algorithm">
                                         <option value="ecdsa_p256" selected=p.key_algorithm == KeyAlgorithm::EcdsaP256>"ECDSA P-256"</option>
                                         <option value="rsa2048" selected=p.key_algorithm == KeyAlgorithm::Rsa2048 disabled=!v.rsa_available>"RSA-2048"</option>
+                                    </select>
+                                    <label for="apple_profile">{tr(Msg::SetAppleProfile)}</label>
+                                    <select id="apple_profile" name="apple_profile">
+                                        <option value="scep" selected=p.apple_profile == AppleProfile::Scep>{tr(Msg::SetAppleScep)}</option>
+                                        <option value="pkcs12" selected=p.apple_profile == AppleProfile::Pkcs12>{tr(Msg::SetApplePkcs12)}</option>
                                     </select>
                                     <label class="check"><input type="checkbox" name="reissue_allowed_default" value="on" checked=p.reissue_allowed_default/>{tr(Msg::SetReissueDefault)}</label>
                                     <label for="installer_link">{tr(Msg::SetInstaller)}</label>

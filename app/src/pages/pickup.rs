@@ -1,7 +1,8 @@
-//! The page a phone opens from the QR code (no sign-in): it names the device, offers the
-//! installer for the detected platform as a plain link (works without JavaScript), the
-//! steps for that platform, the PIN reminder, and other platforms for a wrong guess. Opening
-//! it changes nothing; only the download redeems the link.
+//! The page a phone opens from the QR code (no sign-in): it names the device and asks for the
+//! PIN shown on the computer (a plain form, so it works without JavaScript). Once the server
+//! has checked the PIN, the same page offers the installer for the detected platform (a POST
+//! form: no link a scanner could follow), the steps for that platform, and other platforms
+//! for a wrong guess. Opening it changes nothing.
 
 use super::errors::{query_error, ErrorNote, ErrorText};
 use super::use_lang;
@@ -41,11 +42,53 @@ pub fn PickupPage() -> impl IntoView {
                             }
                             let platform = v.platform;
                             let tok = token();
-                            let button = match (platform.offer(), v.download.clone()) {
-                                (Offer::Profile, Some(href)) => Some((href, Msg::PickupProfileButton)),
-                                (Offer::Pkcs12 { pfx: true }, Some(href)) => Some((href, Msg::PickupPfxButton)),
-                                (Offer::Pkcs12 { pfx: false }, Some(href)) => Some((href, Msg::PickupP12Button)),
+                            let label = match platform.offer() {
+                                Offer::Profile => Some(Msg::PickupProfileButton),
+                                Offer::Pkcs12 { pfx: true } => Some(Msg::PickupPfxButton),
+                                Offer::Pkcs12 { pfx: false } => Some(Msg::PickupP12Button),
                                 _ => None,
+                            };
+                            let left = query.read_untracked().get("left").and_then(|n| n.parse::<i64>().ok());
+                            let apple_scep = v.scep && matches!(platform.offer(), Offer::Profile);
+                            let step = match (label, v.download.clone()) {
+                                _ if v.downloaded_at.is_some() => view! {
+                                    <p class="notice ok" role="status" data-testid="pickup-downloaded">{tr(Msg::PickupDownloaded)}</p>
+                                }.into_any(),
+                                (Some(label), Some(format)) if v.unlocked => view! {
+                                    <p class="notice ok" role="status" data-testid="pickup-unlocked">{tr(Msg::PickupUnlocked)}</p>
+                                    <form method="post" action=format!("/pickup/{tok}/download") class="form" data-testid="download-form">
+                                        <input type="hidden" name="format" value=format/>
+                                        <button type="submit" class="primary big" data-testid="download" data-platform=platform.code()>{tr(label)}</button>
+                                    </form>
+                                    {if apple_scep {
+                                        view! { <p class="hint" data-testid="scep-next">{tr(Msg::PickupProfileNext)}</p> }.into_any()
+                                    } else {
+                                        view! { <p class="hint" data-testid="pin-reminder">{tr(Msg::PickupOnce)}</p> }.into_any()
+                                    }}
+                                }.into_any(),
+                                (Some(_), Some(_)) => view! {
+                                    <form method="post" action=format!("/pickup/{tok}/unlock") class="form pin-form" data-testid="pin-form">
+                                        <input type="hidden" name="platform" value=platform.code()/>
+                                        <label for="pickup-pin">{tr(Msg::PickupPinLabel)}</label>
+                                        <input id="pickup-pin" name="pin" class="pin-input mono" required
+                                            autocomplete="one-time-code" inputmode="text" autocapitalize="characters"
+                                            autocorrect="off" spellcheck="false" maxlength="16" aria-describedby="pickup-pin-hint"
+                                            data-testid="pin-input"/>
+                                        <p id="pickup-pin-hint" class="hint">{tr(Msg::PickupPinHint)}</p>
+                                        {left.map(|n| view! { <p class="hint" data-testid="pin-left">{tr(Msg::PickupAttemptsLeft)}" "{n}</p> })}
+                                        <button type="submit" class="primary big" data-testid="pin-submit">{tr(Msg::PickupUnlock)}</button>
+                                    </form>
+                                }.into_any(),
+                                _ => view! {
+                                    <h2>{tr(Msg::PickupOpenInSafari)}</h2>
+                                    <p data-testid="open-in-safari">{tr(Msg::PickupOpenInSafariBody)}</p>
+                                    <label for="pickup-url">{tr(Msg::PickupLinkLabel)}</label>
+                                    <div class="copy-row">
+                                        <input id="pickup-url" class="mono" readonly value=v.url.clone()/>
+                                        <button type="button" class="secondary" data-copy="pickup-url" data-done=move || t(lang.get(), Msg::Copied)>{tr(Msg::CopyLink)}</button>
+                                        <span class="copy-status" role="status" aria-live="polite"></span>
+                                    </div>
+                                }.into_any(),
                             };
                             view! {
                                 <ErrorNote error=Signal::derive(error) testid="pickup-error"/>
@@ -56,22 +99,7 @@ pub fn PickupPage() -> impl IntoView {
                                     <dd>{fmt_utc(v.expires_at)}</dd>
                                 </dl>
                                 {v.renewal.then(|| view! { <p class="notice">{tr(Msg::PickupRenewal)}</p> })}
-                                {match button {
-                                    Some((href, label)) => view! {
-                                        <p class="notice" data-testid="pin-reminder">{tr(Msg::PickupOnce)}</p>
-                                        <a class="button primary big" href=href data-testid="download" data-platform=platform.code() rel="external nofollow">{tr(label)}</a>
-                                    }.into_any(),
-                                    None => view! {
-                                        <h2>{tr(Msg::PickupOpenInSafari)}</h2>
-                                        <p data-testid="open-in-safari">{tr(Msg::PickupOpenInSafariBody)}</p>
-                                        <label for="pickup-url">{tr(Msg::PickupLinkLabel)}</label>
-                                        <div class="copy-row">
-                                            <input id="pickup-url" class="mono" readonly value=v.url.clone()/>
-                                            <button type="button" class="secondary" data-copy="pickup-url" data-done=move || t(lang.get(), Msg::Copied)>{tr(Msg::CopyLink)}</button>
-                                            <span class="copy-status" role="status" aria-live="polite"></span>
-                                        </div>
-                                    }.into_any(),
-                                }}
+                                {step}
                                 {v.installer_link.clone().map(|href| view! {
                                     <p><a class="button secondary" href=href data-testid="installer-link">{tr(Msg::PickupInstallerApp)}</a></p>
                                 })}

@@ -65,6 +65,11 @@ pub mod action {
     pub const CERT_SUPERSEDE: &str = "certificate.supersede";
     pub const LINK_CREATE: &str = "link.create";
     pub const LINK_REDEEM: &str = "link.redeem";
+    pub const LINK_UNLOCK: &str = "link.unlock";
+    pub const LINK_PIN_FAILED: &str = "link.pin_failed";
+    pub const LINK_LOCKED: &str = "link.locked";
+    pub const LINK_PROFILE: &str = "link.profile";
+    pub const SCEP_ENROLL: &str = "scep.enroll";
     pub const PIN_KEY_CREATE: &str = "pin_key.create";
     pub const LOST_DEVICE: &str = "user.lost_device";
     pub const USER_UPDATE: &str = "user.update";

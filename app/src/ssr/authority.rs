@@ -7,6 +7,7 @@ use super::audit::{self, action, Actor};
 use super::ca::{self, CaSigner, Secret};
 use super::db::{self, Conn, Db, DbError};
 use super::pin_key::{self, PinKey};
+use super::scep::Ra;
 use super::services::ServiceError;
 use crate::domain::policy::Policy;
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub struct Authority {
     passphrase: Secret,
     signers: Arc<RwLock<HashMap<String, Arc<CaSigner>>>>,
     pin_key: Arc<std::sync::OnceLock<PinKey>>,
+    ras: Arc<RwLock<HashMap<String, Arc<Ra>>>>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -51,6 +53,7 @@ impl Authority {
             passphrase,
             signers: Arc::new(RwLock::new(HashMap::new())),
             pin_key: Arc::default(),
+            ras: Arc::default(),
         }
     }
 
@@ -66,6 +69,58 @@ impl Authority {
             .get()
             .map(|k| k.pin(token))
             .ok_or(ServiceError::NoPinKey)
+    }
+
+    /// The SCEP challenge of a link's profile (see [`PinKey::scep_challenge`]).
+    pub fn scep_challenge(&self, link_id: &str) -> Result<String, ServiceError> {
+        self.pin_key
+            .get()
+            .map(|k| k.scep_challenge(link_id))
+            .ok_or(ServiceError::NoPinKey)
+    }
+
+    /// The SCEP registration authority of a CA: loaded from the database, or made (an RSA-2048
+    /// certificate the CA issues) and stored the first time, its key sealed under the
+    /// portal's secret key. Several instances may race: the first insert wins and everyone
+    /// reads that one back. A rotated CA gets its own RA.
+    pub async fn scep_ra(&self, ca_id: &str, now: i64) -> Result<Arc<Ra>, ServiceError> {
+        if let Some(ra) = self.ras.read().ok().and_then(|m| m.get(ca_id).cloned()) {
+            return Ok(ra);
+        }
+        let key = self.pin_key.get().cloned().ok_or(ServiceError::NoPinKey)?;
+        let purpose = format!("scep-ra:{ca_id}");
+        let mut c = self.conn().await?;
+        let stored = db::scep_ra(&mut c, ca_id).await?;
+        let ca_row = db::ca_by_id(&mut c, ca_id)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownCa(ca_id.to_string()))?;
+        drop(c);
+        let (cert_der, sealed) = match stored {
+            Some(found) => found,
+            None => {
+                let signer = self.signer(ca_id).await?;
+                let (cert_der, key_der) = tokio::task::spawn_blocking(move || {
+                    ca::issue_ra(&signer, now, ca_row.not_after)
+                })
+                .await
+                .map_err(|e| ServiceError::Io {
+                    path: "scep ra".into(),
+                    cause: e.to_string(),
+                })??;
+                let sealed = key.seal_blob(&purpose, &key_der)?;
+                let mut c = self.conn().await?;
+                db::insert_scep_ra(&mut c, ca_id, &cert_der, &sealed, now).await?;
+                db::scep_ra(&mut c, ca_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::UnknownCa(ca_id.to_string()))?
+            }
+        };
+        let key_der = key.open_blob(&purpose, &sealed)?;
+        let ra = Arc::new(Ra::new(&cert_der, &key_der)?);
+        if let Ok(mut m) = self.ras.write() {
+            m.insert(ca_id.to_string(), ra.clone());
+        }
+        Ok(ra)
     }
 
     /// Loads the PIN key, or makes it on the first start: a random key sealed under the

@@ -224,7 +224,8 @@ pub struct ClientSubject {
 /// stored: it lives only until the bundle is built.
 pub struct IssuedCert {
     pub cert_der: Vec<u8>,
-    pub key_pkcs8: Vec<u8>,
+    /// The key made here (`None` when the device made its own).
+    pub key_pkcs8: Option<Vec<u8>>,
     pub serial_hex: String,
     pub fingerprint_sha256: String,
     pub subject: String,
@@ -272,20 +273,26 @@ fn aia_ocsp(public_url: &str) -> Result<rcgen::CustomExtension, CaError> {
     ))
 }
 
+/// Where a client certificate's key comes from.
+pub enum ClientKey<'a> {
+    /// Made here for this pickup (PKCS#12); returned once in [`IssuedCert::key_pkcs8`].
+    Generate(KeyAlgorithm),
+    /// Made on the device (SCEP): its SubjectPublicKeyInfo, DER. The server never sees the
+    /// private key.
+    Device(&'a [u8]),
+}
+
 /// Signs a client certificate (EKU clientAuth, e-mail and optional UPN SAN, random serial,
-/// CRL distribution point, OCSP responder in AIA) from a key made for this call.
+/// CRL distribution point, OCSP responder in AIA) for a key made here or on the device. The
+/// subject always comes from `subject`, whatever a device's request asked for.
 pub fn issue_client(
     ca: &CaSigner,
     subject: &ClientSubject,
-    algorithm: KeyAlgorithm,
+    key: ClientKey<'_>,
     not_before: i64,
     not_after: i64,
     public_url: &str,
 ) -> Result<IssuedCert, CaError> {
-    let key = match algorithm {
-        KeyAlgorithm::EcdsaP256 => KeyPair::generate()?,
-        KeyAlgorithm::Rsa2048 => rsa_2048()?,
-    };
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, subject.display_name.as_str());
     dn.push(
@@ -307,7 +314,6 @@ pub fn issue_client(
         )));
     }
     params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.crl_distribution_points = vec![CrlDistributionPoint {
         uris: vec![crl_url(public_url, &ca.id)],
@@ -318,17 +324,74 @@ pub fn issue_client(
     params.not_after = to_offset(not_after);
     let serial = ids::new_serial();
     params.serial_number = Some(SerialNumber::from_slice(&serial));
-    let cert = params.signed_by(&key, &ca.issuer)?;
+    let (cert, key_pkcs8) = match key {
+        ClientKey::Generate(algorithm) => {
+            let key = match algorithm {
+                KeyAlgorithm::EcdsaP256 => KeyPair::generate()?,
+                KeyAlgorithm::Rsa2048 => rsa_2048()?,
+            };
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            (
+                params.signed_by(&key, &ca.issuer)?,
+                Some(key.serialize_der()),
+            )
+        }
+        ClientKey::Device(spki_der) => {
+            let public = rcgen::SubjectPublicKeyInfo::from_der(spki_der)?;
+            // An RSA key also decrypts (TLS 1.2 RSA key exchange, Wi-Fi EAP-TLS on old
+            // devices); an EC key only signs.
+            params.key_usages = if is_rsa_spki(spki_der) {
+                vec![
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ]
+            } else {
+                vec![KeyUsagePurpose::DigitalSignature]
+            };
+            (params.signed_by(&public, &ca.issuer)?, None)
+        }
+    };
     let der = cert.der().to_vec();
     Ok(IssuedCert {
         fingerprint_sha256: ids::fingerprint(&der),
         cert_der: der,
-        key_pkcs8: key.serialize_der(),
+        key_pkcs8,
         serial_hex: hex::encode_upper(serial),
         subject: format!("CN={}, UID={}", subject.display_name, subject.login),
         not_before,
         not_after,
     })
+}
+
+fn is_rsa_spki(spki_der: &[u8]) -> bool {
+    use x509_parser::prelude::FromDer;
+    x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der)
+        .map(|(_, k)| k.algorithm.algorithm.to_id_string() == "1.2.840.113549.1.1.1")
+        .unwrap_or(false)
+}
+
+/// The SCEP registration authority of a CA (RFC 8894 section 2.1): an RSA-2048 certificate
+/// the CA issues for decrypting and signing SCEP messages (the CA itself is P-256, which SCEP
+/// clients cannot encrypt to). Valid as long as the CA. Returns the certificate and its
+/// PKCS#8 key.
+pub fn issue_ra(ca: &CaSigner, now: i64, ca_not_after: i64) -> Result<(Vec<u8>, Vec<u8>), CaError> {
+    let key = rsa_2048()?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "certportal SCEP RA");
+    dn.push(DnType::OrganizationName, "certportal");
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = to_offset(now - 300);
+    params.not_after = to_offset(ca_not_after);
+    params.serial_number = Some(SerialNumber::from_slice(&ids::new_serial()));
+    let cert = params.signed_by(&key, &ca.issuer)?;
+    Ok((cert.der().to_vec(), key.serialize_der()))
 }
 
 fn rcgen_reason(r: RevocationReason) -> rcgen::RevocationReason {
@@ -416,7 +479,7 @@ mod tests {
         let c = issue_client(
             &again,
             &subj,
-            KeyAlgorithm::EcdsaP256,
+            ClientKey::Generate(KeyAlgorithm::EcdsaP256),
             1_700_000_000,
             1_731_536_000,
             "https://p.example",
@@ -435,7 +498,7 @@ mod tests {
         let r = issue_client(
             &again,
             &subj,
-            KeyAlgorithm::Rsa2048,
+            ClientKey::Generate(KeyAlgorithm::Rsa2048),
             1_700_000_000,
             1_731_536_000,
             "https://p.example",

@@ -280,6 +280,27 @@ pub(crate) async fn pick_up_in(
     pin: &str,
     form: Option<P12Form>,
 ) -> Result<PickedUp, CertError> {
+    pick_up_with(s, tx, actor, enrollment_id, Keying::Bundle { pin, form }).await
+}
+
+/// Where the key of a pickup comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Keying<'a> {
+    /// Made here and delivered in a PKCS#12 under `pin` (`form`, or the policy's).
+    Bundle { pin: &'a str, form: Option<P12Form> },
+    /// Made on the device (SCEP): its SubjectPublicKeyInfo. [`PickedUp::p12`] stays empty.
+    Device(&'a [u8]),
+}
+
+/// Picks up a `ready` enrollment inside the caller's transaction, with the key from
+/// `keying`: the same rules, audit and supersession for every way a certificate is picked up.
+pub(crate) async fn pick_up_with(
+    s: &Services,
+    tx: &mut Conn,
+    actor: &Actor,
+    enrollment_id: &str,
+    keying: Keying<'_>,
+) -> Result<PickedUp, CertError> {
     let now = s.now();
     let e = db::enrollment_by_id(&mut *tx, enrollment_id)
         .await?
@@ -316,22 +337,23 @@ pub(crate) async fn pick_up_in(
         email: user.email.clone(),
         upn: user.upn.clone(),
     };
-    let issued: IssuedCert = ca::issue_client(
-        &signer,
-        &subject,
-        policy.key_algorithm,
-        now - 300,
-        not_after,
-        &s.public_url,
-    )?;
-    let p12 = bundle::build_p12(
-        form.unwrap_or(policy.p12_form),
-        pin,
-        &issued.key_pkcs8,
-        &issued.cert_der,
-        &signer.cert_der,
-        &format!("{} ({})", user.display_name, user.login),
-    )?;
+    let key = match keying {
+        Keying::Bundle { .. } => ca::ClientKey::Generate(policy.key_algorithm),
+        Keying::Device(spki) => ca::ClientKey::Device(spki),
+    };
+    let issued: IssuedCert =
+        ca::issue_client(&signer, &subject, key, now - 300, not_after, &s.public_url)?;
+    let p12 = match (keying, &issued.key_pkcs8) {
+        (Keying::Bundle { pin, form }, Some(key)) => bundle::build_p12(
+            form.unwrap_or(policy.p12_form),
+            pin,
+            key,
+            &issued.cert_der,
+            &signer.cert_der,
+            &format!("{} ({})", user.display_name, user.login),
+        )?,
+        _ => Vec::new(),
+    };
     let row = CertificateRow {
         id: ids::new_id(),
         enrollment_id: e.id.clone(),

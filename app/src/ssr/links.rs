@@ -1,10 +1,15 @@
 //! One-time pickup links (rule 5) and what redeeming one hands out.
 //!
-//! A link is a 256-bit random token; the database keeps only its SHA-256. The bundle PIN is
-//! derived from the token with the portal's key ([`Services::pin_for_token`]), so it is shown
-//! once, on the screen that made the link, and never stored. Making a new link voids the
-//! earlier unused ones of the same enrollment. Redeeming marks the link used and picks the
-//! enrollment up in one transaction, so of two phones racing exactly one gets a certificate.
+//! A link is a 256-bit random token; the database keeps only its SHA-256. The PIN is derived
+//! from the token with the portal's key ([`Services::pin_for_token`]), so it is shown once, on
+//! the screen that made the link, and never stored. Making a new link voids the earlier
+//! unused ones of the same enrollment.
+//!
+//! The phone proves the PIN to the server first ([`unlock`]): five wrong PINs void the link.
+//! A correct PIN gives the phone's browser a short-lived grant, the only thing that releases
+//! anything ([`redeem`]): a SCEP profile for Apple devices, whose device then enrolls
+//! ([`scep_operation`]), or a PKCS#12. Whatever signs the certificate marks the link used in
+//! the same transaction, so of two phones racing exactly one gets a certificate.
 
 use super::audit::{self, action, Actor};
 use super::certs::{self, CertError, NewEnrollment, PickedUp};
@@ -16,7 +21,7 @@ use crate::domain::lifecycle::{
     check_action, effective_state, transition, Action, Actor as RuleActor, Event, State,
 };
 use crate::domain::platform::Format;
-use crate::domain::policy::P12Form;
+use crate::domain::policy::{AppleProfile, P12Form};
 
 /// A freshly made link, as the screen that made it (or the helpdesk CLI) shows it.
 #[derive(Clone)]
@@ -58,6 +63,10 @@ pub enum LinkProblem {
     Voided,
     #[error("the certificate behind this link can no longer be picked up")]
     NotReady,
+    #[error("this link was locked after too many wrong PINs; make a new one in the portal")]
+    Locked,
+    #[error("enter the PIN first")]
+    PinRequired,
 }
 
 impl LinkProblem {
@@ -69,6 +78,8 @@ impl LinkProblem {
             LinkProblem::Expired => E::LinkExpired,
             LinkProblem::Voided => E::LinkVoided,
             LinkProblem::NotReady => E::LinkNotReady,
+            LinkProblem::Locked => E::LinkLocked,
+            LinkProblem::PinRequired => E::PinRequired,
         }
     }
 }
@@ -100,6 +111,11 @@ pub struct LinkInfo {
     pub renewal: bool,
     pub expires_at: i64,
     pub installer_link: Option<String>,
+    /// This browser holds a live grant (a correct PIN): offer the installer.
+    pub unlocked: bool,
+    /// This browser picked the link up at this time.
+    pub downloaded_at: Option<i64>,
+    pub pin_failures: i64,
 }
 
 fn url_of(s: &Services, token: &str) -> String {
@@ -110,7 +126,11 @@ fn problem_of(l: &LinkRow, now: i64) -> Option<LinkProblem> {
     if l.used_at.is_some() {
         Some(LinkProblem::Used)
     } else if l.voided_at.is_some() {
-        Some(LinkProblem::Voided)
+        Some(if l.void_reason.as_deref() == Some("pin") {
+            LinkProblem::Locked
+        } else {
+            LinkProblem::Voided
+        })
     } else if l.expires_at <= now {
         Some(LinkProblem::Expired)
     } else {
@@ -255,6 +275,11 @@ pub async fn make_link(
         expires_at: (now + policy.link_lifetime_secs()).min(e.pickup_deadline),
         used_at: None,
         voided_at: None,
+        pin_failures: 0,
+        void_reason: None,
+        unlocked_at: None,
+        profile_at: None,
+        picked_format: None,
     };
     link_rows::insert_link(&mut tx, &link).await?;
     audit::record(
@@ -278,20 +303,51 @@ pub async fn make_link(
     })
 }
 
-/// The link a screen made earlier (its token kept in that browser), if it is still usable
-/// and belongs to `enrollment_id` of a user `actor` may act for.
+/// What the screen that made a link shows live about it: whether the phone proved the PIN,
+/// picked it up or enrolled, or locked it with wrong PINs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// Why the link can no longer be used, if it cannot.
+    pub problem: Option<LinkProblem>,
+    pub unlocked_at: Option<i64>,
+    /// A profile with the SCEP challenge was handed out; the device has not enrolled yet
+    /// unless `picked_at` is set.
+    pub profile_at: Option<i64>,
+    pub picked_at: Option<i64>,
+    /// `p12`, `pfx`, `mobileconfig` (a PKCS#12 profile) or `scep`.
+    pub picked_format: Option<String>,
+    pub pin_failures: i64,
+}
+
+fn status_of(l: &LinkRow, now: i64) -> LinkStatus {
+    LinkStatus {
+        problem: problem_of(l, now),
+        unlocked_at: l.unlocked_at,
+        profile_at: l.profile_at,
+        picked_at: l.used_at,
+        picked_format: l.picked_format.clone(),
+        pin_failures: l.pin_failures,
+    }
+}
+
+/// The link a screen made earlier (its token kept in that browser) with its live status, if
+/// it belongs to `enrollment_id` of a user `actor` may act for and was not replaced.
 pub async fn current_link(
     s: &Services,
     actor: &Actor,
     enrollment_id: &str,
     token: &str,
-) -> Result<Option<IssuedLink>, CertError> {
+) -> Result<Option<(IssuedLink, LinkStatus)>, CertError> {
     let now = s.now();
     let mut c = s.conn().await?;
     let Some(l) = link_rows::link_by_hash(&mut c, &ids::token_hash(token)).await? else {
         return Ok(None);
     };
-    if l.enrollment_id != enrollment_id || problem_of(&l, now).is_some() {
+    if l.enrollment_id != enrollment_id {
+        return Ok(None);
+    }
+    let status = status_of(&l, now);
+    if status.problem == Some(LinkProblem::Voided) {
         return Ok(None);
     }
     let e = db::enrollment_by_id(&mut c, &l.enrollment_id)
@@ -300,27 +356,53 @@ pub async fn current_link(
     if !actor.is_admin && actor.user_id.as_deref() != Some(e.user_id.as_str()) {
         return Err(CertError::Forbidden);
     }
-    if e.state != State::Ready {
-        return Ok(None);
-    }
-    Ok(Some(IssuedLink {
-        url: url_of(s, token),
-        pin: s.pin_for_token(token)?,
-        token: token.to_string(),
-        expires_at: l.expires_at,
-        enrollment: e,
-    }))
+    Ok(Some((
+        IssuedLink {
+            url: url_of(s, token),
+            pin: s.pin_for_token(token)?,
+            token: token.to_string(),
+            expires_at: l.expires_at,
+            enrollment: e,
+        },
+        status,
+    )))
 }
 
-/// What the phone's landing page shows. Read-only: opening the page changes nothing, so
-/// link previewers and scanners cannot burn a link.
-pub async fn inspect(s: &Services, token: &str) -> Result<LinkInfo, RedeemError> {
+/// What the landing page shows. Read-only: opening the page changes nothing, so link
+/// previewers and scanners cannot burn a link. `grant` is the grant this browser holds, if
+/// any: with a live one the page offers the installer instead of asking for the PIN.
+pub async fn inspect(
+    s: &Services,
+    token: &str,
+    grant: Option<&str>,
+) -> Result<LinkInfo, RedeemError> {
     let now = s.now();
     let mut c = s.conn().await?;
     let l = link_rows::link_by_hash(&mut c, &ids::token_hash(token))
         .await?
         .ok_or(LinkProblem::Unknown)?;
+    let held = match grant {
+        Some(g) => link_rows::grant_by_hash(&mut c, &ids::token_hash(g))
+            .await?
+            .filter(|g| g.link_id == l.id),
+        None => None,
+    };
     if let Some(p) = problem_of(&l, now) {
+        // This browser redeemed the link itself: say so kindly, not "already used".
+        if p == LinkProblem::Used && held.as_ref().is_some_and(|g| g.redemptions > 0) {
+            let e = db::enrollment_by_id(&mut c, &l.enrollment_id)
+                .await?
+                .ok_or(LinkProblem::Unknown)?;
+            return Ok(LinkInfo {
+                device_label: e.device_label,
+                renewal: e.renews_certificate_id.is_some(),
+                expires_at: l.expires_at,
+                installer_link: None,
+                unlocked: false,
+                downloaded_at: l.used_at,
+                pin_failures: l.pin_failures,
+            });
+        }
         return Err(p.into());
     }
     let e = db::enrollment_by_id(&mut c, &l.enrollment_id)
@@ -335,6 +417,175 @@ pub async fn inspect(s: &Services, token: &str) -> Result<LinkInfo, RedeemError>
         renewal: e.renews_certificate_id.is_some(),
         expires_at: l.expires_at,
         installer_link: policy.installer_link.clone(),
+        unlocked: held.is_some_and(|g| g.expires_at > now),
+        downloaded_at: None,
+        pin_failures: l.pin_failures,
+    })
+}
+
+/// How long a grant made by a correct PIN lives (never past its link).
+pub const GRANT_SECS: i64 = 600;
+/// How long after its link expired a device that got the profile in time may still enroll
+/// (iOS keeps a downloaded profile for about 8 minutes before the user installs it).
+pub const SCEP_GRACE_SECS: i64 = 900;
+
+/// A grant made by a correct PIN: the secret the phone's browser keeps (a cookie) and when it
+/// ends.
+pub struct NewGrant {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for NewGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewGrant")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a PIN was not accepted. Nothing but the counters changes.
+#[derive(Debug, thiserror::Error)]
+pub enum UnlockError {
+    #[error(transparent)]
+    Link(#[from] LinkProblem),
+    #[error("wrong PIN; {left} attempts left")]
+    WrongPin { left: i64 },
+    #[error("too many wrong PINs from this address; wait {0} s")]
+    Throttled(i64),
+    #[error(transparent)]
+    Cert(#[from] CertError),
+}
+
+impl From<db::DbError> for UnlockError {
+    fn from(e: db::DbError) -> Self {
+        UnlockError::Cert(CertError::Db(e))
+    }
+}
+
+impl From<sqlx::Error> for UnlockError {
+    fn from(e: sqlx::Error) -> Self {
+        UnlockError::Cert(CertError::from(e))
+    }
+}
+
+/// A PIN as typed: upper case, without spaces or dashes.
+fn normalize_pin(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Compares two strings in time that depends only on their SHA-256, not on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (x, y) = (ids::token_hash(a), ids::token_hash(b));
+    x.bytes()
+        .zip(y.bytes())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
+        && x.len() == y.len()
+}
+
+/// The phone proves the link's PIN (SPEC rule 5). A correct PIN makes a short-lived grant;
+/// a wrong one is counted on the link — the fifth voids it, audited — and on the client's
+/// address (throttled like sign-ins). One transaction each way.
+pub async fn unlock(
+    s: &Services,
+    token: &str,
+    typed: &str,
+    ip: Option<String>,
+) -> Result<NewGrant, UnlockError> {
+    use crate::domain::throttle;
+    let now = s.now();
+    let ip_key = ip.as_ref().map(|ip| format!("pin:{ip}"));
+    let mut tx = s.db.begin().await?;
+    if let Some(k) = &ip_key {
+        if let Err(wait) = throttle::check(db::auth_rows::throttle_get(&mut tx, k).await?, now) {
+            return Err(UnlockError::Throttled(wait));
+        }
+    }
+    let l = link_rows::link_by_hash(&mut tx, &ids::token_hash(token))
+        .await?
+        .ok_or(LinkProblem::Unknown)?;
+    if let Some(p) = problem_of(&l, now) {
+        return Err(p.into());
+    }
+    let e = db::enrollment_by_id(&mut tx, &l.enrollment_id)
+        .await?
+        .ok_or(LinkProblem::Unknown)?;
+    if e.state != State::Ready {
+        return Err(LinkProblem::NotReady.into());
+    }
+    let expected = s.pin_for_token(token).map_err(CertError::from)?;
+    let actor = Actor::anonymous(ip.clone());
+    if !same_secret(&normalize_pin(typed), &expected) {
+        let failures = link_rows::count_pin_failure(&mut tx, &l.id, now).await?;
+        if let Some(k) = &ip_key {
+            let rec = throttle::after_failure(
+                throttle::ADDRESS,
+                db::auth_rows::throttle_get(&mut tx, k).await?,
+                now,
+            );
+            db::auth_rows::throttle_put(&mut tx, k, &rec).await?;
+        }
+        let failures = failures.unwrap_or(link_rows::MAX_PIN_FAILURES);
+        let locked = failures >= link_rows::MAX_PIN_FAILURES;
+        audit::record(
+            &mut tx,
+            now,
+            &actor,
+            if locked {
+                action::LINK_LOCKED
+            } else {
+                action::LINK_PIN_FAILED
+            },
+            Some(&e.user_id),
+            None,
+            Some(&e.id),
+            &format!("failures={failures}"),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(if locked {
+            UnlockError::Link(LinkProblem::Locked)
+        } else {
+            UnlockError::WrongPin {
+                left: link_rows::MAX_PIN_FAILURES - failures,
+            }
+        });
+    }
+    let grant = ids::new_token();
+    let expires_at = (now + GRANT_SECS).min(l.expires_at);
+    link_rows::insert_grant(
+        &mut tx,
+        &link_rows::GrantRow {
+            id_hash: ids::token_hash(&grant),
+            link_id: l.id.clone(),
+            created_at: now,
+            expires_at,
+            certificate_id: None,
+            redemptions: 0,
+        },
+    )
+    .await?;
+    link_rows::mark_unlocked(&mut tx, &l.id, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        action::LINK_UNLOCK,
+        Some(&e.user_id),
+        None,
+        Some(&e.id),
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(NewGrant {
+        token: grant,
+        expires_at,
     })
 }
 
@@ -343,7 +594,9 @@ pub struct Download {
     pub bytes: Vec<u8>,
     pub format: Format,
     pub file_name: String,
-    pub serial_hex: String,
+    /// The serial of the certificate signed for it (none for a SCEP profile: the device's
+    /// enrollment signs it later).
+    pub serial_hex: Option<String>,
 }
 
 impl std::fmt::Debug for Download {
@@ -355,16 +608,19 @@ impl std::fmt::Debug for Download {
     }
 }
 
-/// Redeems a link: in one transaction marks it used (only one caller can), signs the
-/// certificate (superseding the renewed one), and builds the bundle under the link's PIN.
-/// A used, expired, voided or unknown link changes nothing. The failed attempt is audited.
+/// Releases what a grant allows: for Apple devices (by default) a profile whose SCEP payload
+/// lets the device make its key and enroll — nothing is signed yet and the link stays open, so
+/// an abandoned install costs nothing; otherwise a PKCS#12 signed now, which uses up the link
+/// and the grant in one transaction (of two taps or two phones exactly one gets it). A
+/// missing, expired or foreign grant, and a used, expired or voided link, change nothing.
 pub async fn redeem(
     s: &Services,
     token: &str,
+    grant: &str,
     format: Format,
     ip: Option<String>,
 ) -> Result<Download, RedeemError> {
-    let result = redeem_in_tx(s, token, format, ip.clone()).await;
+    let result = redeem_in_tx(s, token, grant, format, ip.clone()).await;
     if let Err(RedeemError::Link(p)) = &result {
         let now = s.now();
         if let Ok(mut c) = s.conn().await {
@@ -386,6 +642,7 @@ pub async fn redeem(
 async fn redeem_in_tx(
     s: &Services,
     token: &str,
+    grant: &str,
     format: Format,
     ip: Option<String>,
 ) -> Result<Download, RedeemError> {
@@ -394,6 +651,13 @@ async fn redeem_in_tx(
     let l = link_rows::link_by_hash(&mut tx, &ids::token_hash(token))
         .await?
         .ok_or(LinkProblem::Unknown)?;
+    let g = link_rows::grant_by_hash(&mut tx, &ids::token_hash(grant))
+        .await?
+        .filter(|g| g.link_id == l.id && g.expires_at > now)
+        .ok_or(LinkProblem::PinRequired)?;
+    if g.redemptions > 0 {
+        return Err(LinkProblem::Used.into());
+    }
     if let Some(p) = problem_of(&l, now) {
         return Err(p.into());
     }
@@ -403,10 +667,6 @@ async fn redeem_in_tx(
         .user_id;
     // The user's lock first, then the link's (the order every use case takes them in).
     db::lock_user(&mut tx, &owner_id).await?;
-    if !link_rows::use_link(&mut tx, &l.id, now).await? {
-        // Another phone won the race meanwhile (PostgreSQL re-checks after the row lock).
-        return Err(LinkProblem::Used.into());
-    }
     let e = db::enrollment_by_id(&mut tx, &l.enrollment_id)
         .await?
         .ok_or(LinkProblem::Unknown)?;
@@ -422,6 +682,60 @@ async fn redeem_in_tx(
         is_admin: false,
         ip,
     };
+    let policy = s.policy(&mut tx).await.map_err(CertError::from)?;
+    let profile = |identity: profile::Identity, ca_der: &[u8], removal_date: i64| {
+        profile::mobileconfig(&profile::ProfileInput {
+            portal_url: &s.public_url,
+            user_id: &owner.id,
+            login: &owner.login,
+            display_name: &owner.display_name,
+            identity,
+            ca_der,
+            removal_date,
+        })
+        .into_bytes()
+    };
+    if format == Format::Mobileconfig && policy.apple_profile == AppleProfile::Scep {
+        // Nothing is signed now: the device enrolls with the profile's challenge.
+        let challenge = s.authority.scep_challenge(&l.id).map_err(CertError::from)?;
+        link_rows::set_scep(&mut tx, &l.id, &ids::token_hash(&challenge), now).await?;
+        let ca_id = s.current_ca_id(&mut tx).await.map_err(CertError::from)?;
+        let signer = s.signer(&ca_id).await.map_err(CertError::from)?;
+        let not_after = policy
+            .not_after(now, e.requested_not_after)
+            .map_err(CertError::from)?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor,
+            action::LINK_PROFILE,
+            Some(&owner.id),
+            None,
+            Some(&e.id),
+            "scep",
+        )
+        .await?;
+        tx.commit().await?;
+        let scep = profile::ScepPayload {
+            url: format!("{}/scep", s.public_url.trim_end_matches('/')),
+            challenge,
+            display_name: owner.display_name.clone(),
+            login: owner.login.clone(),
+            email: owner.email.clone(),
+            upn: owner.upn.clone(),
+        };
+        let bytes = profile(profile::Identity::Scep(scep), &signer.cert_der, not_after);
+        return Ok(Download {
+            file_name: format!("certportal-{}.{}", owner.login, format.code()),
+            format,
+            serial_hex: None,
+            bytes,
+        });
+    }
+    if !link_rows::use_link(&mut tx, &l.id, now, now, format.code()).await? {
+        // Another phone won the race meanwhile (PostgreSQL re-checks after the row lock).
+        return Err(LinkProblem::Used.into());
+    }
     let pin = s.pin_for_token(token).map_err(CertError::from)?;
     // Apple devices reject the AES/SHA-256 form: a profile always carries the legacy one.
     let form = match format {
@@ -440,6 +754,9 @@ async fn redeem_in_tx(
         ) => return Err(LinkProblem::NotReady.into()),
         Err(e) => return Err(e.into()),
     };
+    if !link_rows::redeem_grant(&mut tx, &g.id_hash, 0, &picked.certificate.id).await? {
+        return Err(LinkProblem::Used.into());
+    }
     audit::record(
         &mut tx,
         now,
@@ -452,24 +769,172 @@ async fn redeem_in_tx(
     )
     .await?;
     let bytes = match format {
-        Format::Mobileconfig => profile::mobileconfig(&profile::ProfileInput {
-            portal_url: &s.public_url,
-            user_id: &owner.id,
-            login: &owner.login,
-            display_name: &owner.display_name,
-            p12: &picked.p12,
-            ca_der: &picked.ca_der,
-        })
-        .into_bytes(),
+        Format::Mobileconfig => profile(
+            profile::Identity::Pkcs12(picked.p12.clone()),
+            &picked.ca_der,
+            picked.certificate.not_after,
+        ),
         Format::P12 | Format::Pfx => picked.p12.clone(),
     };
     tx.commit().await?;
     Ok(Download {
         file_name: format!("certportal-{}.{}", owner.login, format.code()),
         format,
-        serial_hex: picked.certificate.serial_hex.clone(),
+        serial_hex: Some(picked.certificate.serial_hex.clone()),
         bytes,
     })
+}
+
+/// Answers a SCEP `PKIOperation` (RFC 8894): a `PKCSReq` whose challenge belongs to an open
+/// link whose profile was handed out is signed through the same lifecycle as every other
+/// pickup — issue, supersede the renewed certificate, audit, CRL — in one transaction that
+/// also uses the link up, so of two devices with one challenge exactly one gets a
+/// certificate. The subject and SANs come from the enrollment, whatever the request asks.
+/// Everything refused gets a signed FAILURE and changes nothing (the refusal is audited).
+pub async fn scep_operation(
+    s: &Services,
+    message: &[u8],
+    ip: Option<String>,
+) -> Result<Vec<u8>, super::scep::ScepError> {
+    use super::scep::{self, ScepError};
+    let internal = |e: &dyn std::fmt::Display| ScepError::Internal(e.to_string());
+    let now = s.now();
+    let ca_id = {
+        let mut c = s.conn().await.map_err(|e| internal(&e))?;
+        s.current_ca_id(&mut c).await.map_err(|e| internal(&e))?
+    };
+    let ra = s
+        .authority
+        .scep_ra(&ca_id, now)
+        .await
+        .map_err(|e| internal(&e))?;
+    let req = match scep::parse_pkcs_req(&ra, message) {
+        Ok(r) => r,
+        Err(ScepError::Refused { info, reply, why }) => {
+            scep_audit(s, &ip, None, info, why).await;
+            return scep::cert_rep(&ra, &reply, Err(info));
+        }
+        Err(e) => return Err(e),
+    };
+    match scep_enroll(s, &req, ip.clone()).await {
+        Ok(cert_der) => scep::cert_rep(&ra, &req.reply, Ok(&cert_der)),
+        Err((info, why, user)) => {
+            scep_audit(s, &ip, user.as_deref(), info, why).await;
+            scep::cert_rep(&ra, &req.reply, Err(info))
+        }
+    }
+}
+
+async fn scep_audit(
+    s: &Services,
+    ip: &Option<String>,
+    user: Option<&str>,
+    info: super::scep::FailInfo,
+    why: &str,
+) {
+    if let Ok(mut c) = s.conn().await {
+        let _ = audit::record_result(
+            &mut c,
+            s.now(),
+            &Actor::anonymous(ip.clone()),
+            action::SCEP_ENROLL,
+            user,
+            info.name(),
+            why,
+        )
+        .await;
+    }
+}
+
+type ScepRefusal = (super::scep::FailInfo, &'static str, Option<String>);
+
+async fn scep_enroll(
+    s: &Services,
+    req: &super::scep::PkcsReq,
+    ip: Option<String>,
+) -> Result<Vec<u8>, ScepRefusal> {
+    use super::scep::FailInfo;
+    let now = s.now();
+    let fail = |why: &'static str| (FailInfo::BadRequest, why, None);
+    let challenge = req.challenge.as_deref().ok_or(fail("no challenge"))?;
+    let run = async {
+        let mut tx = s.db.begin().await.map_err(|_| fail("database"))?;
+        let l = link_rows::link_by_scep_hash(&mut tx, &ids::token_hash(challenge))
+            .await
+            .map_err(|_| fail("database"))?
+            .ok_or(fail("unknown challenge"))?;
+        let e = db::enrollment_by_id(&mut tx, &l.enrollment_id)
+            .await
+            .map_err(|_| fail("database"))?
+            .ok_or(fail("unknown challenge"))?;
+        let user = Some(e.user_id.clone());
+        let refuse = |why: &'static str| (FailInfo::BadRequest, why, user.clone());
+        // A profile handed out before the link expired may still enroll for a while.
+        let deadline = l.expires_at + SCEP_GRACE_SECS;
+        if l.used_at.is_some() {
+            return Err(refuse("challenge already used"));
+        }
+        if l.voided_at.is_some() {
+            return Err(refuse("link voided"));
+        }
+        if l.profile_at.is_none() || deadline <= now {
+            return Err(refuse("challenge expired"));
+        }
+        db::lock_user(&mut tx, &e.user_id)
+            .await
+            .map_err(|_| refuse("database"))?;
+        if !link_rows::use_link(&mut tx, &l.id, now, now - SCEP_GRACE_SECS, "scep")
+            .await
+            .map_err(|_| refuse("database"))?
+        {
+            return Err(refuse("challenge already used"));
+        }
+        let owner = db::user_by_id(&mut tx, &e.user_id)
+            .await
+            .map_err(|_| refuse("database"))?
+            .ok_or(refuse("unknown user"))?;
+        let actor = Actor {
+            user_id: Some(owner.id.clone()),
+            label: format!("{} (SCEP)", owner.login),
+            is_admin: false,
+            ip,
+        };
+        let picked = certs::pick_up_with(
+            s,
+            &mut tx,
+            &actor,
+            &e.id,
+            certs::Keying::Device(&req.public_key),
+        )
+        .await
+        .map_err(|err| match err {
+            CertError::Lifecycle(_)
+            | CertError::Conflict
+            | CertError::UserInactive
+            | CertError::Forbidden => refuse("the enrollment can no longer be picked up"),
+            CertError::Ca(_) => (FailInfo::BadAlg, "key not accepted", user.clone()),
+            _ => refuse("internal error"),
+        })?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor,
+            action::SCEP_ENROLL,
+            Some(&owner.id),
+            Some(&picked.certificate.id),
+            Some(&e.id),
+            &format!(
+                "serial={} transaction={}",
+                picked.certificate.serial_hex,
+                super::scep::transaction_of(&req.reply)
+            ),
+        )
+        .await
+        .map_err(|_| refuse("database"))?;
+        tx.commit().await.map_err(|_| refuse("database"))?;
+        Ok(picked.certificate.cert_der)
+    };
+    run.await
 }
 
 /// The helpdesk path (`certportal link create`): the same link and PIN "Show renewal URL"

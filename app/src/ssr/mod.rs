@@ -19,6 +19,7 @@ pub mod pin_key;
 pub mod profile;
 pub mod qr;
 pub mod read;
+pub mod scep;
 pub mod services;
 pub mod setup;
 

@@ -119,6 +119,67 @@ impl PinKey {
     }
 }
 
+impl PinKey {
+    fn derived(&self, label: &[u8], data: &[u8]) -> ring::hmac::Tag {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let mut ctx = ring::hmac::Context::with_key(&key);
+        ctx.update(label);
+        ctx.update(data);
+        ctx.sign()
+    }
+
+    /// The SCEP challenge of a link's profile (RFC 8894 section 2.3): HMAC of the link's id,
+    /// so every profile of one link carries the same challenge and the database keeps only
+    /// its hash. 256 bits, base64url.
+    pub fn scep_challenge(&self, link_id: &str) -> String {
+        use base64::Engine;
+        let tag = self.derived(b"certportal/scep-challenge/v1\0", link_id.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    fn blob_key(&self, purpose: &str) -> Result<LessSafeKey, CaError> {
+        let tag = self.derived(b"certportal/blob-key/v1\0", purpose.as_bytes());
+        let key = UnboundKey::new(&AES_256_GCM, tag.as_ref())
+            .map_err(|_| CaError::Encoding("aead key".into()))?;
+        Ok(LessSafeKey::new(key))
+    }
+
+    /// Seals a secret kept in the database (the SCEP RA key) under a key derived from this
+    /// one: `v1:<nonce>:<ciphertext and tag>`, bound to `purpose`. Fast (no PBKDF2).
+    pub fn seal_blob(&self, purpose: &str, plain: &[u8]) -> Result<String, CaError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| CaError::Encoding("no randomness".into()))?;
+        let mut data = plain.to_vec();
+        self.blob_key(purpose)?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(purpose.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| CaError::Encoding("sealing failed".into()))?;
+        Ok(format!("{VERSION}:{}:{}", b64(&nonce), b64(&data)))
+    }
+
+    /// Opens what [`PinKey::seal_blob`] sealed for the same `purpose`.
+    pub fn open_blob(&self, purpose: &str, sealed: &str) -> Result<Vec<u8>, CaError> {
+        let bad = || CaError::WrongPassphrase;
+        let mut parts = sealed.split(':');
+        if parts.next() != Some(VERSION) {
+            return Err(bad());
+        }
+        let nonce = unb64(parts.next().ok_or_else(bad)?)?;
+        let mut data = unb64(parts.next().ok_or_else(bad)?)?;
+        let nonce = Nonce::try_assume_unique_for_key(&nonce).map_err(|_| bad())?;
+        let plain = self
+            .blob_key(purpose)?
+            .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut data)
+            .map_err(|_| bad())?;
+        Ok(plain.to_vec())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +212,20 @@ mod tests {
         assert_ne!(a.pin("t1"), a.pin("t2"));
         assert_ne!(a.pin("t1"), b.pin("t1"));
         assert_eq!(a.pin("t1").len(), 8);
+    }
+
+    #[test]
+    fn challenges_and_sealed_blobs_belong_to_one_key_and_purpose() {
+        let a = PinKey::generate().unwrap();
+        let b = PinKey::generate().unwrap();
+        assert_eq!(a.scep_challenge("l1"), a.scep_challenge("l1"));
+        assert_ne!(a.scep_challenge("l1"), a.scep_challenge("l2"));
+        assert_ne!(a.scep_challenge("l1"), b.scep_challenge("l1"));
+        assert_eq!(a.scep_challenge("l1").len(), 43);
+        let sealed = a.seal_blob("ra:ca1", b"secret key").unwrap();
+        assert_eq!(a.open_blob("ra:ca1", &sealed).unwrap(), b"secret key");
+        assert!(a.open_blob("ra:ca2", &sealed).is_err());
+        assert!(b.open_blob("ra:ca1", &sealed).is_err());
+        assert!(!sealed.contains("secret"));
     }
 }

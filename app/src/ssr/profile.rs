@@ -13,9 +13,30 @@ pub struct ProfileInput<'a> {
     pub user_id: &'a str,
     pub login: &'a str,
     pub display_name: &'a str,
-    /// The PKCS#12 (legacy form), already parsed back by its builder.
-    pub p12: &'a [u8],
+    pub identity: Identity,
     pub ca_der: &'a [u8],
+    /// When the device removes the profile by itself: the certificate's end.
+    pub removal_date: i64,
+}
+
+/// How the device gets its identity.
+pub enum Identity {
+    /// The device makes its key and enrolls at the portal's SCEP endpoint.
+    Scep(ScepPayload),
+    /// A PKCS#12 made here (legacy form, already parsed back by its builder).
+    Pkcs12(Vec<u8>),
+}
+
+/// What the `com.apple.security.scep` payload asks the device to enroll for. The portal signs
+/// what the enrollment says whatever the request carries; the payload asks for the same so
+/// the device shows it.
+pub struct ScepPayload {
+    pub url: String,
+    pub challenge: String,
+    pub display_name: String,
+    pub login: String,
+    pub email: String,
+    pub upn: Option<String>,
 }
 
 /// The stable identifier of a user's profile at one portal, e.g.
@@ -89,6 +110,69 @@ fn ca_common_name(ca_der: &[u8]) -> String {
         .unwrap_or_else(|| "certportal CA".into())
 }
 
+fn scep_dict(p: &ScepPayload) -> String {
+    let upn = p
+        .upn
+        .as_ref()
+        .map(|u| {
+            format!(
+                "\t\t\t\t\t<key>ntPrincipalName</key>\n\t\t\t\t\t<string>{}</string>\n",
+                esc(u)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<dict>
+				<key>URL</key>
+				<string>{url}</string>
+				<key>Name</key>
+				<string>certportal</string>
+				<key>Subject</key>
+				<array>
+					<array><array><string>CN</string><string>{cn}</string></array></array>
+					<array><array><string>0.9.2342.19200300.100.1.1</string><string>{login}</string></array></array>
+				</array>
+				<key>SubjectAltName</key>
+				<dict>
+					<key>rfc822Name</key>
+					<string>{email}</string>
+{upn}				</dict>
+				<key>Challenge</key>
+				<string>{challenge}</string>
+				<key>Key Type</key>
+				<string>RSA</string>
+				<key>Keysize</key>
+				<integer>2048</integer>
+				<key>Key Usage</key>
+				<integer>5</integer>
+				<key>KeyIsExtractable</key>
+				<false/>
+				<key>Retries</key>
+				<integer>3</integer>
+				<key>RetryDelay</key>
+				<integer>10</integer>
+			</dict>"#,
+        url = esc(&p.url),
+        cn = esc(&p.display_name),
+        login = esc(&p.login),
+        email = esc(&p.email),
+        challenge = esc(&p.challenge),
+    )
+}
+
+/// A plist `<date>` (UTC, ISO 8601).
+fn plist_date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| "2099-12-31T00:00:00Z".into())
+}
+
 /// Builds the profile (an XML property list).
 pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
     let id = profile_identifier(p.portal_url, p.user_id);
@@ -98,11 +182,72 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
     let who = format!("{} ({})", p.display_name, p.login);
+    let identity = match &p.identity {
+        Identity::Scep(scep) => format!(
+            r#"		<dict>
+			<key>PayloadContent</key>
+			{content}
+			<key>PayloadDescription</key>
+			<string>Makes your client certificate on this device: the key never leaves it.</string>
+			<key>PayloadDisplayName</key>
+			<string>{who}</string>
+			<key>PayloadIdentifier</key>
+			<string>{id}.identity</string>
+			<key>PayloadType</key>
+			<string>com.apple.security.scep</string>
+			<key>PayloadUUID</key>
+			<string>{uuid}</string>
+			<key>PayloadVersion</key>
+			<integer>1</integer>
+		</dict>
+"#,
+            content = scep_dict(scep),
+            who = esc(&who),
+            id = esc(&id),
+            uuid = uuid_v4(),
+        ),
+        Identity::Pkcs12(p12) => format!(
+            r#"		<dict>
+			<key>PayloadCertificateFileName</key>
+			<string>{login}.p12</string>
+			<key>PayloadContent</key>
+			<data>
+{p12}</data>
+			<key>PayloadDescription</key>
+			<string>Your client certificate and its private key. The device asks for the PIN shown in the portal.</string>
+			<key>PayloadDisplayName</key>
+			<string>{who}</string>
+			<key>PayloadIdentifier</key>
+			<string>{id}.identity</string>
+			<key>PayloadType</key>
+			<string>com.apple.security.pkcs12</string>
+			<key>PayloadUUID</key>
+			<string>{uuid}</string>
+			<key>PayloadVersion</key>
+			<integer>1</integer>
+		</dict>
+"#,
+            login = esc(p.login),
+            p12 = data(p12),
+            who = esc(&who),
+            id = esc(&id),
+            uuid = uuid_v4(),
+        ),
+    };
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
 <dict>
+	<key>ConsentText</key>
+	<dict>
+		<key>default</key>
+		<string>{consent_en}</string>
+		<key>en</key>
+		<string>{consent_en}</string>
+		<key>ja</key>
+		<string>{consent_ja}</string>
+	</dict>
 	<key>PayloadContent</key>
 	<array>
 		<dict>
@@ -124,26 +269,7 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
 			<key>PayloadVersion</key>
 			<integer>1</integer>
 		</dict>
-		<dict>
-			<key>PayloadCertificateFileName</key>
-			<string>{login}.p12</string>
-			<key>PayloadContent</key>
-			<data>
-{p12}</data>
-			<key>PayloadDescription</key>
-			<string>Your client certificate and its private key. The device asks for the PIN shown in the portal.</string>
-			<key>PayloadDisplayName</key>
-			<string>{who}</string>
-			<key>PayloadIdentifier</key>
-			<string>{id}.identity</string>
-			<key>PayloadType</key>
-			<string>com.apple.security.pkcs12</string>
-			<key>PayloadUUID</key>
-			<string>{u2}</string>
-			<key>PayloadVersion</key>
-			<integer>1</integer>
-		</dict>
-	</array>
+{identity}	</array>
 	<key>PayloadDescription</key>
 	<string>Client certificate for {who}, from certportal at {host}. Installing it replaces an earlier one from the same portal.</string>
 	<key>PayloadDisplayName</key>
@@ -160,19 +286,25 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
 	<string>{u3}</string>
 	<key>PayloadVersion</key>
 	<integer>1</integer>
+	<key>RemovalDate</key>
+	<date>{removal}</date>
 </dict>
 </plist>
 "#,
+        consent_en = esc(&format!(
+            "This profile installs the client certificate of {who} for {host}, and the certificate authority that issued it. Install it only if you asked for it in the portal."
+        )),
+        consent_ja = esc(&format!(
+            "このプロファイルは、{host} 用の {who} のクライアント証明書と、それを発行した認証局をインストールします。ポータルで申請した場合にのみインストールしてください。"
+        )),
         ca = data(p.ca_der),
         ca_name = esc(&ca_name),
         id = esc(&id),
         u1 = uuid_v4(),
-        login = esc(p.login),
-        p12 = data(p.p12),
         who = esc(&who),
-        u2 = uuid_v4(),
         host = esc(&host),
         u3 = uuid_v4(),
+        removal = plist_date(p.removal_date),
     )
 }
 
@@ -196,14 +328,43 @@ mod tests {
             user_id: "u1",
             login: "amy",
             display_name: "Amy <\"R&D\">",
-            p12: b"p12",
+            identity: Identity::Pkcs12(b"p12".to_vec()),
             ca_der: b"not a certificate",
+            removal_date: 1_767_225_600,
         });
         assert!(xml.contains("Amy &lt;&quot;R&amp;D&quot;&gt; (amy)"));
         assert!(!xml.contains("<key>Password</key>"));
         assert!(xml.contains("<string>com.apple.security.pkcs12</string>"));
         assert!(xml.contains("<string>com.apple.security.root</string>"));
         assert!(xml.contains("cDEy\n</data>"));
+        assert!(xml.contains("<key>RemovalDate</key>\n\t<date>2026-01-01T00:00:00Z</date>"));
+        assert!(xml.contains("<key>ja</key>"));
+    }
+
+    #[test]
+    fn a_scep_profile_carries_the_challenge_and_a_device_key_request_but_no_key() {
+        let xml = mobileconfig(&ProfileInput {
+            portal_url: "https://p.example",
+            user_id: "u1",
+            login: "amy",
+            display_name: "Amy",
+            identity: Identity::Scep(ScepPayload {
+                url: "https://p.example/scep".into(),
+                challenge: "ch&1".into(),
+                display_name: "Amy".into(),
+                login: "amy".into(),
+                email: "amy@example.com".into(),
+                upn: Some("amy@corp.example".into()),
+            }),
+            ca_der: b"not a certificate",
+            removal_date: 1_767_225_600,
+        });
+        assert!(xml.contains("<string>com.apple.security.scep</string>"));
+        assert!(!xml.contains("com.apple.security.pkcs12"));
+        assert!(xml.contains("<key>Challenge</key>\n\t\t\t\t<string>ch&amp;1</string>"));
+        assert!(xml.contains("<key>KeyIsExtractable</key>\n\t\t\t\t<false/>"));
+        assert!(xml.contains("<string>https://p.example/scep</string>"));
+        assert!(xml.contains("<string>amy@corp.example</string>"));
     }
 
     #[test]

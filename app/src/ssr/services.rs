@@ -31,6 +31,8 @@ pub enum ServiceError {
     Conflict,
     #[error("the PIN key is not loaded")]
     NoPinKey,
+    #[error(transparent)]
+    Scep(#[from] super::scep::ScepError),
 }
 
 /// What start-up needs to build the services.

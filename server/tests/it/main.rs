@@ -15,4 +15,5 @@ mod pickup;
 mod pin_key;
 mod revocation;
 mod routes;
+mod scep;
 mod setup;

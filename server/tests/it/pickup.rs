@@ -91,26 +91,78 @@ pub(crate) fn token_of(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_string()
 }
 
-/// GETs a pickup download as a phone would.
+/// Types `pin` into the landing page's PIN form as a phone would. Returns the redirect and,
+/// when the PIN was accepted, the grant cookie (`name=value`).
+pub(crate) async fn unlock(
+    app: &TestApp,
+    token: &str,
+    pin: &str,
+) -> (reqwest::Response, Option<String>) {
+    let r = client()
+        .post(format!("{}/pickup/{token}/unlock", app.base))
+        .form(&[("pin", pin)])
+        .send()
+        .await
+        .unwrap();
+    let grant = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("certportal-grant="))
+        .map(|c| {
+            assert!(
+                c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+                "{c}"
+            );
+            c.split(';').next().unwrap().to_string()
+        });
+    (r, grant)
+}
+
+/// POSTs the install step with a grant cookie.
+pub(crate) async fn download_with(
+    app: &TestApp,
+    token: &str,
+    grant: Option<&str>,
+    format: &str,
+    ua: &str,
+) -> reqwest::Response {
+    let mut req = client()
+        .post(format!("{}/pickup/{token}/download", app.base))
+        .header("user-agent", ua)
+        .form(&[("format", format)]);
+    if let Some(g) = grant {
+        req = req.header("cookie", g);
+    }
+    req.send().await.unwrap()
+}
+
+/// Picks a link up as a phone would: the PIN the desktop shows (the portal's own derivation,
+/// what the user reads off the screen), then the install step. A refused PIN step returns its
+/// redirect.
 pub(crate) async fn download(
     app: &TestApp,
     token: &str,
     format: &str,
     ua: &str,
 ) -> reqwest::Response {
-    client()
-        .get(format!("{}/pickup/{token}/download/{format}", app.base))
-        .header("user-agent", ua)
-        .send()
-        .await
-        .unwrap()
+    let pin = app.services.pin_for_token(token).unwrap();
+    let (r, grant) = unlock(app, token, &pin).await;
+    match grant {
+        Some(g) => download_with(app, token, Some(&g), format, ua).await,
+        None => r,
+    }
 }
 
-/// Asserts a refused download: a redirect back to the landing page naming the problem.
-fn assert_refused(r: &reqwest::Response, code: &str) {
+/// Asserts a refused step: a redirect back to the landing page naming the problem.
+pub(crate) fn assert_refused(r: &reqwest::Response, code: &str) {
     assert_eq!(r.status(), 303);
     let loc = r.headers()["location"].to_str().unwrap();
-    assert!(loc.ends_with(&format!("?error={code}")), "{loc}");
+    assert!(
+        loc.contains(&format!("?error={code}")),
+        "{loc} should say {code}"
+    );
 }
 
 async fn certificates_of(app: &TestApp, login: &str) -> Vec<db::CertificateRow> {
@@ -250,7 +302,7 @@ print(json.dumps(out))
 }
 
 impl TestApp {
-    fn clock_now(&self) -> i64 {
+    pub(crate) fn clock_now(&self) -> i64 {
         use app::ssr::clock::Clock;
         self.clock.now()
     }
@@ -332,23 +384,41 @@ async fn self_service(backend: Backend) {
     .await;
     assert!(without.is_null());
 
-    // The landing page offers the right thing per platform and changes nothing.
+    // The landing page asks for the PIN first and changes nothing; after the PIN it offers
+    // the right thing per platform (still changing nothing).
     let token = token_of(&url);
+    let page = |ua: &'static str, grant: Option<String>| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let mut req = client()
+                .get(format!("{}/pickup/{token}", app.base))
+                .header("user-agent", ua);
+            if let Some(g) = grant {
+                req = req.header("cookie", g);
+            }
+            req.send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let locked = page(ANDROID, None).await;
+    assert!(
+        locked.contains("autocomplete=\"one-time-code\"")
+            && locked.contains(&format!("action=\"/pickup/{token}/unlock\"")),
+        "{locked}"
+    );
+    assert!(
+        !locked.contains("name=\"format\""),
+        "no installer before the PIN"
+    );
+    let (_, grant) = unlock(&app, &token, &pin.to_lowercase()).await;
+    let grant = grant.expect("the PIN is accepted in any case");
     for (ua, want) in [
-        (IPHONE, "/download/mobileconfig"),
-        (ANDROID, "/download/p12"),
-        (WINDOWS, "/download/pfx"),
+        (IPHONE, "value=\"mobileconfig\""),
+        (ANDROID, "value=\"p12\""),
+        (WINDOWS, "value=\"pfx\""),
         (IPHONE_CHROME, "data-testid=\"open-in-safari\""),
     ] {
-        let html = client()
-            .get(format!("{}/pickup/{token}", app.base))
-            .header("user-agent", ua)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = page(ua, Some(grant.clone())).await;
         assert!(html.contains(want), "{ua}: {want}");
         assert!(
             !html.contains(&pin),
@@ -364,10 +434,26 @@ async fn self_service(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(head.status(), 405);
+    // Nor does a GET of the old download address, nor the install step without a grant.
+    assert_refused(
+        &client()
+            .get(format!("{}/pickup/{token}/download/p12", app.base))
+            .send()
+            .await
+            .unwrap(),
+        "pin_required",
+    );
+    assert_refused(
+        &download_with(&app, &token, None, "p12", ANDROID).await,
+        "pin_required",
+    );
     assert!(certificates_of(&app, "hana").await.is_empty());
 
-    // iPhone Safari gets a profile with Apple's required keys and no Password.
-    let r = download(&app, &token, "mobileconfig", IPHONE).await;
+    // iPhone Safari gets a profile with Apple's required keys and no Password; with the
+    // PKCS#12 setting, the identity is a PKCS#12 made here (the SCEP profile is in scep.rs).
+    app.set_policy(|p| p.apple_profile = app::domain::policy::AppleProfile::Pkcs12)
+        .await;
+    let r = download_with(&app, &token, Some(&grant), "mobileconfig", IPHONE).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.headers()["content-type"],
@@ -631,20 +717,24 @@ async fn concurrent(backend: Backend) {
     let second = spawn_on(dir, first.database_url.clone()).await;
     let user = activated_user(&first, "race", false).await;
     let entry = request(&first, &user, "phone").await;
-    let (url, _, _, _) = show_link(&first, &user, &entry).await;
+    let (url, pin, _, _) = show_link(&first, &user, &entry).await;
     let token = token_of(&url);
-    let mut tasks = Vec::new();
+    // Twenty phones that all know the PIN, each with its own grant, download at once.
+    let mut phones = Vec::new();
     for i in 0..20 {
-        let base = if i % 2 == 0 {
-            first.base.clone()
-        } else {
-            second.base.clone()
-        };
+        let app = if i % 2 == 0 { &first } else { &second };
+        let (_, grant) = unlock(app, &token, &pin).await;
+        phones.push((app.base.clone(), grant.unwrap()));
+    }
+    let mut tasks = Vec::new();
+    for (base, grant) in phones {
         let token = token.clone();
         tasks.push(tokio::spawn(async move {
             client()
-                .get(format!("{base}/pickup/{token}/download/p12"))
+                .post(format!("{base}/pickup/{token}/download"))
                 .header("user-agent", ANDROID)
+                .header("cookie", grant)
+                .form(&[("format", "p12")])
                 .send()
                 .await
                 .unwrap()

@@ -4,9 +4,8 @@
 
 use crate::both;
 use crate::helpers::{spawn, spawn_on, Backend, TestApp, PASSPHRASE};
-use app::domain::platform::Format;
 use app::ssr::certs::{self, NewEnrollment};
-use app::ssr::links::{self, LinkOutcome, LinkProblem, RedeemError};
+use app::ssr::links::{self, LinkOutcome, LinkProblem, UnlockError};
 
 /// A ready enrollment of a new user and a one-time link to it: (token, PIN).
 async fn link(app: &TestApp, login: &str) -> (String, String) {
@@ -71,9 +70,9 @@ async fn pin_key_scenario(backend: Backend) {
     let upgraded = spawn_on(dir, first.database_url.clone()).await;
     let new_sealed = stored_key(&upgraded).await.unwrap();
     assert_ne!(new_sealed, sealed);
-    let r = links::redeem(&upgraded.services, &token, Format::P12, None).await;
+    let r = links::unlock(&upgraded.services, &token, &pin, None).await;
     assert!(
-        matches!(r, Err(RedeemError::Link(LinkProblem::Voided))),
+        matches!(r, Err(UnlockError::Link(LinkProblem::Voided))),
         "{:?}",
         r.map(|_| ())
     );

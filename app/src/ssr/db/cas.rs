@@ -149,3 +149,35 @@ pub async fn store_crl(
     .await?;
     Ok(())
 }
+
+/// The SCEP registration authority of one CA: its certificate and its sealed key.
+pub async fn scep_ra(c: &mut Conn, ca_id: &str) -> Result<Option<(Vec<u8>, String)>, DbError> {
+    let row = sqlx::query("SELECT cert_der, key_sealed FROM scep_ras WHERE ca_id = $1")
+        .bind(ca_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.map(|r| Ok((get_bytes(&r, "cert_der")?, get_str(&r, "key_sealed")?)))
+        .transpose()
+}
+
+/// Stores a CA's registration authority unless another instance stored one first (the caller
+/// then reads that one back).
+pub async fn insert_scep_ra(
+    c: &mut Conn,
+    ca_id: &str,
+    cert_der: &[u8],
+    key_sealed: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO scep_ras (ca_id, cert_der, key_sealed, created_at) VALUES ($1,$2,$3,$4) \
+         ON CONFLICT (ca_id) DO NOTHING",
+    )
+    .bind(ca_id)
+    .bind(cert_der)
+    .bind(key_sealed)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}

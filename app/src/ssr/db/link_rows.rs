@@ -14,10 +14,22 @@ pub struct LinkRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub voided_at: Option<i64>,
+    /// Wrong PINs typed so far; the fifth voids the link (`void_reason` `pin`).
+    pub pin_failures: i64,
+    pub void_reason: Option<String>,
+    /// When a correct PIN was last proven.
+    pub unlocked_at: Option<i64>,
+    /// When a profile carrying this link's SCEP challenge was first handed out.
+    pub profile_at: Option<i64>,
+    /// How the link was redeemed (`p12`, `pfx`, `mobileconfig`, `scep`).
+    pub picked_format: Option<String>,
 }
 
-const LINK_COLS: &str =
-    "id, enrollment_id, token_hash, created_by, created_at, expires_at, used_at, voided_at";
+const LINK_COLS: &str = "id, enrollment_id, token_hash, created_by, created_at, expires_at, \
+     used_at, voided_at, pin_failures, void_reason, unlocked_at, profile_at, picked_format";
+
+/// Wrong PINs after which a link is voided (SPEC rule 5).
+pub const MAX_PIN_FAILURES: i64 = 5;
 
 fn link_from(row: &AnyRow) -> Result<LinkRow, DbError> {
     Ok(LinkRow {
@@ -29,6 +41,11 @@ fn link_from(row: &AnyRow) -> Result<LinkRow, DbError> {
         expires_at: get_i64(row, "expires_at")?,
         used_at: get_opt_i64(row, "used_at")?,
         voided_at: get_opt_i64(row, "voided_at")?,
+        pin_failures: get_i64(row, "pin_failures")?,
+        void_reason: get_opt_str(row, "void_reason")?,
+        unlocked_at: get_opt_i64(row, "unlocked_at")?,
+        profile_at: get_opt_i64(row, "profile_at")?,
+        picked_format: get_opt_str(row, "picked_format")?,
     })
 }
 
@@ -97,18 +114,166 @@ pub async fn void_open_links_for_user(
     Ok(r.rows_affected())
 }
 
-/// Marks a link used if it is still unused, unvoided and unexpired at `now`. Returns whether
-/// this call won; every other concurrent caller gets `false`.
-pub async fn use_link(c: &mut Conn, id: &str, now: i64) -> Result<bool, DbError> {
+/// Marks a link used (redeemed as `format`) if it is still unused, unvoided and its
+/// `expires_at` is after `valid_after` (`now`, or earlier by the grace a profile's device
+/// enrollment gets). Returns whether this call won; every other concurrent caller gets `false`.
+pub async fn use_link(
+    c: &mut Conn,
+    id: &str,
+    now: i64,
+    valid_after: i64,
+    format: &str,
+) -> Result<bool, DbError> {
     let r = sqlx::query(
-        "UPDATE links SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL \
-         AND expires_at > $1",
+        "UPDATE links SET used_at = $1, picked_format = $4 WHERE id = $2 AND used_at IS NULL \
+         AND voided_at IS NULL AND expires_at > $3",
     )
+    .bind(now)
+    .bind(id)
+    .bind(valid_after)
+    .bind(format)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Counts one wrong PIN for an open link, voiding it at [`MAX_PIN_FAILURES`]. One statement,
+/// so parallel guesses cannot lose counts. Returns the failures counted so far, or `None`
+/// when the link was no longer open.
+pub async fn count_pin_failure(c: &mut Conn, id: &str, now: i64) -> Result<Option<i64>, DbError> {
+    let r = sqlx::query(
+        "UPDATE links SET pin_failures = pin_failures + 1, \
+         voided_at = CASE WHEN pin_failures + 1 >= $3 THEN $1 ELSE voided_at END, \
+         void_reason = CASE WHEN pin_failures + 1 >= $3 THEN 'pin' ELSE void_reason END \
+         WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(MAX_PIN_FAILURES)
+    .execute(&mut *c)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT pin_failures FROM links WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(Some(get_i64(&row, "pin_failures")?))
+}
+
+/// Records a proven PIN.
+pub async fn mark_unlocked(c: &mut Conn, id: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE links SET unlocked_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Records the SCEP challenge (its hash) of a link's profile, the first time one is made.
+pub async fn set_scep(c: &mut Conn, id: &str, scep_hash: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE links SET scep_hash = $1, profile_at = COALESCE(profile_at, $2) WHERE id = $3",
+    )
+    .bind(scep_hash)
     .bind(now)
     .bind(id)
     .execute(&mut *c)
     .await?;
+    Ok(())
+}
+
+pub async fn link_by_scep_hash(c: &mut Conn, scep_hash: &str) -> Result<Option<LinkRow>, DbError> {
+    let sql = format!("SELECT {LINK_COLS} FROM links WHERE scep_hash = $1");
+    let row = sqlx::query(&sql)
+        .bind(scep_hash)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(link_from).transpose()
+}
+
+pub async fn link_by_id(c: &mut Conn, id: &str) -> Result<Option<LinkRow>, DbError> {
+    let sql = format!("SELECT {LINK_COLS} FROM links WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(link_from).transpose()
+}
+
+/// A grant made by a correct PIN (only its hash is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    pub id_hash: String,
+    pub link_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The certificate the grant's last PKCS#12 redemption issued.
+    pub certificate_id: Option<String>,
+    pub redemptions: i64,
+}
+
+pub async fn insert_grant(c: &mut Conn, g: &GrantRow) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO pickup_grants (id_hash, link_id, created_at, expires_at) \
+         VALUES ($1,$2,$3,$4)",
+    )
+    .bind(&g.id_hash)
+    .bind(&g.link_id)
+    .bind(g.created_at)
+    .bind(g.expires_at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+pub async fn grant_by_hash(c: &mut Conn, id_hash: &str) -> Result<Option<GrantRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT id_hash, link_id, created_at, expires_at, certificate_id, redemptions \
+         FROM pickup_grants WHERE id_hash = $1",
+    )
+    .bind(id_hash)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.map(|r| {
+        Ok(GrantRow {
+            id_hash: get_str(&r, "id_hash")?,
+            link_id: get_str(&r, "link_id")?,
+            created_at: get_i64(&r, "created_at")?,
+            expires_at: get_i64(&r, "expires_at")?,
+            certificate_id: get_opt_str(&r, "certificate_id")?,
+            redemptions: get_i64(&r, "redemptions")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records a PKCS#12 redemption by a grant, if the grant is still at `seen` redemptions
+/// (compare-and-set: of two taps on one grant exactly one proceeds).
+pub async fn redeem_grant(
+    c: &mut Conn,
+    id_hash: &str,
+    seen: i64,
+    certificate_id: &str,
+) -> Result<bool, DbError> {
+    let r = sqlx::query(
+        "UPDATE pickup_grants SET redemptions = redemptions + 1, certificate_id = $1 \
+         WHERE id_hash = $2 AND redemptions = $3",
+    )
+    .bind(certificate_id)
+    .bind(id_hash)
+    .bind(seen)
+    .execute(&mut *c)
+    .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Forgets grants that expired before `before`.
+pub async fn purge_grants(c: &mut Conn, before: i64) -> Result<u64, DbError> {
+    let r = sqlx::query("DELETE FROM pickup_grants WHERE expires_at < $1")
+        .bind(before)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 /// The open (`pending` or `ready`) renewal of one certificate, if any.

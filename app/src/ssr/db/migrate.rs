@@ -32,6 +32,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0003_directory.sql"),
         postgres: include_str!("../../../../migrations/postgres/0003_directory.sql"),
     },
+    Migration {
+        version: 4,
+        name: "pickup",
+        sqlite: include_str!("../../../../migrations/sqlite/0004_pickup.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0004_pickup.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
