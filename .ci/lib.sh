@@ -66,6 +66,9 @@ install_test_services() {
   command -v keytool >/dev/null || apt_install default-jre-headless
   # python3's plistlib: an independent reader for the .mobileconfig profiles.
   command -v python3 >/dev/null || apt_install python3
+  # micromdm's scepclient (Debian's scep package): an independent SCEP client that enrolls
+  # exactly as an iPhone does with the profile's SCEP payload.
+  command -v scepclient >/dev/null || apt_install "scep=2.1.0-3+b4"
 }
 
 # A throwaway PostgreSQL cluster for this run; sets CERTPORTAL_TEST_POSTGRES_URL.

@@ -969,6 +969,49 @@ pub fn admin_reason_label(lang: Lang, code: &str) -> &'static str {
 }
 
 /// Install steps per platform (after seed 001), in order.
+/// The install steps, for Apple devices with a SCEP profile (`scep`: the device makes its
+/// key and enrolls; no PIN at install) or otherwise.
+pub fn install_steps_for(
+    lang: Lang,
+    p: crate::domain::platform::Platform,
+    scep: bool,
+) -> &'static [&'static str] {
+    use crate::domain::platform::Platform as P;
+    let (en, ja): (&'static [&'static str], &'static [&'static str]) = match p {
+        P::IosSafari | P::IpadSafari if scep => (
+            &[
+                "Enter the PIN shown on your computer and tap “Continue”, then “Install profile” and “Allow”.",
+                "Open Settings: tap “Profile Downloaded” near the top, then “Install”.",
+                "Enter your device passcode. The device makes its own key and receives the certificate; no PIN is asked here.",
+                "Tap “Done”. An earlier certificate from this portal is replaced.",
+            ],
+            &[
+                "パソコンに表示されたPINを入力して「次へ」をタップし、「プロファイルをインストール」→「許可」をタップします。",
+                "「設定」を開き、上部の「プロファイルがダウンロードされました」→「インストール」をタップします。",
+                "端末のパスコードを入力します。端末が自分で鍵を作成し、証明書を受け取ります(ここではPINは不要です)。",
+                "「完了」をタップします。このポータルの以前の証明書は置き換えられます。",
+            ],
+        ),
+        P::MacSafari if scep => (
+            &[
+                "Enter the PIN shown on your computer, click “Continue”, then “Install profile”; the profile is downloaded.",
+                "Open System Settings → Privacy & Security → Profiles, double-click the profile and click “Install”.",
+                "Enter your Mac password. The Mac makes its own key and receives the certificate.",
+            ],
+            &[
+                "画面に表示されたPINを入力して「次へ」をクリックし、「プロファイルをインストール」をクリックすると、プロファイルがダウンロードされます。",
+                "「システム設定」→「プライバシーとセキュリティ」→「プロファイル」でプロファイルをダブルクリックし、「インストール」をクリックします。",
+                "Mac のパスワードを入力します。Mac が自分で鍵を作成し、証明書を受け取ります。",
+            ],
+        ),
+        _ => return install_steps(lang, p),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
+    }
+}
+
 pub fn install_steps(lang: Lang, p: crate::domain::platform::Platform) -> &'static [&'static str] {
     use crate::domain::platform::Platform as P;
     let (en, ja): (&'static [&'static str], &'static [&'static str]) = match p {

@@ -1,7 +1,7 @@
 // Starts the release build of the portal on a free port with a fresh data directory, and
 // launches Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,7 @@ export async function startPortal() {
   const info = await ready;
   return {
     ...info,
+    dataDir,
     logs: () => err,
     stop: () =>
       new Promise((resolve) => {
@@ -112,4 +113,33 @@ export async function firstAdmin(portal, password) {
   await api(portal, 'complete_setup', { token, login: 'admin', display_name: 'Ada Admin', email: 'ada@example.com', password });
   const { headers } = await api(portal, 'login', { login: 'admin', password });
   return headers.get('set-cookie').split(';')[0];
+}
+
+/**
+ * Enrolls like an iPhone installing the profile's SCEP payload, with an independent SCEP
+ * client (micromdm's scepclient, Debian's `scep` package): the RA certificate is found in
+ * GetCACert with openssl, the client makes its own key and sends the profile's challenge.
+ * Returns { ok, output, certPem }.
+ */
+export async function scepEnroll(base, challenge, dir) {
+  mkdirSync(dir, { recursive: true });
+  const r = await fetch(`${base}/scep?operation=GetCACert`);
+  writeFileSync(path.join(dir, 'cacert.p7'), Buffer.from(await r.arrayBuffer()));
+  const pems = execFileSync('openssl', ['pkcs7', '-inform', 'DER', '-in', path.join(dir, 'cacert.p7'), '-print_certs'], { encoding: 'utf8' });
+  let fingerprint = null;
+  for (const [i, block] of pems.split('-----END CERTIFICATE-----').entries()) {
+    const start = block.indexOf('-----BEGIN CERTIFICATE-----');
+    if (start < 0) continue;
+    const file = path.join(dir, `ca-${i}.pem`);
+    writeFileSync(file, `${block.slice(start)}-----END CERTIFICATE-----\n`);
+    const info = execFileSync('openssl', ['x509', '-in', file, '-noout', '-subject', '-fingerprint', '-sha256'], { encoding: 'utf8' });
+    if (info.includes('certportal SCEP RA')) fingerprint = info.split('Fingerprint=')[1].trim();
+  }
+  const out = spawnSync('scepclient', [
+    '-server-url', `${base}/scep`, '-challenge', challenge,
+    '-private-key', path.join(dir, 'key.pem'), '-certificate', path.join(dir, 'cert.pem'),
+    '-ca-fingerprint', fingerprint,
+  ], { encoding: 'utf8' });
+  const ok = out.status === 0 && existsSync(path.join(dir, 'cert.pem'));
+  return { ok, output: `${out.stdout}${out.stderr}`, certPem: ok ? readFileSync(path.join(dir, 'cert.pem'), 'utf8') : null };
 }

@@ -1,12 +1,14 @@
 // The heart of the product in a real browser: request a certificate on the desktop, "Show
-// install/renewal URL" with its QR code and PIN, open the link on a phone (iPhone Safari gets
-// a profile, Android a .p12), a used link explains itself, revoke, and "I lost my device" —
-// with JavaScript on and off, at desktop and phone sizes.
+// install/renewal URL" with its QR code and PIN, open the link on a phone, prove the PIN
+// (a wrong one is counted and shown on the desktop), install (iPhone Safari gets a SCEP
+// profile and the device enrolls — played by scepclient —, Android a .p12), the desktop
+// follows live, a used link explains itself, revoke, and "I lost my device" — with
+// JavaScript on and off, at desktop and phone sizes, in English and Japanese.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startPortal, launchBrowser, waitHydrated, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+import { startPortal, launchBrowser, waitHydrated, scepEnroll, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
 
 let portal;
 let browser;
@@ -88,22 +90,46 @@ test('desktop with JavaScript: request, QR link, iPhone installs the profile, li
   await page.reload();
   assert.equal(await page.inputValue('[data-testid=link-url]'), url);
 
-  // The phone: iPhone Safari is offered the profile, with the steps and the PIN reminder.
+  assert.equal(await page.getAttribute('[data-testid=link-status]', 'data-status'), 'waiting');
+
+  // The phone: iPhone Safari first asks for the PIN (which is nowhere on its page).
   const phone = await browser.newContext({ ...PHONE, locale: 'en-US' });
   const p = await phone.newPage();
   await p.goto(url);
   await waitHydrated(p);
+  assert.equal(await p.getAttribute('[data-testid=pin-input]', 'autocomplete'), 'one-time-code');
+  assert.equal(await p.locator('[data-testid=download]').count(), 0, 'nothing before the PIN');
+  assert.equal((await p.content()).includes(pin), false, 'the PIN is not on the phone page');
+  // A wrong PIN is refused, says how many tries are left, and the desktop sees it live.
+  await p.fill('[data-testid=pin-input]', 'ZZZZ2222');
+  await Promise.all([p.waitForURL(/error=pin_wrong/), p.click('[data-testid=pin-submit]')]);
+  assert.equal(await p.getAttribute('[data-testid=pickup-error]', 'data-code'), 'pin_wrong');
+  assert.match(await p.textContent('[data-testid=pin-left]'), /4$/);
+  await page.waitForSelector('[data-testid=pin-failures]', { timeout: 15000 });
+  await p.screenshot({ path: path.join(SHOTS, 'pickup-pin-wrong-iphone-js.png'), fullPage: true });
+  // The right PIN (typed in lower case with a space) unlocks the installer.
+  await p.fill('[data-testid=pin-input]', `${pin.slice(0, 4).toLowerCase()} ${pin.slice(4)}`);
+  await Promise.all([p.waitForURL(/unlocked=1/), p.click('[data-testid=pin-submit]')]);
+  await waitHydrated(p);
   const dl = p.locator('[data-testid=download]');
   assert.equal(await dl.getAttribute('data-platform'), 'ios_safari');
-  assert.match(await dl.getAttribute('href'), /\/download\/mobileconfig$/);
   assert.match(await p.textContent('[data-testid=steps]'), /Profile Downloaded/);
-  assert.equal((await p.content()).includes(pin), false, 'the PIN is not on the phone page');
+  assert.match(await p.textContent('[data-testid=scep-next]'), /makes its key/);
   await p.screenshot({ path: path.join(SHOTS, 'pickup-iphone-js.png'), fullPage: true });
   const [download] = await Promise.all([p.waitForEvent('download'), dl.click()]);
   assert.equal(download.suggestedFilename(), 'certportal-admin.mobileconfig');
   const profile = readFileSync(await download.path(), 'utf8');
-  assert.match(profile, /<string>com\.apple\.security\.pkcs12<\/string>/);
-  assert.doesNotMatch(profile, /<key>Password<\/key>/);
+  assert.match(profile, /<string>com\.apple\.security\.scep<\/string>/);
+  assert.doesNotMatch(profile, /com\.apple\.security\.pkcs12|<key>Password<\/key>/);
+  const challenge = profile.match(/<key>Challenge<\/key>\s*<string>([^<]+)<\/string>/)[1];
+  // The desktop shows that the profile was fetched; nothing is signed before the device enrolls.
+  await page.waitForSelector('[data-testid=link-status][data-status=profile]', { timeout: 15000 });
+
+  // The device installs the profile: it makes its key and enrolls with the challenge.
+  const enrolled = await scepEnroll(portal.base, challenge, path.join(portal.dataDir, 'iphone'));
+  assert.ok(enrolled.ok, enrolled.output);
+  await page.waitForSelector('[data-testid=link-status]:has-text("enrolled")', { timeout: 15000 });
+  await page.screenshot({ path: path.join(SHOTS, 'link-desktop-enrolled.png'), fullPage: true });
 
   // Used: the same link now says so, and the desktop list shows the issued certificate.
   await p.goto(url);
@@ -154,10 +180,14 @@ test('phone without JavaScript: request, link, Android .p12, revoke (and Japanes
   assert.equal(await page.locator('[data-copy]').isVisible(), false, 'copy needs JavaScript');
   await page.screenshot({ path: path.join(SHOTS, 'link-phone-nojs.png'), fullPage: true });
 
-  // Android without JavaScript: a plain download link, steps in Japanese.
+  // Android without JavaScript, in Japanese: the PIN form, then a plain download form.
   const phone = await browser.newContext({ ...ANDROID, javaScriptEnabled: false, locale: 'ja-JP' });
   const p = await phone.newPage();
   await p.goto(url);
+  assert.match(await p.textContent('label[for=pickup-pin]'), /パソコンに表示されたPIN/);
+  await p.screenshot({ path: path.join(SHOTS, 'pickup-pin-android-nojs-ja.png'), fullPage: true });
+  await p.fill('[data-testid=pin-input]', pin);
+  await Promise.all([p.waitForURL(/unlocked=1/), p.click('[data-testid=pin-submit]')]);
   const dl = p.locator('[data-testid=download]');
   assert.equal(await dl.getAttribute('data-platform'), 'android');
   assert.match(await dl.textContent(), /\.p12/);
@@ -166,7 +196,13 @@ test('phone without JavaScript: request, link, Android .p12, revoke (and Japanes
   const [download] = await Promise.all([p.waitForEvent('download'), dl.click()]);
   assert.equal(download.suggestedFilename(), 'certportal-admin.p12');
   assert.ok(readFileSync(await download.path()).length > 500);
+  // This phone picked it up: the page says so kindly instead of "already used".
+  await p.goto(url);
+  assert.equal(await p.locator('[data-testid=pickup-downloaded]').count(), 1);
   await phone.close();
+  // The desktop (without JavaScript: on reload) says when it was picked up.
+  await page.reload();
+  assert.match(await page.textContent('[data-testid=link-status]'), /Picked up at/);
 
   // Revoke it, after the confirmation page.
   await page.goto(`${portal.base}/certificates`);
@@ -192,6 +228,7 @@ test('iPhone in Chrome is told to open Safari; lost device signs out everywhere 
   await page.click('[data-testid=make-link]');
   await page.waitForSelector('[data-testid=link-panel]');
   const url = await page.inputValue('[data-testid=link-url]');
+  const pin = await page.getAttribute('[data-testid=pin]', 'data-pin');
 
   const chrome = await browser.newContext({
     ...PHONE,
@@ -211,8 +248,13 @@ test('iPhone in Chrome is told to open Safari; lost device signs out everywhere 
   await page.check('[data-testid=lost-confirm]');
   await page.screenshot({ path: path.join(SHOTS, 'lost-device-phone.png'), fullPage: true });
   await Promise.all([page.waitForURL(/\/login\?lost=/), page.click('[data-testid=lost-submit]')]);
-  // The open link was voided with everything else.
-  const r = await fetch(`${url}/download/p12`, { redirect: 'manual' });
+  // The open link was voided with everything else: even its right PIN opens nothing.
+  const r = await fetch(`${url}/unlock`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ pin }),
+  });
   assert.equal(r.status, 303);
   assert.match(r.headers.get('location'), /error=link_voided/);
   await page.goto(`${portal.base}/certificates`);

@@ -1,7 +1,9 @@
-//! Picked-up bundles per second: each one redeems a one-time link over real HTTP against an
-//! in-process portal on real SQLite — key generation, signing, PKCS#12 (built and parsed
-//! back), the profile for Apple devices, the durable commit and the audit rows. The parts
-//! are measured alone first so the end-to-end figure can be read against them.
+//! Pickups per second over real HTTP against an in-process portal on real SQLite: PKCS#12
+//! bundles (each redeems a one-time link after its PIN was proven: key generation, signing,
+//! PKCS#12 built and parsed back, the durable commit and the audit rows), and SCEP
+//! enrollments (each a device's PKCSReq with its profile's challenge: signature and envelope
+//! checked, RA decryption, signing for the device's key, the commit, the RA-signed answer,
+//! read back by the test device). The parts are measured alone first.
 //!
 //! Run with `cargo bench -p server --bench pickup`. Prints one line per measurement.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,7 +14,10 @@ use app::domain::policy::{KeyAlgorithm, P12Form};
 use app::ssr::audit::Actor;
 use app::ssr::auth::{self, UserInput};
 use app::ssr::certs::{self, NewEnrollment};
+use app::ssr::scep::client::Device;
+use app::ssr::scep::ContentCipher;
 use app::ssr::{bundle, ca, links, profile};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -124,49 +129,142 @@ async fn main() {
         let l = links::make_link(&s, &Actor::cli(), &e.id).await.unwrap();
         tokens.push(l.token);
     }
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let concurrency = 8;
-    for (format, slice) in [
-        ("mobileconfig", &tokens[..users / 2]),
-        ("p12", &tokens[users / 2..]),
-    ] {
-        let queue = Arc::new(slice.to_vec());
-        let next = Arc::new(AtomicUsize::new(0));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let t = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..concurrency {
-            let (http, base, queue, next, ok) = (
-                http.clone(),
-                base.clone(),
-                queue.clone(),
-                next.clone(),
-                ok.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(token) = queue.get(i) else { break };
-                    let r = http
-                        .get(format!("{base}/pickup/{token}/download/{format}"))
-                        .send()
-                        .await
-                        .unwrap();
-                    if r.status() == 200 && !r.bytes().await.unwrap().is_empty() {
-                        ok.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let done = ok.load(Ordering::Relaxed);
-        assert_eq!(done, slice.len(), "every pickup succeeded");
-        println!(
-            "picked-up bundles over HTTP ({format}, {concurrency} clients, SQLite): {:8.1}/s",
-            rate(done, t)
-        );
+    // Every link's PIN proven first (the grant cookie), as the phone does before installing.
+    let mut grants = Vec::new();
+    for token in &tokens {
+        let pin = s.pin_for_token(token).unwrap();
+        let r = http
+            .post(format!("{base}/pickup/{token}/unlock"))
+            .form(&[("pin", pin.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .find(|c| c.starts_with("certportal-grant="))
+            .expect("grant");
+        grants.push((token.clone(), cookie));
     }
+    let (p12_links, scep_links) = grants.split_at(users / 2);
+
+    // PKCS#12: each download signs, builds the bundle and uses the link up.
+    let p12_rate = run(concurrency, p12_links.to_vec(), {
+        let (http, base) = (http.clone(), base.clone());
+        move |(token, grant): (String, String)| {
+            let (http, base) = (http.clone(), base.clone());
+            async move {
+                let r = http
+                    .post(format!("{base}/pickup/{token}/download"))
+                    .header("cookie", grant)
+                    .form(&[("format", "p12")])
+                    .send()
+                    .await
+                    .unwrap();
+                r.status() == 200 && !r.bytes().await.unwrap().is_empty()
+            }
+        }
+    })
+    .await;
+    println!("picked-up bundles over HTTP (p12, {concurrency} clients, SQLite): {p12_rate:8.1}/s");
+
+    // SCEP: the profile first (nothing signed), then the device's PKCSReq with its challenge.
+    let mut challenges = Vec::new();
+    for (token, grant) in scep_links {
+        let xml = http
+            .post(format!("{base}/pickup/{token}/download"))
+            .header("cookie", grant)
+            .form(&[("format", "mobileconfig")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let after = xml.split("<key>Challenge</key>").nth(1).unwrap();
+        let challenge = after
+            .split("<string>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap();
+        challenges.push(challenge.to_string());
+    }
+    let ra_der = s
+        .authority
+        .scep_ra(&ca_id, now)
+        .await
+        .unwrap()
+        .cert_der()
+        .to_vec();
+    let device = Arc::new(Device::new(2048));
+    let t = Instant::now();
+    let messages: Vec<Vec<u8>> = challenges
+        .iter()
+        .map(|c| device.pkcs_req(&ra_der, &device.csr(Some(c)), ContentCipher::Aes128Cbc))
+        .collect();
+    println!(
+        "PKCSReq built by the test device:      {:8.1}/s (one core)",
+        rate(messages.len(), t)
+    );
+    let scep_rate = run(concurrency, messages, {
+        let (http, base, device) = (http.clone(), base.clone(), device.clone());
+        move |msg: Vec<u8>| {
+            let (http, base, device) = (http.clone(), base.clone(), device.clone());
+            async move {
+                let r = http
+                    .post(format!("{base}/scep?operation=PKIOperation"))
+                    .body(msg)
+                    .send()
+                    .await
+                    .unwrap();
+                let body = r.bytes().await.unwrap();
+                device.read_cert_rep(&body).is_ok()
+            }
+        }
+    })
+    .await;
+    println!("SCEP enrollments over HTTP ({concurrency} clients, SQLite): {scep_rate:8.1}/s");
     bench.running.stop().await;
+}
+
+/// Runs `job` over `items` with `concurrency` workers; asserts every one succeeded and
+/// returns the rate per second.
+async fn run<T, F, Fut>(concurrency: usize, items: Vec<T>, job: F) -> f64
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let n = items.len();
+    let queue = Arc::new(items);
+    let next = Arc::new(AtomicUsize::new(0));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (queue, next, ok, job) = (queue.clone(), next.clone(), ok.clone(), job.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = queue.get(i) else { break };
+                if job(item.clone()).await {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(ok.load(Ordering::Relaxed), n, "every one succeeded");
+    rate(n, t)
 }

@@ -222,10 +222,12 @@ pub fn LinkPage() -> impl IntoView {
     let tick = RwSignal::new(0u32);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        set_interval(
+        if let Ok(h) = set_interval_with_handle(
             move || tick.update(|t| *t += 1),
             std::time::Duration::from_secs(3),
-        );
+        ) {
+            on_cleanup(move || h.clear());
+        }
     });
     let current = Resource::new(
         move || (id(), make.version().get(), tick.get()),
@@ -288,12 +290,15 @@ fn LinkPanel(l: LinkView) -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let elapsed = RwSignal::new(0i64);
+    // Cleared when the panel is replaced (the status is re-read every few seconds).
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        set_interval(
+        if let Ok(h) = set_interval_with_handle(
             move || elapsed.update(|e| *e += 1),
             std::time::Duration::from_secs(1),
-        );
+        ) {
+            on_cleanup(move || h.clear());
+        }
     });
     let left = move || l.expires_at - l.now - elapsed.get();
     let url = l.url.clone();

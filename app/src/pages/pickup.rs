@@ -9,7 +9,7 @@ use super::use_lang;
 use crate::api::certs::{pickup_info, ALL_PLATFORMS};
 use crate::api::AppError;
 use crate::domain::platform::Offer;
-use crate::i18n::{fmt_utc, install_steps, platform_name, t, Msg};
+use crate::i18n::{fmt_utc, install_steps_for, platform_name, t, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -49,7 +49,8 @@ pub fn PickupPage() -> impl IntoView {
                                 _ => None,
                             };
                             let left = query.read_untracked().get("left").and_then(|n| n.parse::<i64>().ok());
-                            let apple_scep = v.scep && matches!(platform.offer(), Offer::Profile);
+                            let scep = v.scep;
+                            let apple_scep = scep && matches!(platform.offer(), Offer::Profile);
                             let step = match (label, v.download.clone()) {
                                 _ if v.downloaded_at.is_some() => view! {
                                     <p class="notice ok" role="status" data-testid="pickup-downloaded">{tr(Msg::PickupDownloaded)}</p>
@@ -105,7 +106,7 @@ pub fn PickupPage() -> impl IntoView {
                                 })}
                                 <h2>{tr(Msg::PickupSteps)}</h2>
                                 <ol class="install-steps" data-testid="steps">
-                                    {move || install_steps(lang.get(), platform).iter().map(|s| view! { <li>{*s}</li> }).collect_view()}
+                                    {move || install_steps_for(lang.get(), platform, scep).iter().map(|s| view! { <li>{*s}</li> }).collect_view()}
                                 </ol>
                                 <details class="other-platforms">
                                     <summary>{tr(Msg::PickupNotThisDevice)}</summary>

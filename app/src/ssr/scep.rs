@@ -708,6 +708,20 @@ fn signed_by_ra(
     content: Option<Vec<u8>>,
     extra: Vec<Attribute>,
 ) -> Result<Vec<u8>, ScepError> {
+    signed_message(&ra.cert, &|m| ra.sign(m), content, extra)
+}
+
+/// Signs the DER of signed attributes with the signer's key.
+type Signer<'a> = dyn Fn(&[u8]) -> Result<Vec<u8>, ScepError> + 'a;
+
+/// A SignedData over `content`, signed (RSA PKCS#1 v1.5, SHA-256) by `signer_cert`'s key
+/// through `sign`, with `extra` signed attributes, wrapped in a ContentInfo.
+fn signed_message(
+    signer_cert: &Certificate,
+    sign: &Signer<'_>,
+    content: Option<Vec<u8>>,
+    extra: Vec<Attribute>,
+) -> Result<Vec<u8>, ScepError> {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(content.as_deref().unwrap_or_default()).to_vec();
     let mut attrs = SetOfVec::new();
@@ -723,10 +737,10 @@ fn signed_by_ra(
     for a in extra {
         attrs.insert(a).map_err(internal)?;
     }
-    let signature = ra.sign(&attrs.to_der().map_err(internal)?)?;
+    let signature = sign(&attrs.to_der().map_err(internal)?)?;
     let si = SignerInfo {
         version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(ra.id()),
+        sid: SignerIdentifier::IssuerAndSerialNumber(issuer_and_serial(signer_cert)),
         digest_alg: alg(SHA256, true),
         signed_attrs: Some(attrs),
         signature_algorithm: alg(RSA_ENCRYPTION, true),
@@ -747,7 +761,7 @@ fn signed_by_ra(
             econtent,
         },
         certificates: Some(
-            CertificateSet::try_from(vec![CertificateChoices::Certificate(ra.cert.clone())])
+            CertificateSet::try_from(vec![CertificateChoices::Certificate(signer_cert.clone())])
                 .map_err(internal)?,
         ),
         crls: None,
@@ -873,4 +887,300 @@ pub fn cert_rep(
 /// The transaction id of a reply, for logs and the audit.
 pub fn transaction_of(reply: &Reply) -> &str {
     &reply.transaction_id
+}
+
+/// A SCEP client, for the portal's own tests and benchmarks only: it builds a `PKCSReq` the
+/// way a device does (its own RSA key, a self-signed certificate for it, the PKCS#10 request
+/// with the challenge, enveloped to the RA) and reads the `CertRep`. The interoperability
+/// proof is the independent `scepclient` in the integration tests; this one can also send
+/// what a well-behaved client never sends (tampered signatures, wrong recipients).
+#[cfg(any(test, feature = "test-hooks"))]
+#[allow(clippy::expect_used)] // test support: a broken fixture should stop the test at once
+pub mod client {
+    use super::*;
+
+    /// An RSA key of any size signing through the `rsa` crate (ring refuses keys below 2048
+    /// bits, and a test needs a weak device too).
+    struct DeviceKey {
+        key: rsa::RsaPrivateKey,
+        public_pkcs1: Vec<u8>,
+    }
+
+    impl rcgen::PublicKeyData for DeviceKey {
+        fn der_bytes(&self) -> &[u8] {
+            &self.public_pkcs1
+        }
+
+        fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+            &rcgen::PKCS_RSA_SHA256
+        }
+    }
+
+    impl rcgen::SigningKey for DeviceKey {
+        fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+            use sha2::Digest;
+            // DigestInfo for SHA-256 (RFC 8017 section 9.2), then the hash.
+            let mut info = vec![
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ];
+            info.extend(sha2::Sha256::digest(msg));
+            self.key
+                .sign(rsa::Pkcs1v15Sign::new_unprefixed(), &info)
+                .map_err(|_| rcgen::Error::RemoteKeyError)
+        }
+    }
+
+    pub struct Device {
+        key: DeviceKey,
+        cert: Certificate,
+    }
+
+    impl Device {
+        /// A device with a fresh RSA key of `bits`.
+        pub fn new(bits: usize) -> Device {
+            use rsa::pkcs1::EncodeRsaPublicKey;
+            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).expect("rsa key");
+            let public_pkcs1 = key
+                .to_public_key()
+                .to_pkcs1_der()
+                .expect("public key")
+                .into_vec();
+            let key = DeviceKey { key, public_pkcs1 };
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, "device");
+            let cert = params.self_signed(&key).expect("self-signed");
+            Device {
+                key,
+                cert: Certificate::from_der(cert.der()).expect("certificate"),
+            }
+        }
+
+        fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ScepError> {
+            rcgen::SigningKey::sign(&self.key, msg).map_err(internal)
+        }
+
+        /// The PKCS#10 request for this device's key, with `challenge` when given.
+        pub fn csr(&self, challenge: Option<&str>) -> Vec<u8> {
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, "asked for by the device");
+            let mut attrs = Vec::new();
+            if let Some(c) = challenge {
+                let value = Any::new(Tag::Utf8String, c.as_bytes().to_vec()).expect("utf8");
+                let mut set = SetOfVec::new();
+                set.insert(value).expect("set");
+                attrs.push(rcgen::Attribute {
+                    oid: &[1, 2, 840, 113549, 1, 9, 7],
+                    values: set.to_der().expect("der"),
+                });
+            }
+            params
+                .serialize_request_with_attributes(&self.key, attrs)
+                .expect("csr")
+                .der()
+                .to_vec()
+        }
+
+        /// A `PKCSReq` carrying `csr`, enveloped to `ra_der` with `cipher`, signed by this device.
+        pub fn pkcs_req(&self, ra_der: &[u8], csr: &[u8], cipher: ContentCipher) -> Vec<u8> {
+            let ra = Certificate::from_der(ra_der).expect("ra certificate");
+            let env = envelope(&ra, cipher, csr).expect("envelope");
+            let attrs = vec![
+                attribute(SCEP_MESSAGE_TYPE, any_printable(PKCS_REQ).expect("type")).expect("a"),
+                attribute(SCEP_TRANSACTION_ID, any_printable("tx-1").expect("id")).expect("a"),
+                attribute(SCEP_SENDER_NONCE, any_octets(&random(16)).expect("n")).expect("a"),
+            ];
+            signed_message(&self.cert, &|m| self.sign(m), Some(env), attrs).expect("signed")
+        }
+
+        /// Reads a `CertRep`: the issued certificate, or the `failInfo` name.
+        pub fn read_cert_rep(&self, der: &[u8]) -> Result<Vec<u8>, String> {
+            let outer: ContentInfo = decode(der).ok_or("not CMS")?;
+            let sd: SignedData =
+                decode(&content_of(&outer, ID_SIGNED_DATA).ok_or("not SignedData")?)
+                    .ok_or("bad SignedData")?;
+            let si = sd.signer_infos.0.iter().next().ok_or("no signer")?.clone();
+            let attrs = si.signed_attrs.ok_or("no attributes")?;
+            match attr_str(&attrs, SCEP_PKI_STATUS).as_deref() {
+                Some("0") => {}
+                Some("2") => {
+                    let code = attr_str(&attrs, SCEP_FAIL_INFO).unwrap_or_default();
+                    return Err(match code.as_str() {
+                        "0" => "badAlg",
+                        "1" => "badMessageCheck",
+                        "2" => "badRequest",
+                        "3" => "badTime",
+                        "4" => "badCertId",
+                        _ => "unknown",
+                    }
+                    .to_string());
+                }
+                other => return Err(format!("pkiStatus {other:?}")),
+            }
+            let content = sd
+                .encap_content_info
+                .econtent
+                .map(|c| c.value().to_vec())
+                .ok_or("no content")?;
+            let env_ci: ContentInfo = decode(&content).ok_or("envelope")?;
+            let env =
+                read_envelope(&content_of(&env_ci, ID_ENVELOPED_DATA).ok_or("not EnvelopedData")?)
+                    .ok_or("bad EnvelopedData")?;
+            let ktri = env
+                .recipients
+                .into_iter()
+                .find_map(|r| match r {
+                    RecipientInfo::Ktri(k) => Some(k),
+                    _ => None,
+                })
+                .ok_or("no recipient")?;
+            let cipher =
+                ContentCipher::from_oid(&env.algorithm.oid).ok_or("unknown content cipher")?;
+            let iv = env
+                .algorithm
+                .parameters
+                .map(|p| p.value().to_vec())
+                .ok_or("no IV")?;
+            let plain = self
+                .key
+                .key
+                .decrypt(rsa::Pkcs1v15Encrypt, ktri.enc_key.as_bytes())
+                .ok()
+                .and_then(|k| cipher.decrypt(&k, &iv, &env.ciphertext))
+                .ok_or("decryption")?;
+            let inner: ContentInfo = decode(&plain).ok_or("inner")?;
+            let certs: SignedData =
+                decode(&content_of(&inner, ID_SIGNED_DATA).ok_or("inner type")?)
+                    .ok_or("inner SignedData")?;
+            let first = certs
+                .certificates
+                .and_then(|set| set.0.iter().next().cloned())
+                .ok_or("no certificate")?;
+            match first {
+                CertificateChoices::Certificate(c) => c.to_der().map_err(|e| e.to_string()),
+                _ => Err("not a certificate".into()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client::Device;
+    use super::*;
+    use crate::ssr::ca::{self, Secret};
+
+    fn new_ra() -> (Ra, Vec<u8>) {
+        let (_, signer) =
+            ca::generate_ca("Test CA", 1_700_000_000, &Secret::new("test pass 12345")).expect("ca");
+        let (cert, key) = ca::issue_ra(&signer, 1_700_000_000, 1_900_000_000).expect("ra");
+        (Ra::new(&cert, &key).expect("ra"), signer.cert_der.clone())
+    }
+
+    fn refused(r: Result<PkcsReq, ScepError>) -> (FailInfo, &'static str) {
+        match r {
+            Err(ScepError::Refused { info, why, .. }) => (info, why),
+            Err(e) => panic!("not a refusal: {e}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn a_device_request_is_checked_and_answered_with_its_certificate() {
+        let (ra, ca_der) = new_ra();
+        let device = Device::new(2048);
+        for cipher in [
+            ContentCipher::Aes128Cbc,
+            ContentCipher::Aes256Cbc,
+            ContentCipher::Des3Cbc,
+            ContentCipher::DesCbc,
+        ] {
+            let msg = device.pkcs_req(ra.cert_der(), &device.csr(Some("c-1")), cipher);
+            let req = parse_pkcs_req(&ra, &msg).expect("accepted");
+            assert_eq!(req.challenge.as_deref(), Some("c-1"));
+            assert_eq!(req.reply.cipher, cipher);
+            // The answer is readable only by the device and carries the certificate.
+            let rep = cert_rep(&ra, &req.reply, Ok(&ca_der)).expect("rep");
+            assert_eq!(device.read_cert_rep(&rep).expect("cert"), ca_der);
+            let other = Device::new(2048);
+            assert!(other.read_cert_rep(&rep).is_err());
+            let fail = cert_rep(&ra, &req.reply, Err(FailInfo::BadRequest)).expect("rep");
+            assert_eq!(device.read_cert_rep(&fail), Err("badRequest".into()));
+        }
+    }
+
+    #[test]
+    fn tampered_misaddressed_weak_and_garbage_requests_are_refused() {
+        let (ra, _) = new_ra();
+        let device = Device::new(2048);
+        let msg = device.pkcs_req(
+            ra.cert_der(),
+            &device.csr(Some("c")),
+            ContentCipher::Aes128Cbc,
+        );
+        // A flipped byte in the signature (the last bytes of the message).
+        let mut bad = msg.clone();
+        let n = bad.len() - 3;
+        bad[n] ^= 1;
+        assert_eq!(
+            refused(parse_pkcs_req(&ra, &bad)).0,
+            FailInfo::BadMessageCheck
+        );
+        // Encrypted to another portal's RA.
+        let (other, _) = new_ra();
+        let foreign = device.pkcs_req(
+            other.cert_der(),
+            &device.csr(Some("c")),
+            ContentCipher::Aes128Cbc,
+        );
+        assert_eq!(
+            refused(parse_pkcs_req(&ra, &foreign)),
+            (FailInfo::BadMessageCheck, "not encrypted to the RA")
+        );
+        // A request for another key than the one that signs the message.
+        let stranger = Device::new(2048);
+        let swapped = device.pkcs_req(
+            ra.cert_der(),
+            &stranger.csr(Some("c")),
+            ContentCipher::Aes128Cbc,
+        );
+        assert_eq!(
+            refused(parse_pkcs_req(&ra, &swapped)).0,
+            FailInfo::BadMessageCheck
+        );
+        // A key below the policy.
+        let weak = Device::new(1024);
+        let small = weak.pkcs_req(
+            ra.cert_der(),
+            &weak.csr(Some("c")),
+            ContentCipher::Aes128Cbc,
+        );
+        assert_eq!(
+            refused(parse_pkcs_req(&ra, &small)),
+            (FailInfo::BadRequest, "key too weak")
+        );
+        // Not a SCEP message at all: nothing to answer.
+        for junk in [&b""[..], b"garbage", &msg[..msg.len() / 2]] {
+            assert!(matches!(
+                parse_pkcs_req(&ra, junk),
+                Err(ScepError::Malformed(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn ber_with_indefinite_lengths_and_segmented_octets_is_read() {
+        // [0] constructed, indefinite length, two OCTET STRING segments.
+        let ber = [
+            0xa0, 0x80, 0x04, 0x02, 1, 2, 0x04, 0x01, 3, 0x00, 0x00, 0xff,
+        ];
+        let (t, rest) = read_tlv(&ber).expect("tlv");
+        assert_eq!(octets(&t).expect("octets"), vec![1, 2, 3]);
+        assert_eq!(rest, &[0xff]);
+        assert!(read_tlv(&[0x04, 0x05, 1]).is_none(), "truncated");
+    }
 }

@@ -117,6 +117,8 @@ async fn nginx_honours_the_crl() {
     let f = |name: &str| dir.join(name);
 
     let (user, entry) = picked_up_pem(&app, "nina", &dir).await;
+    // A second user's iPhone enrolled through SCEP with its own key.
+    let (sam, sam_entry, sam_crt, sam_key) = crate::scep::scep_enrolled(&app, "sam").await;
     let fetch = |path: &'static str| {
         let base = app.base.clone();
         async move {
@@ -215,6 +217,7 @@ http {{
         .spawn()
         .unwrap();
     let valid = (f("client.crt"), f("client.key"));
+    let device = (sam_crt, sam_key);
     let foreign = (f("intruder.crt"), f("intruder.key"));
     let srv = f("srv.crt");
     let with = |c: &(std::path::PathBuf, std::path::PathBuf)| curl(port, &srv, Some((&c.0, &c.1)));
@@ -236,6 +239,12 @@ http {{
     let via_ocsp =
         |c: &(std::path::PathBuf, std::path::PathBuf)| curl(ocsp_port, &srv, Some((&c.0, &c.1)));
     assert_eq!(via_ocsp(&valid), "200", "OCSP says good\n{}", log());
+    assert_eq!(
+        with(&device),
+        "200",
+        "the SCEP-enrolled certificate is accepted"
+    );
+    assert_eq!(via_ocsp(&device), "200");
     assert_eq!(via_ocsp(&foreign), "400");
 
     // Revoke it through the portal; the CRL it serves now lists it; nginx reloads it.
@@ -249,6 +258,21 @@ http {{
         .await,
     )
     .await;
+    json(
+        call(
+            &app,
+            "revoke_entry",
+            &[("entry", &sam_entry), ("reason", "keyCompromise")],
+            Some(&sam),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        via_ocsp(&device),
+        "400",
+        "OCSP refuses the device's certificate"
+    );
     // OCSP takes effect at once, without a reload; the CRL server still has the old CRL.
     assert_eq!(
         via_ocsp(&valid),
@@ -276,6 +300,11 @@ http {{
     );
     assert!(log().contains("certificate revoked"), "{}", log());
     assert_eq!(with(&foreign), "400");
+    assert_eq!(
+        with(&device),
+        "400",
+        "the revoked SCEP-enrolled certificate is refused"
+    );
 
     let _ = Command::new(nginx_bin())
         .args(nginx_args(&["-s", "stop"]))

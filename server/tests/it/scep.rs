@@ -186,6 +186,25 @@ async fn profile_of(app: &TestApp, token: &str, pin: &str, tag: &str) -> (String
     (grant, read_profile(app, &bytes, tag))
 }
 
+/// A user whose certificate a device enrolled through SCEP (PIN, profile, `scepclient`):
+/// (session, entry, certificate PEM path, key PEM path).
+pub(crate) async fn scep_enrolled(
+    app: &TestApp,
+    login: &str,
+) -> (String, String, PathBuf, PathBuf) {
+    let user = activated_user(app, login, false).await;
+    let entry = request(app, &user, "iPhone").await;
+    let (url, pin, _, _) = show_link(app, &user, &entry).await;
+    let (_, profile) = profile_of(app, &token_of(&url), &pin, login).await;
+    let challenge = profile["scep"]["Challenge"].as_str().unwrap().to_string();
+    let dir = app.dir.path().join(format!("ra-{login}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fp = ra_fingerprint(app, &dir).await;
+    let (good, out, d) = scepclient(app, login, &challenge, &fp, 2048).await;
+    assert!(good, "{out}");
+    (user, entry, d.join("cert.pem"), d.join("key.pem"))
+}
+
 async fn link_status(app: &TestApp, user: &str, link_cookie: &str, entry: &str) -> Value {
     let both = format!("certportal={user}; {link_cookie}");
     json(
