@@ -34,6 +34,8 @@ struct FileConfig {
     ca_common_name: Option<String>,
     site_root: Option<String>,
     log_format: Option<String>,
+    profile_signing_cert_file: Option<String>,
+    profile_signing_key_file: Option<String>,
 }
 
 /// The effective configuration.
@@ -50,7 +52,14 @@ pub struct Config {
     pub ca_common_name: String,
     pub site_root: PathBuf,
     pub json_logs: bool,
+    /// Certificate (PEM, with its chain) and PKCS#8 key (PEM) that sign `.mobileconfig`
+    /// profiles; both or neither.
+    pub profile_signing: Option<(PathBuf, PathBuf)>,
 }
+
+/// The settings naming the profile signer's files.
+pub const PROFILE_CERT_SETTING: &str = "CERTPORTAL_PROFILE_SIGNING_CERT_FILE";
+pub const PROFILE_KEY_SETTING: &str = "CERTPORTAL_PROFILE_SIGNING_KEY_FILE";
 
 /// Minimum length of the CA passphrase.
 pub const MIN_PASSPHRASE: usize = 12;
@@ -174,6 +183,26 @@ impl Config {
             }
         };
 
+        let profile_signing = match (
+            pick(PROFILE_CERT_SETTING, fc.profile_signing_cert_file),
+            pick(PROFILE_KEY_SETTING, fc.profile_signing_key_file),
+        ) {
+            (None, None) => None,
+            (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+            (Some(_), None) => {
+                return Err(err(
+                    PROFILE_KEY_SETTING,
+                    "must be set with CERTPORTAL_PROFILE_SIGNING_CERT_FILE",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    PROFILE_CERT_SETTING,
+                    "must be set with CERTPORTAL_PROFILE_SIGNING_KEY_FILE",
+                ))
+            }
+        };
+
         Ok(Config {
             data_dir,
             listen,
@@ -184,6 +213,7 @@ impl Config {
             ca_common_name,
             site_root,
             json_logs,
+            profile_signing,
         })
     }
 
@@ -212,6 +242,29 @@ fn parse_public_url(u: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(u.to_string())
+}
+
+/// Loads the profile signer named by the configuration, checking that the files are
+/// readable, the certificate parses and the key belongs to it.
+pub fn profile_signer(
+    files: &(PathBuf, PathBuf),
+) -> Result<app::ssr::profile_sign::ProfileSigner, ConfigError> {
+    let read = |setting: &str, path: &Path| {
+        std::fs::read(path)
+            .map_err(|e| err(setting, format!("cannot read {}: {e}", path.display())))
+    };
+    let cert = read(PROFILE_CERT_SETTING, &files.0)?;
+    let key = read(PROFILE_KEY_SETTING, &files.1)?;
+    app::ssr::profile_sign::ProfileSigner::from_pem(&cert, &key).map_err(|e| {
+        err(
+            if e.cert {
+                PROFILE_CERT_SETTING
+            } else {
+                PROFILE_KEY_SETTING
+            },
+            e.reason,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -276,6 +329,10 @@ mod tests {
             (
                 &[PASS, ("CERTPORTAL_LOG_FORMAT", "xml")],
                 "CERTPORTAL_LOG_FORMAT",
+            ),
+            (
+                &[PASS, (PROFILE_CERT_SETTING, "/etc/cert.pem")],
+                PROFILE_KEY_SETTING,
             ),
         ];
         for (vars, setting) in cases {

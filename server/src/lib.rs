@@ -66,7 +66,13 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
         ca_passphrase: cfg.ca_passphrase.clone(),
         ca_common_name: cfg.ca_common_name.clone(),
     };
-    let s = Services::start(&sc, clock).await?;
+    let signer = cfg
+        .profile_signing
+        .as_ref()
+        .map(config::profile_signer)
+        .transpose()?;
+    let mut s = Services::start(&sc, clock).await?;
+    s.profile_signer = signer.map(Arc::new);
     restrict_sqlite_file(&cfg.database_url);
     Ok(s)
 }

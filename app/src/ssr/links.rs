@@ -683,8 +683,12 @@ async fn redeem_in_tx(
         ip,
     };
     let policy = s.policy(&mut tx).await.map_err(CertError::from)?;
-    let profile = |identity: profile::Identity, ca_der: &[u8], removal_date: i64| {
-        profile::mobileconfig(&profile::ProfileInput {
+    // Signed when a signer is configured (iOS then shows it as verified).
+    let profile = |identity: profile::Identity,
+                   ca_der: &[u8],
+                   removal_date: i64|
+     -> Result<Vec<u8>, CertError> {
+        let xml = profile::mobileconfig(&profile::ProfileInput {
             portal_url: &s.public_url,
             user_id: &owner.id,
             login: &owner.login,
@@ -693,7 +697,13 @@ async fn redeem_in_tx(
             ca_der,
             removal_date,
         })
-        .into_bytes()
+        .into_bytes();
+        match &s.profile_signer {
+            Some(signer) => signer
+                .sign(&xml)
+                .map_err(|e| CertError::from(super::services::ServiceError::from(e))),
+            None => Ok(xml),
+        }
     };
     if format == Format::Mobileconfig && policy.apple_profile == AppleProfile::Scep {
         // Nothing is signed now: the device enrolls with the profile's challenge.
@@ -724,7 +734,7 @@ async fn redeem_in_tx(
             email: owner.email.clone(),
             upn: owner.upn.clone(),
         };
-        let bytes = profile(profile::Identity::Scep(scep), &signer.cert_der, not_after);
+        let bytes = profile(profile::Identity::Scep(scep), &signer.cert_der, not_after)?;
         return Ok(Download {
             file_name: format!("certportal-{}.{}", owner.login, format.code()),
             format,
@@ -773,7 +783,7 @@ async fn redeem_in_tx(
             profile::Identity::Pkcs12(picked.p12.clone()),
             &picked.ca_der,
             picked.certificate.not_after,
-        ),
+        )?,
         Format::P12 | Format::Pfx => picked.p12.clone(),
     };
     tx.commit().await?;

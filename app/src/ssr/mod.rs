@@ -17,6 +17,7 @@ pub mod ocsp;
 pub mod passwords;
 pub mod pin_key;
 pub mod profile;
+pub mod profile_sign;
 pub mod qr;
 pub mod read;
 pub mod scep;

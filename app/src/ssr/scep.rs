@@ -36,7 +36,8 @@ const SCEP_FAIL_INFO: Oid = Oid::new_unwrap("2.16.840.1.113733.1.9.4");
 const SCEP_SENDER_NONCE: Oid = Oid::new_unwrap("2.16.840.1.113733.1.9.5");
 const SCEP_RECIPIENT_NONCE: Oid = Oid::new_unwrap("2.16.840.1.113733.1.9.6");
 const SCEP_TRANSACTION_ID: Oid = Oid::new_unwrap("2.16.840.1.113733.1.9.7");
-const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+pub(crate) const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+pub(crate) const ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 const SHA1_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.5");
 const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
 const SHA512_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.13");
@@ -708,20 +709,23 @@ fn signed_by_ra(
     content: Option<Vec<u8>>,
     extra: Vec<Attribute>,
 ) -> Result<Vec<u8>, ScepError> {
-    signed_message(&ra.cert, &|m| ra.sign(m), content, extra)
+    signed_message(&[&ra.cert], RSA_ENCRYPTION, &|m| ra.sign(m), content, extra)
 }
 
 /// Signs the DER of signed attributes with the signer's key.
 type Signer<'a> = dyn Fn(&[u8]) -> Result<Vec<u8>, ScepError> + 'a;
 
-/// A SignedData over `content`, signed (RSA PKCS#1 v1.5, SHA-256) by `signer_cert`'s key
-/// through `sign`, with `extra` signed attributes, wrapped in a ContentInfo.
-fn signed_message(
-    signer_cert: &Certificate,
+/// A SignedData over `content` with SHA-256, signed by the key of `chain[0]` through `sign`
+/// (whose algorithm `signature_alg` names), with `extra` signed attributes and the
+/// certificates of `chain`, wrapped in a ContentInfo.
+pub(crate) fn signed_message(
+    chain: &[&Certificate],
+    signature_alg: Oid,
     sign: &Signer<'_>,
     content: Option<Vec<u8>>,
     extra: Vec<Attribute>,
 ) -> Result<Vec<u8>, ScepError> {
+    let signer_cert = chain.first().ok_or_else(|| internal("no signer"))?;
     use sha2::Digest;
     let digest = sha2::Sha256::digest(content.as_deref().unwrap_or_default()).to_vec();
     let mut attrs = SetOfVec::new();
@@ -743,7 +747,8 @@ fn signed_message(
         sid: SignerIdentifier::IssuerAndSerialNumber(issuer_and_serial(signer_cert)),
         digest_alg: alg(SHA256, true),
         signed_attrs: Some(attrs),
-        signature_algorithm: alg(RSA_ENCRYPTION, true),
+        // RSA names its parameters (NULL); ECDSA's algorithm identifiers have none.
+        signature_algorithm: alg(signature_alg, signature_alg == RSA_ENCRYPTION),
         signature: OctetString::new(signature).map_err(internal)?,
         unsigned_attrs: None,
     };
@@ -761,8 +766,13 @@ fn signed_message(
             econtent,
         },
         certificates: Some(
-            CertificateSet::try_from(vec![CertificateChoices::Certificate(signer_cert.clone())])
-                .map_err(internal)?,
+            CertificateSet::try_from(
+                chain
+                    .iter()
+                    .map(|c| CertificateChoices::Certificate((*c).clone()))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(internal)?,
         ),
         crls: None,
         signer_infos: SignerInfos::try_from(vec![si]).map_err(internal)?,
@@ -994,7 +1004,14 @@ pub mod client {
                 attribute(SCEP_TRANSACTION_ID, any_printable("tx-1").expect("id")).expect("a"),
                 attribute(SCEP_SENDER_NONCE, any_octets(&random(16)).expect("n")).expect("a"),
             ];
-            signed_message(&self.cert, &|m| self.sign(m), Some(env), attrs).expect("signed")
+            signed_message(
+                &[&self.cert],
+                RSA_ENCRYPTION,
+                &|m| self.sign(m),
+                Some(env),
+                attrs,
+            )
+            .expect("signed")
         }
 
         /// Reads a `CertRep`: the issued certificate, or the `failInfo` name.

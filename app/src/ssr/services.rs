@@ -63,6 +63,8 @@ pub struct Services {
     pub authority: Authority,
     /// Faults tests arm to prove atomicity (inert without the `test-hooks` feature).
     pub faults: super::faults::Faults,
+    /// Signs `.mobileconfig` profiles when a certificate and key are configured.
+    pub profile_signer: Option<Arc<super::profile_sign::ProfileSigner>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -122,6 +124,7 @@ impl Services {
             authority: Authority::new(db2, cfg.data_dir.clone(), cfg.ca_passphrase.clone()),
             ocsp_stats: Arc::default(),
             faults: Default::default(),
+            profile_signer: None,
         };
         services
             .authority

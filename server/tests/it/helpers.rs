@@ -130,7 +130,15 @@ pub async fn database_url(backend: Backend, dir: &Path) -> String {
 }
 
 pub fn config(dir: &Path, database_url: &str) -> Config {
+    config_with(dir, database_url, &[])
+}
+
+/// [`config`] with more `CERTPORTAL_*` settings.
+pub fn config_with(dir: &Path, database_url: &str, extra: &[(&'static str, String)]) -> Config {
     let mut vars = HashMap::new();
+    for (k, v) in extra {
+        vars.insert(*k, v.clone());
+    }
     vars.insert(
         "CERTPORTAL_DATA_DIR",
         dir.join("data").display().to_string(),
@@ -168,8 +176,25 @@ pub async fn spawn_on(dir: tempfile::TempDir, database_url: String) -> TestApp {
     spawn_on_at(dir, database_url, T0).await
 }
 
+/// Starts a portal on a new SQLite database with more `CERTPORTAL_*` settings.
+pub async fn spawn_with(extra: &[(&'static str, String)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(Backend::Sqlite, dir.path()).await;
+    let cfg = config_with(dir.path(), &url, extra);
+    start_with(dir, url, T0, cfg).await
+}
+
 async fn spawn_on_at(dir: tempfile::TempDir, database_url: String, now: i64) -> TestApp {
     let cfg = config(dir.path(), &database_url);
+    start_with(dir, database_url, now, cfg).await
+}
+
+async fn start_with(
+    dir: tempfile::TempDir,
+    database_url: String,
+    now: i64,
+    cfg: Config,
+) -> TestApp {
     let clock = ManualClock::new(now);
     let running = server::start(&cfg, Arc::new(clock.clone())).await.unwrap();
     TestApp {

@@ -475,6 +475,17 @@ async fn pin_check(backend: Backend) {
     assert!(page.contains("data-testid=\"pickup-downloaded\""), "{page}");
     let st = link_status(&app, &kai, &link_cookie, &entry).await;
     assert_eq!(st["picked_format"], "p12");
+    // Say that download broke off on the phone: the computer shows it was picked up and
+    // offers the way forward, a renewal link; its pickup supersedes the lost certificate.
+    let lost = certificates_of(&app, "kai").await[0].clone();
+    let (url_r, _, _, _) = show_link(&app, &kai, &entry).await;
+    let r = crate::pickup::download(&app, &token_of(&url_r), "p12", ANDROID).await;
+    assert_eq!(r.status(), 200);
+    let certs = certificates_of(&app, "kai").await;
+    assert_eq!(certs.len(), 2);
+    let old = certs.iter().find(|c| c.id == lost.id).unwrap();
+    assert_eq!(old.state, State::Superseded, "the lost one is replaced");
+    assert!(certs.iter().any(|c| c.state == State::Issued));
 
     // Five wrong PINs lock the link: audited, shown on the desktop, the right PIN no longer
     // helps, and nothing was signed.
@@ -488,7 +499,7 @@ async fn pin_check(backend: Backend) {
     assert_refused(&r, "link_locked");
     let st = link_status(&app, &kai, &cookie_b, &entry_b).await;
     assert_eq!(st["problem"], "link_locked", "{st}");
-    assert_eq!(certificates_of(&app, "kai").await.len(), 1);
+    assert_eq!(certificates_of(&app, "kai").await.len(), 2);
     let audit = audit_actions(&app).await;
     assert_eq!(
         audit.iter().filter(|(a, _)| a == "link.pin_failed").count(),
@@ -548,4 +559,109 @@ async fn wrong_pins_are_throttled_per_address() {
         "throttled after the address's 30 free failures: {at}"
     );
     app.stop().await;
+}
+
+/// With a signing certificate and key configured (ECDSA P-256 or RSA, PKCS#8, made here with
+/// openssl), every profile is a CMS SignedData that `openssl cms -verify` accepts against that
+/// certificate, and whose content is the profile; a changed byte fails the check. A key that
+/// does not belong to the certificate stops start-up, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_are_signed_when_a_signer_is_configured() {
+    use server::config::{PROFILE_CERT_SETTING, PROFILE_KEY_SETTING};
+    let keys = tempfile::tempdir().unwrap();
+    let k = |name: &str| keys.path().join(name);
+    for kind in ["ec", "rsa"] {
+        let newkey: &[&str] = if kind == "ec" {
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        } else {
+            &["-newkey", "rsa:2048"]
+        };
+        let (cert, key) = (k(&format!("{kind}.crt")), k(&format!("{kind}.key")));
+        let mut args = vec!["req", "-x509", "-nodes"];
+        args.extend(newkey);
+        let (cert_s, key_s) = (p(&cert), p(&key));
+        args.extend([
+            "-keyout",
+            &key_s,
+            "-out",
+            &cert_s,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=portal.example",
+        ]);
+        ok("openssl", &args);
+        let app = crate::helpers::spawn_with(&[
+            (PROFILE_CERT_SETTING, cert_s.clone()),
+            (PROFILE_KEY_SETTING, key_s.clone()),
+        ])
+        .await;
+        let user = activated_user(&app, "vera", false).await;
+        let entry = request(&app, &user, "iPhone").await;
+        let (url, pin, _, _) = show_link(&app, &user, &entry).await;
+        let token = token_of(&url);
+        let (_, grant) = unlock(&app, &token, &pin).await;
+        let r = download_with(&app, &token, grant.as_deref(), "mobileconfig", IPHONE).await;
+        assert_eq!(r.status(), 200);
+        let signed = r.bytes().await.unwrap().to_vec();
+        assert!(!signed.starts_with(b"<?xml"), "a signed profile is DER");
+        let file = app.path(&format!("{kind}.mobileconfig"));
+        std::fs::write(&file, &signed).unwrap();
+        let content = app.path(&format!("{kind}.xml"));
+        let out = ok(
+            "openssl",
+            &[
+                "cms",
+                "-verify",
+                "-inform",
+                "DER",
+                "-in",
+                &p(&file),
+                "-CAfile",
+                &cert_s,
+                "-purpose",
+                "any",
+                "-out",
+                &p(&content),
+            ],
+        );
+        assert!(out.contains("Verification successful"), "{out}");
+        let profile = read_profile(&app, &std::fs::read(&content).unwrap(), kind);
+        assert_eq!(
+            profile["types"],
+            serde_json::json!(["com.apple.security.root", "com.apple.security.scep"])
+        );
+        // A changed byte in the signed content fails the check.
+        let mut tampered = signed.clone();
+        let at = signed.windows(9).position(|w| w == b"Challenge").unwrap();
+        tampered[at] ^= 0x20;
+        std::fs::write(&file, &tampered).unwrap();
+        let (good, out) = crate::helpers::run(
+            "openssl",
+            &[
+                "cms",
+                "-verify",
+                "-inform",
+                "DER",
+                "-in",
+                &p(&file),
+                "-CAfile",
+                &cert_s,
+                "-purpose",
+                "any",
+                "-out",
+                &p(&content),
+            ],
+        );
+        assert!(!good, "{out}");
+        app.stop().await;
+    }
+    let mismatched = server::config::profile_signer(&(k("ec.crt"), k("rsa.key"))).unwrap_err();
+    assert_eq!(mismatched.setting, PROFILE_KEY_SETTING);
+    assert!(
+        mismatched.reason.contains("does not belong"),
+        "{mismatched:?}"
+    );
+    let missing = server::config::profile_signer(&(k("none.crt"), k("rsa.key"))).unwrap_err();
+    assert_eq!(missing.setting, PROFILE_CERT_SETTING);
 }
