@@ -746,7 +746,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::ReissueNotAllowed => ("Renewal is not allowed for your account. Ask an administrator.", "お使いのアカウントでは更新が許可されていません。管理者にお問い合わせください。"),
         Msg::LinkTitle => ("Renewal URL", "更新用URL"),
         Msg::LinkIntro => ("Scan the QR code with the phone that should get the certificate, or open the link on it. The link works once.", "証明書を入れるスマートフォンでQRコードを読み取るか、リンクを開いてください。リンクは一度だけ使えます。"),
-        Msg::LinkPin => ("PIN — the phone asks for it when installing", "PIN(インストール時に入力します)"),
+        Msg::LinkPin => ("PIN — the phone asks for it before anything is installed", "PIN(スマートフォンでインストールの前に入力します)"),
         Msg::LinkPinOnlyHere => ("The PIN is shown only on this screen. Never send it together with the link.", "PINはこの画面にのみ表示されます。リンクと一緒に送らないでください。"),
         Msg::LinkExpiresIn => ("Expires in", "残り時間"),
         Msg::LinkValidUntil => ("Valid until (UTC)", "有効期限(UTC)"),

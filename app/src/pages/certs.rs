@@ -216,10 +216,10 @@ pub fn LinkPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let make = ServerAction::<ShowRenewalLink>::new();
-    let entry = Resource::new(id, my_entry);
     // The link's live status: re-read after a new link and every few seconds, so the screen
     // shows when the phone proves the PIN, picks up or enrolls, or locks the link.
     let tick = RwSignal::new(0u32);
+    let entry = Resource::new(move || (id(), tick.get()), |(id, _)| my_entry(id));
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Ok(h) = set_interval_with_handle(
@@ -254,6 +254,9 @@ pub fn LinkPage() -> impl IntoView {
                         (Err(e), _) if e.code == ErrorCode::NotSignedIn => view! { <SignInFirst next=format!("/certificates/{}/link", id())/> }.into_any(),
                         (Err(e), _) | (_, Err(e)) => view! { <ErrorText error=e/> }.into_any(),
                         (Ok(e), Ok(cur)) => {
+                            // Once the phone picked the link up, the QR code and PIN are spent:
+                            // only the outcome is shown, and no second link is offered here.
+                            let picked = cur.as_ref().is_some_and(|l| l.status.picked_at.is_some());
                             let cur = StoredValue::new(cur);
                             let shown = move || cur.get_value();
                             let title = if e.serial.is_some() || e.renewal { Msg::LinkTitle } else { Msg::InstallUrlTitle };
@@ -266,15 +269,18 @@ pub fn LinkPage() -> impl IntoView {
                                 </p>
                                 <ErrorNote error=Signal::derive(error) testid="link-error"/>
                                 {move || match shown() {
+                                    Some(l) if picked => view! { <LinkStatusNote st=l.status/> }.into_any(),
                                     Some(l) => view! { <LinkPanel l=l/> }.into_any(),
                                     None => view! { <p class="hint">{tr(Msg::LinkNone)}</p> }.into_any(),
                                 }}
-                                <ActionForm action=make attr:class="form">
-                                    <input type="hidden" name="entry" value=id/>
-                                    <button type="submit" class="primary" data-testid="make-link" disabled=move || make.pending().get()>
-                                        {move || if shown().is_some() { t(lang.get(), Msg::MakeNewLink) } else { t(lang.get(), Msg::MakeLink) }}
-                                    </button>
-                                </ActionForm>
+                                {(!picked).then(|| view! {
+                                    <ActionForm action=make attr:class="form">
+                                        <input type="hidden" name="entry" value=id/>
+                                        <button type="submit" class="primary" data-testid="make-link" disabled=move || make.pending().get()>
+                                            {move || if shown().is_some() { t(lang.get(), Msg::MakeNewLink) } else { t(lang.get(), Msg::MakeLink) }}
+                                        </button>
+                                    </ActionForm>
+                                })}
                             }.into_any()
                         }
                     }
