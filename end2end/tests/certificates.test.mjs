@@ -129,6 +129,9 @@ test('desktop with JavaScript: request, QR link, iPhone installs the profile, li
   const enrolled = await scepEnroll(portal.base, challenge, path.join(portal.dataDir, 'iphone'));
   assert.ok(enrolled.ok, enrolled.output);
   await page.waitForSelector('[data-testid=link-status]:has-text("enrolled")', { timeout: 15000 });
+  // The spent QR code and PIN are gone; the button there is a plainly named renewal.
+  assert.equal(await page.locator('[data-testid=qr]').count(), 0);
+  assert.equal((await page.textContent('[data-testid=make-link]')).trim(), 'Show renewal URL');
   await page.screenshot({ path: path.join(SHOTS, 'link-desktop-enrolled.png'), fullPage: true });
 
   // Used: the same link now says so, and the desktop list shows the issued certificate.

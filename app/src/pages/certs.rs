@@ -255,7 +255,7 @@ pub fn LinkPage() -> impl IntoView {
                         (Err(e), _) | (_, Err(e)) => view! { <ErrorText error=e/> }.into_any(),
                         (Ok(e), Ok(cur)) => {
                             // Once the phone picked the link up, the QR code and PIN are spent:
-                            // only the outcome is shown, and no second link is offered here.
+                            // only the outcome is shown.
                             let picked = cur.as_ref().is_some_and(|l| l.status.picked_at.is_some());
                             let cur = StoredValue::new(cur);
                             let shown = move || cur.get_value();
@@ -273,14 +273,20 @@ pub fn LinkPage() -> impl IntoView {
                                     Some(l) => view! { <LinkPanel l=l/> }.into_any(),
                                     None => view! { <p class="hint">{tr(Msg::LinkNone)}</p> }.into_any(),
                                 }}
-                                {(!picked).then(|| view! {
-                                    <ActionForm action=make attr:class="form">
-                                        <input type="hidden" name="entry" value=id/>
-                                        <button type="submit" class="primary" data-testid="make-link" disabled=move || make.pending().get()>
-                                            {move || if shown().is_some() { t(lang.get(), Msg::MakeNewLink) } else { t(lang.get(), Msg::MakeLink) }}
-                                        </button>
-                                    </ActionForm>
-                                })}
+                                // After a pickup the button is the renewal the user may come back for,
+                                // named as such, not "Make a new link" for a spent one.
+                                <ActionForm action=make attr:class="form">
+                                    <input type="hidden" name="entry" value=id/>
+                                    <button type="submit" class=if picked { "secondary" } else { "primary" } data-testid="make-link" disabled=move || make.pending().get()>
+                                        {move || if picked {
+                                            t(lang.get(), Msg::ShowRenewalUrl)
+                                        } else if shown().is_some() {
+                                            t(lang.get(), Msg::MakeNewLink)
+                                        } else {
+                                            t(lang.get(), Msg::MakeLink)
+                                        }}
+                                    </button>
+                                </ActionForm>
                             }.into_any()
                         }
                     }
