@@ -14,17 +14,17 @@ ALTER TABLE links ADD COLUMN picked_format TEXT;
 CREATE UNIQUE INDEX links_scep ON links(scep_hash);
 
 -- A short-lived grant made by a correct PIN: the only thing that releases a bundle or a
--- profile. Only its SHA-256 is stored. A PKCS#12 redemption uses it up (certificate_id);
--- the same grant may fetch a replacement while it lives, when a download broke off.
+-- profile. Only its SHA-256 is stored. A PKCS#12 download uses it up (used_at); a SCEP
+-- profile does not (nothing is signed until the device enrolls).
 CREATE TABLE pickup_grants (
     id_hash         TEXT PRIMARY KEY,
     link_id         TEXT NOT NULL REFERENCES links(id),
     created_at      INTEGER NOT NULL,
     expires_at      INTEGER NOT NULL,
-    certificate_id  TEXT,
-    redemptions     INTEGER NOT NULL DEFAULT 0
+    used_at         INTEGER
 );
 CREATE INDEX pickup_grants_link ON pickup_grants(link_id);
+CREATE INDEX pickup_grants_expiry ON pickup_grants(expires_at);
 
 -- The SCEP registration authority of each CA (RFC 8894): an RSA certificate issued by the
 -- CA that decrypts and signs SCEP messages; its key sealed under the portal's secret key.

@@ -388,6 +388,9 @@ pub async fn background_tick(services: &Services) -> TickReport {
     if let Err(e) = app::ssr::auth::purge_expired(services).await {
         tracing::error!(error = %e, "purging expired sessions failed");
     }
+    if let Err(e) = app::ssr::links::purge_old_grants(services).await {
+        tracing::error!(error = %e, "purging old pickup grants failed");
+    }
     report
 }
 

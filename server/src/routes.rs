@@ -17,15 +17,18 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
-fn body(content_type: &'static str, bytes: Vec<u8>) -> Response {
+/// A 200 with a content type and a caching rule.
+fn body_with(content_type: &'static str, cache: &'static str, bytes: Vec<u8>) -> Response {
     let mut r = (StatusCode::OK, bytes).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     r
+}
+
+fn body(content_type: &'static str, bytes: Vec<u8>) -> Response {
+    body_with(content_type, "public, max-age=60", bytes)
 }
 
 /// `GET /healthz`: 200 when the database answers.
@@ -211,18 +214,12 @@ pub async fn pickup_download(
     match links::redeem(&s, &token, &grant, format, Some(peer.ip().to_string())).await {
         Ok(d) => {
             tracing::info!(serial = ?d.serial_hex, format = format.code(), "link redeemed");
-            let mut r = (StatusCode::OK, d.bytes).into_response();
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.content_type()),
-            );
+            let mut r = body_with(format.content_type(), "no-store", d.bytes);
             if let Ok(v) =
                 HeaderValue::from_str(&format!("attachment; filename=\"{}\"", d.file_name))
             {
-                h.insert(header::CONTENT_DISPOSITION, v);
+                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
             }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
         Err(RedeemError::Link(p)) => {
@@ -251,12 +248,7 @@ pub struct ScepQuery {
 }
 
 fn scep_body(content_type: &'static str, bytes: Vec<u8>) -> Response {
-    let mut r = (StatusCode::OK, bytes).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    body_with(content_type, "no-store", bytes)
 }
 
 /// `GET /scep`: `GetCACaps`, `GetCACert` (the CA and the RA as a degenerate PKCS#7), and
@@ -352,15 +344,8 @@ fn back_to_landing(token: &str, query: &str) -> Response {
 }
 
 fn ocsp_body(der: Vec<u8>) -> Response {
-    let mut r = (StatusCode::OK, der).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/ocsp-response"),
-    );
     // Answers are made per request from the live database; a cache would hide a revocation.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    r
+    body_with("application/ocsp-response", "no-cache", der)
 }
 
 /// `POST /ocsp` (`application/ocsp-request`): RFC 6960 responder.

@@ -92,8 +92,6 @@ pub struct PickupView {
     pub unlocked: bool,
     /// This browser picked the link up at this time.
     pub downloaded_at: Option<i64>,
-    /// Wrong PINs typed for this link so far.
-    pub pin_failures: i64,
     /// Apple devices get a SCEP profile: nothing is signed until the device enrolls.
     pub scep: bool,
 }
@@ -373,30 +371,22 @@ pub async fn pickup_info(token: String, platform: Option<String>) -> Result<Pick
         url: url.clone(),
         unlocked: false,
         downloaded_at: None,
-        pin_failures: 0,
         scep: false,
     };
     no_store();
     match links::inspect(&s, &token, grant.as_deref()).await {
-        Ok(info) => {
-            let policy = {
-                let mut c = s.conn().await?;
-                s.policy(&mut c).await?
-            };
-            Ok(PickupView {
-                device_label: info.device_label,
-                renewal: info.renewal,
-                expires_at: info.expires_at,
-                installer_link: info
-                    .installer_link
-                    .map(|l| l.replace("{url}", &crate::web::percent_encode(&url))),
-                unlocked: info.unlocked,
-                downloaded_at: info.downloaded_at,
-                pin_failures: info.pin_failures,
-                scep: policy.apple_profile == crate::domain::policy::AppleProfile::Scep,
-                ..base
-            })
-        }
+        Ok(info) => Ok(PickupView {
+            device_label: info.device_label,
+            renewal: info.renewal,
+            expires_at: info.expires_at,
+            installer_link: info
+                .installer_link
+                .map(|l| l.replace("{url}", &crate::web::percent_encode(&url))),
+            unlocked: info.unlocked,
+            downloaded_at: info.downloaded_at,
+            scep: info.apple_scep,
+            ..base
+        }),
         Err(RedeemError::Link(p)) => Ok(PickupView {
             problem: Some(p.code()),
             download: None,

@@ -115,7 +115,8 @@ pub struct LinkInfo {
     pub unlocked: bool,
     /// This browser picked the link up at this time.
     pub downloaded_at: Option<i64>,
-    pub pin_failures: i64,
+    /// Apple devices get a SCEP profile (the policy's `apple_profile`).
+    pub apple_scep: bool,
 }
 
 fn url_of(s: &Services, token: &str) -> String {
@@ -389,7 +390,7 @@ pub async fn inspect(
     };
     if let Some(p) = problem_of(&l, now) {
         // This browser redeemed the link itself: say so kindly, not "already used".
-        if p == LinkProblem::Used && held.as_ref().is_some_and(|g| g.redemptions > 0) {
+        if p == LinkProblem::Used && held.as_ref().is_some_and(|g| g.used_at.is_some()) {
             let e = db::enrollment_by_id(&mut c, &l.enrollment_id)
                 .await?
                 .ok_or(LinkProblem::Unknown)?;
@@ -400,7 +401,7 @@ pub async fn inspect(
                 installer_link: None,
                 unlocked: false,
                 downloaded_at: l.used_at,
-                pin_failures: l.pin_failures,
+                apple_scep: false,
             });
         }
         return Err(p.into());
@@ -419,8 +420,15 @@ pub async fn inspect(
         installer_link: policy.installer_link.clone(),
         unlocked: held.is_some_and(|g| g.expires_at > now),
         downloaded_at: None,
-        pin_failures: l.pin_failures,
+        apple_scep: policy.apple_profile == AppleProfile::Scep,
     })
+}
+
+/// Forgets grants that ended a day ago (the page a phone reopens within that day can still
+/// say "downloaded"). Run by the background task.
+pub async fn purge_old_grants(s: &Services) -> Result<u64, CertError> {
+    let mut c = s.conn().await?;
+    Ok(link_rows::purge_grants(&mut c, s.now() - 86_400).await?)
 }
 
 /// How long a grant made by a correct PIN lives (never past its link).
@@ -521,7 +529,12 @@ pub async fn unlock(
     let expected = s.pin_for_token(token).map_err(CertError::from)?;
     let actor = Actor::anonymous(ip.clone());
     if !same_secret(&normalize_pin(typed), &expected) {
-        let failures = link_rows::count_pin_failure(&mut tx, &l.id, now).await?;
+        let Some(failures) = link_rows::count_pin_failure(&mut tx, &l.id, now).await? else {
+            // Used or voided meanwhile by another request: say what became of it.
+            let again = link_rows::link_by_hash(&mut tx, &l.token_hash).await?;
+            let p = again.and_then(|l| problem_of(&l, now));
+            return Err(p.unwrap_or(LinkProblem::Used).into());
+        };
         if let Some(k) = &ip_key {
             let rec = throttle::after_failure(
                 throttle::ADDRESS,
@@ -530,7 +543,6 @@ pub async fn unlock(
             );
             db::auth_rows::throttle_put(&mut tx, k, &rec).await?;
         }
-        let failures = failures.unwrap_or(link_rows::MAX_PIN_FAILURES);
         let locked = failures >= link_rows::MAX_PIN_FAILURES;
         audit::record(
             &mut tx,
@@ -565,8 +577,7 @@ pub async fn unlock(
             link_id: l.id.clone(),
             created_at: now,
             expires_at,
-            certificate_id: None,
-            redemptions: 0,
+            used_at: None,
         },
     )
     .await?;
@@ -655,7 +666,7 @@ async fn redeem_in_tx(
         .await?
         .filter(|g| g.link_id == l.id && g.expires_at > now)
         .ok_or(LinkProblem::PinRequired)?;
-    if g.redemptions > 0 {
+    if g.used_at.is_some() {
         return Err(LinkProblem::Used.into());
     }
     if let Some(p) = problem_of(&l, now) {
@@ -764,7 +775,7 @@ async fn redeem_in_tx(
         ) => return Err(LinkProblem::NotReady.into()),
         Err(e) => return Err(e.into()),
     };
-    if !link_rows::redeem_grant(&mut tx, &g.id_hash, 0, &picked.certificate.id).await? {
+    if !link_rows::use_grant(&mut tx, &g.id_hash, now).await? {
         return Err(LinkProblem::Used.into());
     }
     audit::record(
@@ -828,10 +839,12 @@ pub async fn scep_operation(
     };
     match scep_enroll(s, &req, ip.clone()).await {
         Ok(cert_der) => scep::cert_rep(&ra, &req.reply, Ok(&cert_der)),
-        Err((info, why, user)) => {
+        Err(EnrollFailure::Refused { info, why, user }) => {
             scep_audit(s, &ip, user.as_deref(), info, why).await;
             scep::cert_rep(&ra, &req.reply, Err(info))
         }
+        // Not the device's fault: a server error, which the client may retry.
+        Err(EnrollFailure::Internal(e)) => Err(internal(&e)),
     }
 }
 
@@ -856,95 +869,113 @@ async fn scep_audit(
     }
 }
 
-type ScepRefusal = (super::scep::FailInfo, &'static str, Option<String>);
+/// Why a checked `PKCSReq` did not enroll.
+enum EnrollFailure {
+    /// The request is refused (a signed FAILURE with `info`), for `user` when known.
+    Refused {
+        info: super::scep::FailInfo,
+        why: &'static str,
+        user: Option<String>,
+    },
+    Internal(CertError),
+}
+
+impl<E: Into<CertError>> From<E> for EnrollFailure {
+    fn from(e: E) -> Self {
+        EnrollFailure::Internal(e.into())
+    }
+}
 
 async fn scep_enroll(
     s: &Services,
     req: &super::scep::PkcsReq,
     ip: Option<String>,
-) -> Result<Vec<u8>, ScepRefusal> {
+) -> Result<Vec<u8>, EnrollFailure> {
     use super::scep::FailInfo;
     let now = s.now();
-    let fail = |why: &'static str| (FailInfo::BadRequest, why, None);
-    let challenge = req.challenge.as_deref().ok_or(fail("no challenge"))?;
-    let run = async {
-        let mut tx = s.db.begin().await.map_err(|_| fail("database"))?;
-        let l = link_rows::link_by_scep_hash(&mut tx, &ids::token_hash(challenge))
-            .await
-            .map_err(|_| fail("database"))?
-            .ok_or(fail("unknown challenge"))?;
-        let e = db::enrollment_by_id(&mut tx, &l.enrollment_id)
-            .await
-            .map_err(|_| fail("database"))?
-            .ok_or(fail("unknown challenge"))?;
-        let user = Some(e.user_id.clone());
-        let refuse = |why: &'static str| (FailInfo::BadRequest, why, user.clone());
-        // A profile handed out before the link expired may still enroll for a while.
-        let deadline = l.expires_at + SCEP_GRACE_SECS;
-        if l.used_at.is_some() {
-            return Err(refuse("challenge already used"));
-        }
-        if l.voided_at.is_some() {
-            return Err(refuse("link voided"));
-        }
-        if l.profile_at.is_none() || deadline <= now {
-            return Err(refuse("challenge expired"));
-        }
-        db::lock_user(&mut tx, &e.user_id)
-            .await
-            .map_err(|_| refuse("database"))?;
-        if !link_rows::use_link(&mut tx, &l.id, now, now - SCEP_GRACE_SECS, "scep")
-            .await
-            .map_err(|_| refuse("database"))?
-        {
-            return Err(refuse("challenge already used"));
-        }
-        let owner = db::user_by_id(&mut tx, &e.user_id)
-            .await
-            .map_err(|_| refuse("database"))?
-            .ok_or(refuse("unknown user"))?;
-        let actor = Actor {
-            user_id: Some(owner.id.clone()),
-            label: format!("{} (SCEP)", owner.login),
-            is_admin: false,
-            ip,
+    let refuse_for =
+        |user: Option<&str>, info: FailInfo, why: &'static str| EnrollFailure::Refused {
+            info,
+            why,
+            user: user.map(str::to_string),
         };
-        let picked = certs::pick_up_with(
-            s,
-            &mut tx,
-            &actor,
-            &e.id,
-            certs::Keying::Device(&req.public_key),
-        )
-        .await
-        .map_err(|err| match err {
+    let challenge = req
+        .challenge
+        .as_deref()
+        .ok_or_else(|| refuse_for(None, FailInfo::BadRequest, "no challenge"))?;
+    let mut tx = s.db.begin().await?;
+    let unknown = || refuse_for(None, FailInfo::BadRequest, "unknown challenge");
+    let l = link_rows::link_by_scep_hash(&mut tx, &ids::token_hash(challenge))
+        .await?
+        .ok_or_else(unknown)?;
+    let e = db::enrollment_by_id(&mut tx, &l.enrollment_id)
+        .await?
+        .ok_or_else(unknown)?;
+    let refuse = |why: &'static str| refuse_for(Some(&e.user_id), FailInfo::BadRequest, why);
+    // A profile handed out before the link expired may still enroll for a while.
+    if l.used_at.is_some() {
+        return Err(refuse("challenge already used"));
+    }
+    if l.voided_at.is_some() {
+        return Err(refuse("link voided"));
+    }
+    if l.profile_at.is_none() || l.expires_at + SCEP_GRACE_SECS <= now {
+        return Err(refuse("challenge expired"));
+    }
+    db::lock_user(&mut tx, &e.user_id).await?;
+    if !link_rows::use_link(&mut tx, &l.id, now, now - SCEP_GRACE_SECS, "scep").await? {
+        return Err(refuse("challenge already used"));
+    }
+    let owner = db::user_by_id(&mut tx, &e.user_id)
+        .await?
+        .ok_or_else(|| refuse("unknown user"))?;
+    let actor = Actor {
+        user_id: Some(owner.id.clone()),
+        label: format!("{} (SCEP)", owner.login),
+        is_admin: false,
+        ip,
+    };
+    let picked = match certs::pick_up_with(
+        s,
+        &mut tx,
+        &actor,
+        &e.id,
+        certs::Keying::Device(&req.public_key),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(
             CertError::Lifecycle(_)
             | CertError::Conflict
             | CertError::UserInactive
-            | CertError::Forbidden => refuse("the enrollment can no longer be picked up"),
-            CertError::Ca(_) => (FailInfo::BadAlg, "key not accepted", user.clone()),
-            _ => refuse("internal error"),
-        })?;
-        audit::record(
-            &mut tx,
-            now,
-            &actor,
-            action::SCEP_ENROLL,
-            Some(&owner.id),
-            Some(&picked.certificate.id),
-            Some(&e.id),
-            &format!(
-                "serial={} transaction={}",
-                picked.certificate.serial_hex,
-                super::scep::transaction_of(&req.reply)
-            ),
-        )
-        .await
-        .map_err(|_| refuse("database"))?;
-        tx.commit().await.map_err(|_| refuse("database"))?;
-        Ok(picked.certificate.cert_der)
+            | CertError::Forbidden,
+        ) => return Err(refuse("the enrollment can no longer be picked up")),
+        Err(CertError::Ca(_)) => {
+            return Err(refuse_for(
+                Some(&e.user_id),
+                FailInfo::BadAlg,
+                "key not accepted",
+            ))
+        }
+        Err(other) => return Err(other.into()),
     };
-    run.await
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        action::SCEP_ENROLL,
+        Some(&owner.id),
+        Some(&picked.certificate.id),
+        Some(&e.id),
+        &format!(
+            "serial={} transaction={}",
+            picked.certificate.serial_hex, req.reply.transaction_id
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(picked.certificate.cert_der)
 }
 
 /// The helpdesk path (`certportal link create`): the same link and PIN "Show renewal URL"

@@ -894,11 +894,6 @@ pub fn cert_rep(
     signed_by_ra(ra, content, attrs)
 }
 
-/// The transaction id of a reply, for logs and the audit.
-pub fn transaction_of(reply: &Reply) -> &str {
-    &reply.transaction_id
-}
-
 /// A SCEP client, for the portal's own tests and benchmarks only: it builds a `PKCSReq` the
 /// way a device does (its own RSA key, a self-signed certificate for it, the PKCS#10 request
 /// with the challenge, enveloped to the RA) and reads the `CertRep`. The interoperability

@@ -13,7 +13,7 @@ use app::domain::policy::{DistributionMode, Policy};
 use app::ssr::db;
 use serde_json::Value;
 
-const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+pub(crate) const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 const IPHONE_CHROME: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1";
 pub(crate) const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 const WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
@@ -165,7 +165,7 @@ pub(crate) fn assert_refused(r: &reqwest::Response, code: &str) {
     );
 }
 
-async fn certificates_of(app: &TestApp, login: &str) -> Vec<db::CertificateRow> {
+pub(crate) async fn certificates_of(app: &TestApp, login: &str) -> Vec<db::CertificateRow> {
     let mut c = app.services.conn().await.unwrap();
     let u = db::user_by_login(&mut c, login).await.unwrap().unwrap();
     db::certificates_for_user(&mut c, &u.id).await.unwrap()

@@ -7,23 +7,16 @@
 use crate::both;
 use crate::helpers::{activated_user, call, client, ok, Backend, TestApp};
 use crate::pickup::{
-    assert_refused, download_with, json, request, show_link, token_of, unlock, ANDROID,
+    assert_refused, certificates_of, download_with, json, request, show_link, token_of, unlock,
+    ANDROID, IPHONE,
 };
 use app::domain::lifecycle::State;
 use app::ssr::db;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
-
 fn p(path: &Path) -> String {
     path.display().to_string()
-}
-
-async fn certificates_of(app: &TestApp, login: &str) -> Vec<db::CertificateRow> {
-    let mut c = app.services.conn().await.unwrap();
-    let u = db::user_by_login(&mut c, login).await.unwrap().unwrap();
-    db::certificates_for_user(&mut c, &u.id).await.unwrap()
 }
 
 async fn link_row(app: &TestApp, token: &str) -> db::LinkRow {
@@ -516,6 +509,23 @@ async fn pin_check(backend: Backend) {
         &download_with(&app, &token_c, grant_c.as_deref(), "p12", ANDROID).await,
         "pin_required",
     );
+    // The background task forgets grants a day after they ended, and only those.
+    let grants = || async {
+        let mut c = app.services.conn().await.unwrap();
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) AS n FROM pickup_grants")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap()
+            .get::<i64, _>("n")
+    };
+    let before = grants().await;
+    assert!(before >= 3, "{before}");
+    server::background_tick(&app.services).await;
+    assert_eq!(grants().await, before);
+    app.clock.advance(86_400);
+    server::background_tick(&app.services).await;
+    assert_eq!(grants().await, 0);
     app.stop().await;
 }
 
@@ -608,24 +618,27 @@ async fn profiles_are_signed_when_a_signer_is_configured() {
         let file = app.path(&format!("{kind}.mobileconfig"));
         std::fs::write(&file, &signed).unwrap();
         let content = app.path(&format!("{kind}.xml"));
-        let out = ok(
-            "openssl",
-            &[
-                "cms",
-                "-verify",
-                "-inform",
-                "DER",
-                "-in",
-                &p(&file),
-                "-CAfile",
-                &cert_s,
-                "-purpose",
-                "any",
-                "-out",
-                &p(&content),
-            ],
-        );
-        assert!(out.contains("Verification successful"), "{out}");
+        let verify = || {
+            crate::helpers::run(
+                "openssl",
+                &[
+                    "cms",
+                    "-verify",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    &p(&file),
+                    "-CAfile",
+                    &cert_s,
+                    "-purpose",
+                    "any",
+                    "-out",
+                    &p(&content),
+                ],
+            )
+        };
+        let (good, out) = verify();
+        assert!(good && out.contains("Verification successful"), "{out}");
         let profile = read_profile(&app, &std::fs::read(&content).unwrap(), kind);
         assert_eq!(
             profile["types"],
@@ -636,23 +649,7 @@ async fn profiles_are_signed_when_a_signer_is_configured() {
         let at = signed.windows(9).position(|w| w == b"Challenge").unwrap();
         tampered[at] ^= 0x20;
         std::fs::write(&file, &tampered).unwrap();
-        let (good, out) = crate::helpers::run(
-            "openssl",
-            &[
-                "cms",
-                "-verify",
-                "-inform",
-                "DER",
-                "-in",
-                &p(&file),
-                "-CAfile",
-                &cert_s,
-                "-purpose",
-                "any",
-                "-out",
-                &p(&content),
-            ],
-        );
+        let (good, out) = verify();
         assert!(!good, "{out}");
         app.stop().await;
     }

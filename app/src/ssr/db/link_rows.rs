@@ -194,12 +194,6 @@ pub async fn link_by_scep_hash(c: &mut Conn, scep_hash: &str) -> Result<Option<L
     row.as_ref().map(link_from).transpose()
 }
 
-pub async fn link_by_id(c: &mut Conn, id: &str) -> Result<Option<LinkRow>, DbError> {
-    let sql = format!("SELECT {LINK_COLS} FROM links WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;
-    row.as_ref().map(link_from).transpose()
-}
-
 /// A grant made by a correct PIN (only its hash is stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantRow {
@@ -207,9 +201,8 @@ pub struct GrantRow {
     pub link_id: String,
     pub created_at: i64,
     pub expires_at: i64,
-    /// The certificate the grant's last PKCS#12 redemption issued.
-    pub certificate_id: Option<String>,
-    pub redemptions: i64,
+    /// When a PKCS#12 download used it up.
+    pub used_at: Option<i64>,
 }
 
 pub async fn insert_grant(c: &mut Conn, g: &GrantRow) -> Result<(), DbError> {
@@ -228,7 +221,7 @@ pub async fn insert_grant(c: &mut Conn, g: &GrantRow) -> Result<(), DbError> {
 
 pub async fn grant_by_hash(c: &mut Conn, id_hash: &str) -> Result<Option<GrantRow>, DbError> {
     let row = sqlx::query(
-        "SELECT id_hash, link_id, created_at, expires_at, certificate_id, redemptions \
+        "SELECT id_hash, link_id, created_at, expires_at, used_at \
          FROM pickup_grants WHERE id_hash = $1",
     )
     .bind(id_hash)
@@ -240,30 +233,21 @@ pub async fn grant_by_hash(c: &mut Conn, id_hash: &str) -> Result<Option<GrantRo
             link_id: get_str(&r, "link_id")?,
             created_at: get_i64(&r, "created_at")?,
             expires_at: get_i64(&r, "expires_at")?,
-            certificate_id: get_opt_str(&r, "certificate_id")?,
-            redemptions: get_i64(&r, "redemptions")?,
+            used_at: get_opt_i64(&r, "used_at")?,
         })
     })
     .transpose()
 }
 
-/// Records a PKCS#12 redemption by a grant, if the grant is still at `seen` redemptions
-/// (compare-and-set: of two taps on one grant exactly one proceeds).
-pub async fn redeem_grant(
-    c: &mut Conn,
-    id_hash: &str,
-    seen: i64,
-    certificate_id: &str,
-) -> Result<bool, DbError> {
-    let r = sqlx::query(
-        "UPDATE pickup_grants SET redemptions = redemptions + 1, certificate_id = $1 \
-         WHERE id_hash = $2 AND redemptions = $3",
-    )
-    .bind(certificate_id)
-    .bind(id_hash)
-    .bind(seen)
-    .execute(&mut *c)
-    .await?;
+/// Uses a grant up for a PKCS#12 download if it is still unused (compare-and-set: of two
+/// taps on one grant exactly one proceeds).
+pub async fn use_grant(c: &mut Conn, id_hash: &str, now: i64) -> Result<bool, DbError> {
+    let r =
+        sqlx::query("UPDATE pickup_grants SET used_at = $1 WHERE id_hash = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(id_hash)
+            .execute(&mut *c)
+            .await?;
     Ok(r.rows_affected() == 1)
 }
 
