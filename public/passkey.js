@@ -43,9 +43,9 @@ async function call(name, params) {
 }
 
 async function authenticate(confirm) {
-  const login = document.getElementById('login');
-  const params = login && login.value ? { login: login.value } : {};
-  const start = JSON.parse(await call('passkey_login_start', params));
+  // A sign-in is always the discoverable form (the browser offers the passkeys it holds);
+  // a confirmation lists the signed-in user's own passkeys.
+  const start = JSON.parse(await call('passkey_login_start', confirm ? { confirm: 'true' } : {}));
   const pk = start.options.publicKey;
   pk.challenge = toBuf(pk.challenge);
   for (const c of pk.allowCredentials || []) c.id = toBuf(c.id);

@@ -131,14 +131,25 @@ mod server {
         }
     }
 
-    /// The client's address as the socket saw it.
+    /// The client's address of the current server function's request: see [`client_of`].
     pub fn client_ip() -> Option<String> {
-        use_context::<Parts>().and_then(|p| {
-            p.extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-        })
+        use_context::<Parts>().and_then(|p| client_of(&p.extensions))
     }
+
+    /// The client's address the server's middleware worked out (the socket's peer, or what a
+    /// trusted proxy forwarded), else the socket's peer.
+    pub fn client_of(ext: &axum::http::Extensions) -> Option<String> {
+        ext.get::<ClientAddr>()
+            .map(|c| c.0.to_string())
+            .or_else(|| {
+                ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip().to_string())
+            })
+    }
+
+    /// A request extension: the client's address (see `crate::ssr::client_addr`).
+    #[derive(Debug, Clone, Copy)]
+    pub struct ClientAddr(pub std::net::IpAddr);
 
     /// A request header of the current server function's request.
     pub fn header_str(name: header::HeaderName) -> Option<String> {
@@ -172,6 +183,27 @@ mod server {
         format!("{path}{sep}error={}{fragment}", e.code)
     }
 
+    /// Sends the browser to `target` (a same-site path the caller built). Bytes a header
+    /// cannot carry — control characters, spaces, non-ASCII from a typed token — are
+    /// percent-encoded, so no input can make the redirect panic (`leptos_axum::redirect`
+    /// does on a control character).
+    pub fn redirect(target: &str) {
+        leptos_axum::redirect(&header_safe(target));
+    }
+
+    /// `target` with every byte outside visible ASCII percent-encoded.
+    pub fn header_safe(target: &str) -> String {
+        let mut out = String::with_capacity(target.len());
+        for b in target.bytes() {
+            if b.is_ascii_graphic() {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
     /// For a plain (no-JavaScript) form post: send the browser to `ok`, or back to `back` with
     /// the error code, since it cannot show the returned value. An empty `ok` leaves the
     /// response as it is.
@@ -183,8 +215,8 @@ mod server {
         if is_plain_form_post() {
             match &result {
                 Ok(_) if ok.is_empty() => {}
-                Ok(_) => leptos_axum::redirect(ok),
-                Err(e) => leptos_axum::redirect(&with_error(back, e)),
+                Ok(_) => redirect(ok),
+                Err(e) => redirect(&with_error(back, e)),
             }
         }
         result

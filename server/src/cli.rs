@@ -474,7 +474,9 @@ async fn user_command(command: UserCommand, cfg: Config) -> Result<(), String> {
                     };
                     println!(
                         "{}\t{}\t{}\t{role}\t{state}",
-                        u.login, u.display_name, u.email
+                        shown(&u.login),
+                        shown(&u.display_name),
+                        shown(&u.email)
                     );
                 }
             }
@@ -517,17 +519,36 @@ async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
             admin::check_end_date(&s, end)
                 .await
                 .map_err(|e| e.to_string())?;
-            if download.exists() {
-                return Err(format!(
-                    "{} exists; choose a new file (a bundle is never overwritten)",
+            // Created here and now, never an existing file or a symlink's target (no check
+            // then open), owner-only; the bundle is written before the commit, and the file
+            // removed if anything fails, so there is never a certificate without its file.
+            let mut file = create_private_new(&download).map_err(|e| {
+                format!(
+                    "cannot create {}: {e} (a bundle is never written over an existing file)",
                     download.display()
-                ));
-            }
-            let h =
-                admin::create_and_download(&s, &Actor::cli(), &u.id, end, remove_existing, None)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            app::ssr::services::write_private(&download, &h.p12).map_err(|e| e.to_string())?;
+                )
+            })?;
+            let result = admin::create_and_deliver(
+                &s,
+                &Actor::cli(),
+                &u.id,
+                end,
+                remove_existing,
+                None,
+                &mut |bytes| {
+                    use std::io::Write;
+                    file.write_all(bytes)?;
+                    file.sync_all()
+                },
+            )
+            .await;
+            let h = match result {
+                Ok(h) => h,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&download);
+                    return Err(e.to_string());
+                }
+            };
             println!(
                 "wrote the bundle for {} (serial {}, valid until {}) to {}",
                 h.login,
@@ -585,11 +606,11 @@ async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
                 for v in &items {
                     println!(
                         "{:<16} {:<34} {:<11} {:<25} {}",
-                        v["user"].as_str().unwrap_or_default(),
+                        shown(v["user"].as_str().unwrap_or_default()),
                         v["serial"].as_str().unwrap_or_default(),
                         v["state"].as_str().unwrap_or_default(),
                         v["not_after"].as_str().unwrap_or_default(),
-                        v["device"].as_str().unwrap_or_default()
+                        shown(v["device"].as_str().unwrap_or_default())
                     );
                 }
             }
@@ -620,5 +641,43 @@ async fn cert_command(command: CertCommand, cfg: Config) -> Result<(), String> {
             );
             Ok(())
         }
+    }
+}
+
+/// Text for the operator's terminal: whatever the portal's rules refuse today but older data
+/// may hold (control characters, bidirectional-text controls) is printed escaped, never
+/// obeyed.
+pub(crate) fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if app::domain::validate::is_unsafe_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Creates `path` exclusively (fails if anything, even a dangling symlink, is there) with
+/// mode 0600.
+pub(crate) fn create_private_new(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+#[cfg(test)]
+mod shown_tests {
+    #[test]
+    fn the_terminal_never_obeys_stored_text() {
+        assert_eq!(super::shown("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(super::shown("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(super::shown("山田の iPhone"), "山田の iPhone");
     }
 }

@@ -21,8 +21,9 @@ fn err(setting: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// The optional configuration file; every key is optional.
-#[derive(Debug, Default, Deserialize)]
+/// The optional configuration file; every key is optional. Not `Debug`: it holds the CA
+/// passphrase.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<String>,
@@ -36,6 +37,9 @@ struct FileConfig {
     log_format: Option<String>,
     profile_signing_cert_file: Option<String>,
     profile_signing_key_file: Option<String>,
+    trusted_proxies: Option<String>,
+    tls_cert_file: Option<String>,
+    tls_key_file: Option<String>,
 }
 
 /// The effective configuration.
@@ -55,6 +59,10 @@ pub struct Config {
     /// Certificate (PEM, with its chain) and PKCS#8 key (PEM) that sign `.mobileconfig`
     /// profiles; both or neither.
     pub profile_signing: Option<(PathBuf, PathBuf)>,
+    /// Reverse proxies (addresses, CIDR blocks) whose forwarding headers are believed.
+    pub trusted_proxies: app::ssr::client_addr::TrustedProxies,
+    /// Serve HTTPS with this certificate chain and key (PEM); both or neither.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// The settings naming the profile signer's files.
@@ -76,8 +84,18 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .map_err(|e| err("config file", format!("cannot read {}: {e}", p.display())))?;
-                toml::from_str(&text)
-                    .map_err(|e| err("config file", format!("{}: {e}", p.display())))?
+                toml::from_str(&text).map_err(|e| {
+                    // Only the position and the reason: the error's own text quotes the
+                    // offending line, which may be the CA passphrase's.
+                    let line = e
+                        .span()
+                        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                    let at = line.map(|l| format!(" line {l}:")).unwrap_or_default();
+                    err(
+                        "config file",
+                        format!("{}:{at} {}", p.display(), e.message()),
+                    )
+                })?
             }
         };
         let pick = |env_name: &str, file_value: Option<String>| -> Option<String> {
@@ -100,6 +118,33 @@ impl Config {
             )
         })?;
 
+        let tls = match (
+            pick("CERTPORTAL_TLS_CERT_FILE", fc.tls_cert_file),
+            pick("CERTPORTAL_TLS_KEY_FILE", fc.tls_key_file),
+        ) {
+            (None, None) => None,
+            (Some(c), Some(k)) => Some(crate::tls::TlsFiles {
+                cert: PathBuf::from(c),
+                key: PathBuf::from(k),
+            }),
+            (Some(_), None) => {
+                return Err(err(
+                    "CERTPORTAL_TLS_KEY_FILE",
+                    "must be set with CERTPORTAL_TLS_CERT_FILE",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "CERTPORTAL_TLS_CERT_FILE",
+                    "must be set with CERTPORTAL_TLS_KEY_FILE",
+                ))
+            }
+        };
+        if let Some(files) = &tls {
+            crate::tls::load(files).map_err(|e| err("CERTPORTAL_TLS_CERT_FILE", e))?;
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+
         let explicit_url = pick("CERTPORTAL_PUBLIC_URL", fc.public_url);
         let public_url_explicit = explicit_url.is_some();
         let public_url = match explicit_url {
@@ -110,7 +155,7 @@ impl Config {
                 } else {
                     listen.ip().to_string()
                 };
-                format!("http://{host}:{}", listen.port())
+                format!("{scheme}://{host}:{}", listen.port())
             }
         };
 
@@ -203,6 +248,11 @@ impl Config {
             }
         };
 
+        let trusted_proxies = app::ssr::client_addr::TrustedProxies::parse(
+            &pick("CERTPORTAL_TRUSTED_PROXIES", fc.trusted_proxies).unwrap_or_default(),
+        )
+        .map_err(|why| err("CERTPORTAL_TRUSTED_PROXIES", why))?;
+
         Ok(Config {
             data_dir,
             listen,
@@ -214,6 +264,8 @@ impl Config {
             site_root,
             json_logs,
             profile_signing,
+            trusted_proxies,
+            tls,
         })
     }
 
@@ -334,6 +386,25 @@ mod tests {
                 &[PASS, (PROFILE_CERT_SETTING, "/etc/cert.pem")],
                 PROFILE_KEY_SETTING,
             ),
+            (
+                &[
+                    PASS,
+                    ("CERTPORTAL_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+                ],
+                "CERTPORTAL_TRUSTED_PROXIES",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_TLS_CERT_FILE", "/etc/cert.pem")],
+                "CERTPORTAL_TLS_KEY_FILE",
+            ),
+            (
+                &[
+                    PASS,
+                    ("CERTPORTAL_TLS_CERT_FILE", "/nonexistent/cert.pem"),
+                    ("CERTPORTAL_TLS_KEY_FILE", "/nonexistent/key.pem"),
+                ],
+                "CERTPORTAL_TLS_CERT_FILE",
+            ),
         ];
         for (vars, setting) in cases {
             let e = load(vars).unwrap_err();
@@ -356,6 +427,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
+        std::fs::write(&f, "ca_passphrase = \"secret passphrase 42\n").unwrap();
+        let e = Config::load(Some(&f), &|_| None).unwrap_err();
+        assert!(!e.to_string().contains("secret passphrase"), "{e}");
+        assert!(e.to_string().contains("line 1"), "{e}");
         std::fs::write(&f, "bogus_key = 1\n").unwrap();
         assert_eq!(
             Config::load(Some(&f), &|_| None).unwrap_err().setting,

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod csv;
 pub mod routes;
+pub mod tls;
 pub mod zip;
 
 use app::ssr::clock::{Clock, SystemClock};
@@ -52,6 +53,8 @@ pub enum StartError {
     Listen { addr: SocketAddr, cause: String },
     #[error("first-admin setup link: {0}")]
     Setup(String),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Builds the services from configuration: data directory (mode 0700), database with
@@ -73,6 +76,7 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
         .transpose()?;
     let mut s = Services::start(&sc, clock).await?;
     s.profile_signer = signer.map(Arc::new);
+    s.trusted_proxies = Arc::new(cfg.trusted_proxies.clone());
     restrict_sqlite_file(&cfg.database_url);
     Ok(s)
 }
@@ -121,12 +125,20 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
     };
     let routes = generate_route_list(App);
     let x_request_id = HeaderName::from_static("x-request-id");
+    let hsts = services.is_https().then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
+    let allowed_host: Arc<str> = Arc::from(public_host(&services.public_url));
     Router::new()
         .route("/healthz", get(routes::healthz))
         .route("/ca.pem", get(routes::ca_pem))
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
         .route("/admin/create-download", axum::routing::post(routes::create_download))
+        .route("/admin/revoke", axum::routing::post(routes::revoke_selection))
         .route("/admin/history.csv", get(routes::history_csv))
         .route("/ocsp", axum::routing::post(routes::ocsp_post))
         .route("/ocsp/{*request}", get(routes::ocsp_get))
@@ -156,6 +168,9 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
+        .layer(axum::middleware::from_fn_with_state(services.trusted_proxies.clone(), client_address))
+        .layer(axum::middleware::from_fn_with_state(allowed_host, host_guard))
+        .layer(tower::util::option_layer(hsts))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -214,6 +229,79 @@ fn set_page_csp() {
     }
 }
 
+/// Works out the client's address once per request (the socket's peer, or what a trusted
+/// proxy forwarded) and leaves it in the request's extensions for handlers and the history.
+async fn client_address(
+    axum::extract::State(proxies): axum::extract::State<Arc<app::ssr::client_addr::TrustedProxies>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let lines = |name: &str| -> Vec<&str> {
+            req.headers()
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        };
+        let ip = proxies.client(peer, &lines("forwarded"), &lines("x-forwarded-for"));
+        req.extensions_mut().insert(app::web::ClientAddr(ip));
+    }
+    next.run(req).await
+}
+
+/// The host (lower case, no port) of the public URL.
+fn public_host(public_url: &str) -> String {
+    let authority = public_url
+        .split_once("://")
+        .map_or("", |(_, r)| r.split('/').next().unwrap_or(""));
+    host_of(authority).to_ascii_lowercase()
+}
+
+/// The host part of an authority (`host`, `host:port`, `[v6]:port`).
+fn host_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
+/// Whether a request's `Host` may be served: the public URL's host, `localhost`, or an IP
+/// address. A DNS-rebinding page reaches the portal under the attacker's own name, which is
+/// none of these; a request without `Host` (not from a browser) passes.
+pub fn host_allowed(host_header: Option<&str>, public_host: &str) -> bool {
+    let Some(h) = host_header else {
+        return true;
+    };
+    let host = host_of(h.trim()).to_ascii_lowercase();
+    host == public_host || host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()
+}
+
+async fn host_guard(
+    axum::extract::State(public_host): axum::extract::State<Arc<str>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if host_allowed(host, &public_host) {
+        next.run(req).await
+    } else {
+        (
+            axum::http::StatusCode::MISDIRECTED_REQUEST,
+            "this portal is not served under that name\n",
+        )
+            .into_response()
+    }
+}
+
 /// `scheme://host[:port]` of the public URL.
 fn public_origin(public_url: &str) -> Arc<str> {
     let rest = public_url
@@ -261,7 +349,7 @@ async fn cross_origin_guard(
     if same_site_or_safe(req.method(), req.headers(), &origin) {
         next.run(req).await
     } else {
-        tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+        tracing::warn!(path = %loggable_path(req.uri().path()), "cross-site request refused");
         (
             axum::http::StatusCode::FORBIDDEN,
             "cross-site request refused\n",
@@ -324,7 +412,8 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, Start
     })?;
     let mut cfg = cfg.clone();
     if !cfg.public_url_explicit {
-        cfg.public_url = format!("http://localhost:{}", addr.port());
+        let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+        cfg.public_url = format!("{scheme}://localhost:{}", addr.port());
     }
     let cfg = &cfg;
     let services = services(cfg, clock).await?;
@@ -334,20 +423,24 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, Start
     let mut opts = leptos_options(cfg);
     opts.site_addr = addr;
     let app = router(services.clone(), opts);
-    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let (tx, rx) = tokio::sync::watch::channel(false);
     spawn_background(services.clone(), tx.subscribe());
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server stopped with an error");
+    let task = match &cfg.tls {
+        None => tokio::spawn(serve_on(listener, app, rx)),
+        Some(files) => {
+            let current: tls::Current = Arc::new(std::sync::RwLock::new(
+                tls::load(files).map_err(StartError::Tls)?,
+            ));
+            tls::watch(files.clone(), current.clone(), tx.subscribe());
+            let listener =
+                tls::TlsListener::new(listener, current).map_err(|e| StartError::Listen {
+                    addr: cfg.listen,
+                    cause: e.to_string(),
+                })?;
+            use axum::serve::ListenerExt;
+            tokio::spawn(serve_on(listener.tap_io(|_| {}), app, rx))
         }
-    });
+    };
     Ok(Running {
         addr,
         services,
@@ -355,6 +448,24 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, Start
         shutdown: tx,
         task,
     })
+}
+
+/// Serves `app` on `listener` until the stop signal, then finishes in-flight requests.
+async fn serve_on<L>(listener: L, app: Router, mut rx: tokio::sync::watch::Receiver<bool>)
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    for<'a> SocketAddr: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let serve = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    });
+    if let Err(e) = serve.await {
+        tracing::error!(error = %e, "server stopped with an error");
+    }
 }
 
 /// What one run of the background work did.

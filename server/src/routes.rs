@@ -3,10 +3,9 @@
 
 use crate::AppState;
 use app::ssr::{ca, db};
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
 
 fn internal(e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "request failed");
@@ -135,7 +134,7 @@ pub struct PinForm {
 /// without JavaScript (a plain form).
 pub async fn pickup_unlock(
     Request(s): Request,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(token): Path<String>,
     Form(form): Form<PinForm>,
 ) -> Response {
@@ -156,7 +155,7 @@ pub async fn pickup_unlock(
     if form.pin.len() > 64 {
         return back("error=pin_wrong".into());
     }
-    match links::unlock(&s, &token, &form.pin, Some(peer.ip().to_string())).await {
+    match links::unlock(&s, &token, &form.pin, ip).await {
         Ok(grant) => {
             let mut r = back("unlocked=1".into());
             if let Some(v) = app::web::cookie_header(
@@ -194,7 +193,7 @@ pub struct DownloadForm {
 /// landing page, which says why.
 pub async fn pickup_download(
     Request(s): Request,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(token): Path<String>,
     headers: axum::http::HeaderMap,
     Form(form): Form<DownloadForm>,
@@ -211,7 +210,7 @@ pub async fn pickup_download(
     else {
         return back_to_landing(&token, "error=pin_required");
     };
-    match links::redeem(&s, &token, &grant, format, Some(peer.ip().to_string())).await {
+    match links::redeem(&s, &token, &grant, format, ip).await {
         Ok(d) => {
             tracing::info!(serial = ?d.serial_hex, format = format.code(), "link redeemed");
             let mut r = body_with(format.content_type(), "no-store", d.bytes);
@@ -255,7 +254,7 @@ fn scep_body(content_type: &'static str, bytes: Vec<u8>) -> Response {
 /// `PKIOperation` with a base64 `message` (standard or URL-safe alphabet).
 pub async fn scep_get(
     Request(s): Request,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Query(q): Query<ScepQuery>,
 ) -> Response {
     match q.operation.as_str() {
@@ -297,7 +296,7 @@ pub async fn scep_get(
             let Some(msg) = engines.iter().find_map(|e| e.decode(&text).ok()) else {
                 return (StatusCode::BAD_REQUEST, "message is not base64\n").into_response();
             };
-            scep_pki_operation(&s, &msg, peer).await
+            scep_pki_operation(&s, &msg, ip).await
         }
         _ => (StatusCode::BAD_REQUEST, "unknown SCEP operation\n").into_response(),
     }
@@ -306,19 +305,19 @@ pub async fn scep_get(
 /// `POST /scep?operation=PKIOperation` with the DER message as the body.
 pub async fn scep_post(
     Request(s): Request,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Query(q): Query<ScepQuery>,
     body: axum::body::Bytes,
 ) -> Response {
     if q.operation != "PKIOperation" {
         return (StatusCode::BAD_REQUEST, "unknown SCEP operation\n").into_response();
     }
-    scep_pki_operation(&s, &body, peer).await
+    scep_pki_operation(&s, &body, ip).await
 }
 
-async fn scep_pki_operation(s: &app::ssr::Services, msg: &[u8], peer: SocketAddr) -> Response {
+async fn scep_pki_operation(s: &app::ssr::Services, msg: &[u8], ip: Option<String>) -> Response {
     use app::ssr::scep::ScepError;
-    match app::ssr::links::scep_operation(s, msg, Some(peer.ip().to_string())).await {
+    match app::ssr::links::scep_operation(s, msg, ip).await {
         Ok(der) => scep_body("application/x-pki-message", der),
         Err(ScepError::Malformed(why)) => {
             tracing::info!(why, "SCEP message refused");
@@ -370,6 +369,17 @@ impl FromRequestParts<AppState> for Request {
     }
 }
 
+/// The client's address of a plain route's request (see `app::web::client_of`).
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(app::web::client_of(&parts.extensions)))
+    }
+}
+
 /// The signed-in administrator of a plain route (rule 11: checked before anything else),
 /// with the request's services. Refused with the error of [`Refusal`].
 pub struct AdminSession {
@@ -393,7 +403,7 @@ impl FromRequestParts<AppState> for AdminSession {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Refusal> {
         let services = st.services.clone().at_now();
-        let admin = app::api::auth::session::admin_from_headers(&services, &parts.headers)
+        let admin = app::api::auth::session::admin_from_parts(&services, parts)
             .await
             .map_err(Refusal)?;
         Ok(AdminSession { services, admin })
@@ -416,12 +426,15 @@ pub async fn create_download(
     session: Result<AdminSession, Refusal>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let AdminSession { services: s, admin } = match session {
+    let AdminSession {
+        services: s,
+        mut admin,
+    } = match session {
         Ok(a) => a,
         Err(Refusal(e)) => return back_to_directory(&e),
     };
     let form = app::api::admin::CreateDownloadForm::from_pairs(pairs);
-    match app::api::admin::create_and_download(&s, &admin, form).await {
+    match app::api::admin::create_and_download(&s, &mut admin, form).await {
         Ok(files) => {
             let zip = crate::zip::build(&files);
             let name = format!("certportal-bundles-{}.zip", app::i18n::fmt_date(s.now()));
@@ -439,6 +452,24 @@ pub async fn create_download(
         }
         Err(e) => back_to_directory(&e),
     }
+}
+
+/// `POST /admin/revoke` (the directory's bulk form, "Revoke"): carries the selected users to
+/// the revocation page (`GET /admin/revoke`), and nothing else — the form's other fields,
+/// such as a confirmation password typed for "Create", never reach an address bar.
+pub async fn revoke_selection(Form(pairs): Form<Vec<(String, String)>>) -> Response {
+    use app::web::percent_encode as enc;
+    let query: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "users[]" || k == "users")
+        .take(500)
+        .map(|(_, v)| format!("users[]={}", enc(v)))
+        .collect();
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/admin/revoke?{}", query.join("&"))) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
 }
 
 /// `GET /admin/history.csv?user=&actor=&action=&from=&to=`: the operation history as CSV

@@ -218,7 +218,7 @@ fn admin_reason(code: &str) -> Result<crate::domain::lifecycle::RevocationReason
 /// Rule 8: the administrator's password in this request confirms them; otherwise a password
 /// or passkey check in the last 5 minutes must be on the session.
 #[cfg(feature = "ssr")]
-async fn confirm_admin(
+pub async fn confirm_admin(
     s: &crate::ssr::Services,
     a: &mut crate::ssr::auth::Authenticated,
     password: Option<String>,
@@ -282,7 +282,7 @@ fn finish_bulk(
             }
             Err(e) => crate::web::with_error(&back, e),
         };
-        leptos_axum::redirect(&target);
+        crate::web::redirect(&target);
     }
     result
 }
@@ -295,16 +295,21 @@ pub async fn admin_bulk_create(
     users: Option<Vec<String>>,
     not_after: Option<String>,
     remove_existing: Option<String>,
+    password: Option<String>,
     back: Option<String>,
 ) -> Result<Vec<UserResult>, AppError> {
     use super::auth::session;
     let result = async {
         let s = super::services()?;
-        let a = session::require_admin(&s).await?;
+        let mut a = session::require_admin(&s).await?;
         let users = selected(users)?;
         let not_after = end_date(not_after)?;
         crate::ssr::admin::check_end_date(&s, not_after).await?;
         let remove = crate::web::is_checked(remove_existing.as_deref());
+        // "Remove existing" revokes: rule 8 like every other administrator revocation.
+        if remove {
+            confirm_admin(&s, &mut a, password).await?;
+        }
         let out = crate::ssr::admin::bulk_create(&s, &a.actor(), &users, not_after, remove).await;
         Ok(out
             .into_iter()
@@ -342,12 +347,14 @@ pub async fn admin_bulk_revoke(
     finish_bulk("revoke", back, result)
 }
 
-/// The form of `POST /admin/create-download`.
-#[derive(Debug, Clone, Default)]
+/// The form of `POST /admin/create-download`. Not `Debug`: it may carry the password.
+#[derive(Clone, Default)]
 pub struct CreateDownloadForm {
     pub users: Vec<String>,
     pub not_after: Option<String>,
     pub remove_existing: bool,
+    /// Rule 8's confirmation, needed with `remove_existing`.
+    pub password: Option<String>,
 }
 
 impl CreateDownloadForm {
@@ -359,6 +366,7 @@ impl CreateDownloadForm {
                 "users[]" | "users" => f.users.push(v),
                 "not_after" => f.not_after = Some(v),
                 "remove_existing" => f.remove_existing = crate::web::is_checked(Some(&v)),
+                "password" => f.password = Some(v),
                 _ => {}
             }
         }
@@ -373,13 +381,17 @@ impl CreateDownloadForm {
 #[cfg(feature = "ssr")]
 pub async fn create_and_download(
     s: &crate::ssr::Services,
-    admin: &crate::ssr::auth::Authenticated,
+    admin: &mut crate::ssr::auth::Authenticated,
     form: CreateDownloadForm,
 ) -> Result<Vec<(String, Vec<u8>)>, AppError> {
     use crate::ssr::admin;
     let users = selected(Some(form.users))?;
     let not_after = end_date(form.not_after)?;
     admin::check_end_date(s, not_after).await?;
+    // "Remove existing" revokes: rule 8 like every other administrator revocation.
+    if form.remove_existing {
+        confirm_admin(s, admin, form.password).await?;
+    }
     let out =
         admin::bulk_create_and_download(s, &admin.actor(), &users, not_after, form.remove_existing)
             .await;
@@ -530,18 +542,22 @@ pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
 }
 
 /// Changes a user's renewal flag (`default`, `on`, `off`), role (`admin`, `user`) and
-/// account (`active` = `on` or absent for deactivated).
+/// account (`active` = `on` or absent for deactivated). Deactivating revokes the user's
+/// active certificates unless `keep_certificates` is `on`. Making someone an administrator
+/// and deactivating need rule 8's confirmation (`password`, or a recent check).
 #[server(endpoint = "admin_update_user")]
 pub async fn admin_update_user(
     id: String,
     reissue: String,
     role: String,
     active: Option<String>,
+    keep_certificates: Option<String>,
+    password: Option<String>,
 ) -> Result<Vec<String>, AppError> {
     use super::auth::session;
     let result = async {
         let s = super::services()?;
-        let a = session::require_admin(&s).await?;
+        let mut a = session::require_admin(&s).await?;
         let reissue_allowed = match reissue.as_str() {
             "default" => None,
             "on" => Some(true),
@@ -557,7 +573,20 @@ pub async fn admin_update_user(
             reissue_allowed,
             is_admin,
             active: crate::web::is_checked(active.as_deref()),
+            revoke_on_deactivate: !crate::web::is_checked(keep_certificates.as_deref()),
         };
+        let current = {
+            let mut c = s.conn().await.map_err(crate::ssr::certs::CertError::from)?;
+            crate::ssr::db::user_by_id(&mut c, &id)
+                .await
+                .map_err(crate::ssr::certs::CertError::from)?
+                .ok_or(AppError::new(ErrorCode::NotFound))?
+        };
+        let promotes = flags.is_admin && !current.is_admin;
+        let deactivates = current.active && !flags.active;
+        if promotes || deactivates {
+            confirm_admin(&s, &mut a, password).await?;
+        }
         Ok(crate::ssr::admin::update_user(&s, &a.actor(), &id, &flags).await?)
     }
     .await;
@@ -734,12 +763,15 @@ pub async fn admin_update_settings(
     crl_next_update_days: String,
     installer_link: Option<String>,
     apple_profile: Option<String>,
+    password: Option<String>,
 ) -> Result<Vec<String>, AppError> {
     use super::auth::session;
     use crate::domain::policy::{AppleProfile, DistributionMode, KeyAlgorithm, P12Form, Policy};
     let result = async {
         let s = super::services()?;
-        let a = session::require_admin(&s).await?;
+        let mut a = session::require_admin(&s).await?;
+        // A setting can send every pickup elsewhere (the installer link): rule 8.
+        confirm_admin(&s, &mut a, password).await?;
         let num = |field: &'static str, v: &str| -> Result<i64, AppError> {
             v.trim()
                 .parse::<i64>()

@@ -84,7 +84,7 @@ pub mod session {
         match token(s) {
             None => Ok(None),
             Some(t) => {
-                let a = auth::session_user(s, &t).await?;
+                let a = auth::session_user(s, &t, crate::web::client_ip()).await?;
                 if a.is_none() {
                     clear(s);
                 }
@@ -94,13 +94,13 @@ pub mod session {
     }
 
     /// The signed-in administrator of a plain HTTP route, from the request's cookies.
-    pub async fn admin_from_headers(
+    pub async fn admin_from_parts(
         s: &Services,
-        headers: &axum::http::HeaderMap,
+        parts: &axum::http::request::Parts,
     ) -> Result<Authenticated, AppError> {
-        let token =
-            crate::web::request_cookie(headers, cookie_name(s)).ok_or(AppError::NOT_SIGNED_IN)?;
-        let a = auth::session_user(s, &token)
+        let token = crate::web::request_cookie(&parts.headers, cookie_name(s))
+            .ok_or(AppError::NOT_SIGNED_IN)?;
+        let a = auth::session_user(s, &token, crate::web::client_of(&parts.extensions))
             .await?
             .ok_or(AppError::NOT_SIGNED_IN)?;
         if a.user.is_admin {
@@ -257,15 +257,21 @@ pub async fn passkey_register_finish(
 }
 
 /// Starts a passkey sign-in or confirmation: `{"ceremony": id, "options": <RequestChallengeResponse>}`.
+/// With `confirm`, the signed-in user (rule 8) is offered their own passkeys; a sign-in gets
+/// the discoverable form, the same whatever login name was typed (`login` is ignored).
 #[server(endpoint = "passkey_login_start")]
-pub async fn passkey_login_start(login: Option<String>) -> Result<String, AppError> {
+pub async fn passkey_login_start(
+    login: Option<String>,
+    confirm: Option<bool>,
+) -> Result<String, AppError> {
+    let _ = login;
     let s = super::services()?;
-    // A signed-in user confirming (rule 8) is offered their own passkeys.
-    let login = match login.filter(|l| !l.trim().is_empty()) {
-        Some(l) => Some(l),
-        None => session::current(&s).await?.map(|a| a.user.login),
+    let (id, rcr) = if confirm.unwrap_or(false) {
+        let a = session::require(&s).await?;
+        crate::ssr::auth::passkey_confirm_start(&s, &a).await?
+    } else {
+        crate::ssr::auth::passkey_login_start(&s).await?
     };
-    let (id, rcr) = crate::ssr::auth::passkey_login_start(&s, login.as_deref()).await?;
     super::ceremony_json(&id, &rcr)
 }
 

@@ -40,8 +40,9 @@ pub struct CertificateList {
     pub now: i64,
 }
 
-/// A link as "Show renewal URL" shows it. Only ever sent to the screen that made it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A link as "Show renewal URL" shows it. Only ever sent to the screen that made it. Its
+/// `Debug` leaves out the URL, the PIN and the QR code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkView {
     pub entry: String,
     pub url: String,
@@ -52,6 +53,16 @@ pub struct LinkView {
     pub device_label: String,
     /// What the phone did with the link so far.
     pub status: LinkStatusView,
+}
+
+impl std::fmt::Debug for LinkView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkView")
+            .field("entry", &self.entry)
+            .field("expires_at", &self.expires_at)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The live status of a link on the screen that made it.
@@ -74,8 +85,9 @@ pub enum LinkAnswer {
     AwaitingApproval,
 }
 
-/// What the phone's landing page shows for a link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the phone's landing page shows for a link. Its `Debug` leaves out the URL (the
+/// link's token).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PickupView {
     /// `None` when the link can be used; otherwise the problem's code.
     pub problem: Option<ErrorCode>,
@@ -94,6 +106,16 @@ pub struct PickupView {
     pub downloaded_at: Option<i64>,
     /// Apple devices get a SCEP profile: nothing is signed until the device enrolls.
     pub scep: bool,
+}
+
+impl std::fmt::Debug for PickupView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PickupView")
+            .field("problem", &self.problem)
+            .field("platform", &self.platform)
+            .field("unlocked", &self.unlocked)
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(feature = "ssr")]

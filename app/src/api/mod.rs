@@ -109,14 +109,14 @@ pub async fn complete_setup(
                     .await?;
             auth::session::set(&s, &session.token);
             if is_plain_form_post() {
-                leptos_axum::redirect(&format!("/setup/{token}?done=1"));
+                crate::web::redirect(&format!("/setup/{token}?done=1"));
             }
             Ok(user.login)
         }
         Err(e) => {
             let e = AppError::from(e);
             if is_plain_form_post() {
-                leptos_axum::redirect(&crate::web::with_error(&format!("/setup/{token}"), &e));
+                crate::web::redirect(&crate::web::with_error(&format!("/setup/{token}"), &e));
             }
             Err(e)
         }

@@ -40,6 +40,19 @@ impl Login {
     }
 }
 
+/// Characters no free-text field accepts: control characters (a terminal obeys them when
+/// `cert list` prints a label) and the invisible bidirectional-text controls that make a
+/// label read differently from what it is ("Trojan Source").
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `s` holds a character of [`is_unsafe_char`].
+pub fn has_unsafe_chars(s: &str) -> bool {
+    s.chars().any(is_unsafe_char)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisplayName(String);
 
@@ -50,7 +63,7 @@ impl DisplayName {
         if s.is_empty() || s.chars().count() > 128 {
             return Err(invalid("display_name", ErrorCode::InvalidDisplayName));
         }
-        if s.chars().any(char::is_control) {
+        if has_unsafe_chars(s) {
             return Err(invalid("display_name", ErrorCode::InvalidDisplayName));
         }
         Ok(DisplayName(s.to_string()))
@@ -119,7 +132,7 @@ fn label(
     allow_empty: bool,
 ) -> Result<String, InvalidField> {
     let s = s.trim();
-    if (!allow_empty && s.is_empty()) || s.chars().count() > 64 || s.chars().any(char::is_control) {
+    if (!allow_empty && s.is_empty()) || s.chars().count() > 64 || has_unsafe_chars(s) {
         return Err(invalid(field, code));
     }
     Ok(s.to_string())
@@ -244,6 +257,15 @@ mod tests {
         );
         assert!(DeviceLabel::parse(&"端".repeat(64)).is_ok());
         assert!(DeviceLabel::parse("a\u{1b}b").is_err());
+        assert!(DeviceLabel::parse("\u{1b}[2J\u{1b}[31mroot").is_err());
+        assert!(
+            DeviceLabel::parse("iPhone\u{202E}gpj.exe").is_err(),
+            "bidi override"
+        );
+        assert!(DeviceLabel::parse("a\u{2066}b").is_err());
+        assert!(DisplayName::parse("Taro\u{202E}").is_err());
+        assert!(PasskeyName::parse("key\u{7}").is_err());
+        assert!(DeviceLabel::parse("山田の iPhone 🙂").is_ok());
         assert_eq!(CaName::parse(" ").unwrap(), None);
         assert_eq!(
             CaName::parse("Corp CA 2").unwrap().unwrap().as_str(),

@@ -206,6 +206,7 @@ fn Directory(
     let selected = RwSignal::new(Vec::<String>::new());
     let not_after = RwSignal::new(page.default_not_after.clone());
     let remove_existing = RwSignal::new(false);
+    let confirm_password = RwSignal::new(String::new());
     let bulk_error = RwSignal::new(None::<AppError>);
     // With JavaScript: one call per user, so the page can show progress.
     let run_create = move |ev: leptos::ev::MouseEvent| {
@@ -218,13 +219,21 @@ fn Directory(
         bulk_error.set(None);
         let end = not_after.get_untracked();
         let remove = remove_existing.get_untracked().then(|| "on".to_string());
+        // The confirmation goes with the first call; it holds for the following ones.
+        let mut password = Some(confirm_password.get_untracked()).filter(|p| !p.is_empty());
         leptos::task::spawn_local(async move {
             let total = users.len();
             let mut rows = Vec::new();
             for (i, u) in users.into_iter().enumerate() {
                 progress.set(Some((i, total)));
-                match admin_bulk_create(Some(vec![u]), Some(end.clone()), remove.clone(), None)
-                    .await
+                match admin_bulk_create(
+                    Some(vec![u]),
+                    Some(end.clone()),
+                    remove.clone(),
+                    password.take(),
+                    None,
+                )
+                .await
                 {
                     Ok(mut r) => rows.append(&mut r),
                     Err(e) => {
@@ -315,6 +324,10 @@ fn Directory(
                         on:change=move |ev| remove_existing.set(event_target_checked(&ev))/>
                     {tr(Msg::BulkRemoveExisting)}
                 </label>
+                <label for="b-password">{tr(Msg::ConfirmPasswordField)}</label>
+                <input id="b-password" name="password" type="password" autocomplete="current-password" data-testid="bulk-password"
+                    on:input=move |ev| confirm_password.set(event_target_value(&ev))/>
+                <p class="hint">{tr(Msg::BulkConfirmHint)}</p>
                 <ErrorNote error=bulk_error testid="bulk-js-error"/>
                 {move || progress.get().map(|(i, n)| view! {
                     <p role="status" data-testid="bulk-progress">
@@ -324,7 +337,7 @@ fn Directory(
                 <div class="row">
                     <button type="submit" class="primary" on:click=run_create data-testid="bulk-create">{tr(Msg::BulkCreate)}</button>
                     <button type="submit" class="secondary" formaction="/admin/create-download" data-testid="bulk-download">{tr(Msg::BulkCreateDownload)}</button>
-                    <button type="submit" class="danger" formaction="/admin/revoke" formmethod="get" data-testid="bulk-revoke">{tr(Msg::BulkRevoke)}</button>
+                    <button type="submit" class="danger" formaction="/admin/revoke" data-testid="bulk-revoke">{tr(Msg::BulkRevoke)}</button>
                 </div>
             </fieldset>
         </form>

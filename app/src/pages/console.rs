@@ -161,6 +161,10 @@ pub fn AdminUserPage() -> impl IntoView {
                                         <option value="admin" selected=u.is_admin>{tr(Msg::RoleAdmin)}</option>
                                     </select>
                                     <label class="check"><input type="checkbox" name="active" value="on" checked=u.active data-testid="active"/>{tr(Msg::FieldActive)}</label>
+                                    <label class="check"><input type="checkbox" name="keep_certificates" value="on" data-testid="keep-certificates"/>{tr(Msg::FieldKeepCertificates)}</label>
+                                    <label for="flags-pw">{tr(Msg::ConfirmPasswordField)}</label>
+                                    <input id="flags-pw" name="password" type="password" autocomplete="current-password"/>
+                                    <p class="hint">{tr(Msg::FlagsConfirmHint)}</p>
                                     <button type="submit" class="primary" data-testid="save-user">{tr(Msg::Save)}</button>
                                 </ActionForm>
                             </section>
@@ -462,6 +466,9 @@ pub fn SettingsPage() -> impl IntoView {
                                     <label for="public_url">{tr(Msg::SetPublicUrl)}</label>
                                     <input id="public_url" value=v.public_url.clone() readonly/>
                                     <p class="hint">{tr(Msg::SetPublicUrlHint)}</p>
+                                    <label for="settings-pw">{tr(Msg::ConfirmPasswordField)}</label>
+                                    <input id="settings-pw" name="password" type="password" autocomplete="current-password"/>
+                                    <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
                                     <button type="submit" class="primary" data-testid="save-settings">{tr(Msg::Save)}</button>
                                 </ActionForm>
                             </section>

@@ -124,6 +124,29 @@ pub async fn create_and_download(
     remove_existing: bool,
     form: Option<P12Form>,
 ) -> Result<HandOver, CertError> {
+    create_and_deliver(
+        s,
+        actor,
+        user_id,
+        not_after,
+        remove_existing,
+        form,
+        &mut |_| Ok(()),
+    )
+    .await
+}
+
+/// [`create_and_download`] that hands the bundle to `deliver` (the CLI writes its file)
+/// before the transaction commits: if delivering fails, nothing changes.
+pub async fn create_and_deliver(
+    s: &Services,
+    actor: &Actor,
+    user_id: &str,
+    not_after: Option<i64>,
+    remove_existing: bool,
+    form: Option<P12Form>,
+    deliver: &mut (dyn FnMut(&[u8]) -> std::io::Result<()> + Send),
+) -> Result<HandOver, CertError> {
     let pin = random_pin();
     let mut tx = s.db.begin().await?;
     let req = NewEnrollment {
@@ -135,6 +158,8 @@ pub async fn create_and_download(
     };
     let e = certs::create_enrollment_in(s, &mut tx, actor, &req).await?;
     let picked = certs::pick_up_in(s, &mut tx, actor, &e.id, &pin, form).await?;
+    deliver(&picked.p12)
+        .map_err(|e| CertError::Internal(format!("cannot deliver the bundle: {e}")))?;
     tx.commit().await?;
     Ok(HandOver {
         login: picked.user.login.clone(),
@@ -214,7 +239,12 @@ pub async fn decide(
         return Err(CertError::Forbidden);
     }
     let note = note.trim();
-    if note.chars().count() > 500 {
+    // Line breaks are fine in a note; other control characters are not.
+    if note.chars().count() > 500
+        || note
+            .chars()
+            .any(|c| c != '\n' && c != '\r' && crate::domain::validate::is_unsafe_char(c))
+    {
         return Err(CertError::Invalid(ErrorCode::NoteTooLong));
     }
     if !approve && note.is_empty() {
@@ -279,10 +309,15 @@ pub struct UserFlags {
     pub reissue_allowed: Option<bool>,
     pub is_admin: bool,
     pub active: bool,
+    /// When this deactivates the user: also revoke every active certificate
+    /// (`affiliationChanged`), so relying parties stop accepting them at once.
+    pub revoke_on_deactivate: bool,
 }
 
 /// Changes a user's flags in one transaction with an audit row naming what changed.
-/// Deactivating ends the user's sessions and voids their open links. The last active
+/// Deactivating ends the user's sessions, voids their open links and — unless the
+/// administrator chose otherwise — revokes their active certificates (`affiliationChanged`)
+/// with the CRLs republished in the same transaction. The last active
 /// administrator cannot be demoted or deactivated (nobody could administer the portal).
 pub async fn update_user(
     s: &Services,
@@ -295,10 +330,19 @@ pub async fn update_user(
     }
     let now = s.now();
     let mut tx = s.db.begin().await?;
+    let before = db::user_by_id(&mut tx, user_id)
+        .await?
+        .ok_or(CertError::NotFound("user"))?;
+    // Two administrators demoting each other at once must not leave none: a change that
+    // takes an administrator away holds the `admins` lock (before the user's, the order
+    // every use case takes them in) while it counts.
+    if before.is_admin && (!flags.is_admin || !flags.active) {
+        db::lock_named(&mut tx, "admins").await?;
+    }
+    db::lock_user(&mut tx, &before.id).await?;
     let u = db::user_by_id(&mut tx, user_id)
         .await?
         .ok_or(CertError::NotFound("user"))?;
-    db::lock_user(&mut tx, &u.id).await?;
     let mut changed = Vec::new();
     if u.reissue_allowed != flags.reissue_allowed {
         changed.push(format!(
@@ -334,6 +378,23 @@ pub async fn update_user(
         let sessions = db::auth_rows::delete_user_sessions(&mut tx, &u.id).await?;
         let links = db::link_rows::void_open_links_for_user(&mut tx, &u.id, now).await?;
         changed.push(format!("sessions_ended={sessions} links_voided={links}"));
+        if flags.revoke_on_deactivate {
+            let (revoked, crl_cas) = certs::revoke_all_active(
+                &mut tx,
+                actor,
+                &u.id,
+                RevocationReason::AffiliationChanged,
+                now,
+                "deactivated",
+            )
+            .await?;
+            changed.push(format!("certificates_revoked={revoked}"));
+            let policy = s.policy(&mut tx).await?;
+            for ca_id in crl_cas {
+                let signer = s.signer(&ca_id).await?;
+                publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+            }
+        }
     }
     audit::record(
         &mut tx,

@@ -164,6 +164,10 @@ pub fn generate_ca(
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    // Client authentication only: a relying party that trusts this CA for client
+    // certificates (OpenSSL, Go, webpki/rustls, Windows and Apple all chain EKUs) does not
+    // accept a TLS server certificate from it, even if someone had the key sign one.
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.not_before = to_offset(now - 3600);
     params.not_after = to_offset(now + CA_VALIDITY_DAYS * 86_400);
     params.serial_number = Some(SerialNumber::from_slice(&ids::new_serial()));
@@ -225,7 +229,8 @@ pub struct ClientSubject {
 pub struct IssuedCert {
     pub cert_der: Vec<u8>,
     /// The key made here (`None` when the device made its own).
-    pub key_pkcs8: Option<Vec<u8>>,
+    /// Wiped from memory when dropped.
+    pub key_pkcs8: Option<zeroize::Zeroizing<Vec<u8>>>,
     pub serial_hex: String,
     pub fingerprint_sha256: String,
     pub subject: String,
@@ -333,7 +338,7 @@ pub fn issue_client(
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             (
                 params.signed_by(&key, &ca.issuer)?,
-                Some(key.serialize_der()),
+                Some(zeroize::Zeroizing::new(key.serialize_der())),
             )
         }
         ClientKey::Device(spki_der) => {

@@ -116,6 +116,23 @@ pub(crate) async fn create_enrollment_in(
     if let Some(end) = req.not_after {
         policy.not_after(now, Some(end))?;
     }
+    // Rule 3, closed against detours: with reissue off, a user gets no further certificate
+    // by themselves — neither a renewal nor a new request once they have had one (else a
+    // new request plus revoking the old one would be a renewal). Only their first
+    // certificate, and whatever an administrator issues, do not need the flag.
+    let reissue_ok = actor.is_admin
+        || user
+            .reissue_allowed
+            .unwrap_or(policy.reissue_allowed_default);
+    if !reissue_ok
+        && req.renews_certificate_id.is_none()
+        && db::user_has_certificates(&mut *tx, &user.id).await?
+    {
+        return Err(CertError::ReissueNotAllowed);
+    }
+    // Whether the certificate being renewed still counts as active (an expired one does
+    // not, so renewing it must fit within the limit like a new request).
+    let mut replaces_active = false;
     if let Some(old_id) = &req.renews_certificate_id {
         let old = db::certificate_by_id(&mut *tx, old_id)
             .await?
@@ -125,12 +142,9 @@ pub(crate) async fn create_enrollment_in(
         }
         let st = crate::domain::lifecycle::effective_state(old.state, Some(old.not_after), now);
         check(st, Event::RequestRenewal)?;
+        replaces_active = st == State::Issued;
         // Rule 3: a user renews only while reissue is allowed for them.
-        if !actor.is_admin
-            && !user
-                .reissue_allowed
-                .unwrap_or(policy.reissue_allowed_default)
-        {
+        if !reissue_ok {
             return Err(CertError::ReissueNotAllowed);
         }
         // One open renewal per certificate: a second request (two clicks, two tabs, two
@@ -187,8 +201,8 @@ pub(crate) async fn create_enrollment_in(
             + db::open_enrollments_for_user(&mut *tx, &user.id)
                 .await?
                 .len();
-        // A renewal replaces its certificate, so it does not count against the limit twice.
-        let replacing = usize::from(req.renews_certificate_id.is_some());
+        // A renewal replaces its certificate, so an active one does not count twice.
+        let replacing = usize::from(replaces_active);
         policy.check_active_limit(active.saturating_sub(replacing) as i64)?;
     }
     let state = if actor.is_admin
@@ -630,11 +644,14 @@ pub struct LostDevice {
     pub certificates_revoked: usize,
     pub links_voided: u64,
     pub sessions_ended: u64,
+    pub passkeys_removed: u64,
 }
 
 /// Rule 9, one action: revokes every active certificate of the user (`keyCompromise`),
-/// voids their open links, ends all their sessions and — when they have a password — forces
-/// a password change at the next sign-in. One transaction, with the CRLs republished.
+/// voids their open links, ends all their sessions, removes every passkey (the lost device
+/// may hold one; the user adds passkeys again after a password sign-in) and — when they have
+/// a password — forces a password change at the next sign-in, which asks for the current
+/// password. One transaction, with the CRLs republished.
 pub async fn lost_device(
     s: &Services,
     actor: &Actor,
@@ -654,6 +671,7 @@ pub async fn lost_device(
         revoke_all_active(&mut tx, actor, &user.id, reason, now, "lost device").await?;
     let links_voided = db::link_rows::void_open_links_for_user(&mut tx, &user.id, now).await?;
     let sessions_ended = db::auth_rows::delete_user_sessions(&mut tx, &user.id).await?;
+    let passkeys_removed = db::auth_rows::delete_user_passkeys(&mut tx, &user.id).await?;
     if db::auth_rows::password_hash(&mut tx, &user.id)
         .await?
         .is_some()
@@ -668,7 +686,10 @@ pub async fn lost_device(
         Some(&user.id),
         None,
         None,
-        &format!("certificates={revoked} links={links_voided} sessions={sessions_ended}"),
+        &format!(
+            "certificates={revoked} links={links_voided} sessions={sessions_ended} \
+             passkeys={passkeys_removed}"
+        ),
     )
     .await?;
     let policy = s.policy(&mut tx).await?;
@@ -681,6 +702,7 @@ pub async fn lost_device(
         certificates_revoked: revoked,
         links_voided,
         sessions_ended,
+        passkeys_removed,
     })
 }
 

@@ -498,7 +498,9 @@ fn same_secret(a: &str, b: &str) -> bool {
 
 /// The phone proves the link's PIN (SPEC rule 5). A correct PIN makes a short-lived grant;
 /// a wrong one is counted on the link — the fifth voids it, audited — and on the client's
-/// address (throttled like sign-ins). One transaction each way.
+/// address (IPv6 per /64), throttled like sign-ins, the check and the count one atomic step.
+/// An unknown link, a link that no longer works and an address that is locked out are
+/// answered from reads alone: nothing is written for them.
 pub async fn unlock(
     s: &Services,
     token: &str,
@@ -506,15 +508,34 @@ pub async fn unlock(
     ip: Option<String>,
 ) -> Result<NewGrant, UnlockError> {
     use crate::domain::throttle;
+    use crate::ssr::auth::{attempts, AuthError};
     let now = s.now();
-    let ip_key = ip.as_ref().map(|ip| format!("pin:{ip}"));
-    let mut tx = s.db.begin().await?;
-    if let Some(k) = &ip_key {
-        if let Err(wait) = throttle::check(db::auth_rows::throttle_get(&mut tx, k).await?, now) {
-            return Err(UnlockError::Throttled(wait));
+    let hash = ids::token_hash(token);
+    let keys: Vec<(String, throttle::Limits)> = attempts::address_key("pin:", &ip)
+        .map(|k| (k, throttle::ADDRESS))
+        .into_iter()
+        .collect();
+    let auth_err = |e: AuthError| match e {
+        AuthError::Throttled(w) => UnlockError::Throttled(w),
+        AuthError::Db(d) => UnlockError::Cert(CertError::Db(d)),
+        other => UnlockError::Cert(CertError::Db(db::DbError::Corrupt(other.to_string()))),
+    };
+    {
+        let mut c = s.conn().await?;
+        attempts::throttle_check(&mut c, &keys, now)
+            .await
+            .map_err(auth_err)?;
+        let l = link_rows::link_by_hash(&mut c, &hash)
+            .await?
+            .ok_or(LinkProblem::Unknown)?;
+        if let Some(p) = problem_of(&l, now) {
+            return Err(p.into());
         }
     }
-    let l = link_rows::link_by_hash(&mut tx, &ids::token_hash(token))
+    let expected = s.pin_for_token(token).map_err(CertError::from)?;
+    let right = same_secret(&normalize_pin(typed), &expected);
+    let mut tx = s.db.begin().await?;
+    let l = link_rows::link_by_hash(&mut tx, &hash)
         .await?
         .ok_or(LinkProblem::Unknown)?;
     if let Some(p) = problem_of(&l, now) {
@@ -526,23 +547,17 @@ pub async fn unlock(
     if e.state != State::Ready {
         return Err(LinkProblem::NotReady.into());
     }
-    let expected = s.pin_for_token(token).map_err(CertError::from)?;
     let actor = Actor::anonymous(ip.clone());
-    if !same_secret(&normalize_pin(typed), &expected) {
+    if !right {
+        attempts::charge(&mut tx, &keys, now)
+            .await
+            .map_err(auth_err)?;
         let Some(failures) = link_rows::count_pin_failure(&mut tx, &l.id, now).await? else {
             // Used or voided meanwhile by another request: say what became of it.
             let again = link_rows::link_by_hash(&mut tx, &l.token_hash).await?;
             let p = again.and_then(|l| problem_of(&l, now));
             return Err(p.unwrap_or(LinkProblem::Used).into());
         };
-        if let Some(k) = &ip_key {
-            let rec = throttle::after_failure(
-                throttle::ADDRESS,
-                db::auth_rows::throttle_get(&mut tx, k).await?,
-                now,
-            );
-            db::auth_rows::throttle_put(&mut tx, k, &rec).await?;
-        }
         let locked = failures >= link_rows::MAX_PIN_FAILURES;
         audit::record(
             &mut tx,
@@ -631,6 +646,19 @@ pub async fn redeem(
     format: Format,
     ip: Option<String>,
 ) -> Result<Download, RedeemError> {
+    // An unknown link or a missing grant is answered from reads alone: anonymous traffic
+    // that changes nothing does not queue for the writer or leave rows behind.
+    {
+        let now = s.now();
+        let mut c = s.conn().await?;
+        let l = link_rows::link_by_hash(&mut c, &ids::token_hash(token))
+            .await?
+            .ok_or(LinkProblem::Unknown)?;
+        link_rows::grant_by_hash(&mut c, &ids::token_hash(grant))
+            .await?
+            .filter(|g| g.link_id == l.id && g.expires_at > now)
+            .ok_or(LinkProblem::PinRequired)?;
+    }
     let result = redeem_in_tx(s, token, grant, format, ip.clone()).await;
     if let Err(RedeemError::Link(p)) = &result {
         let now = s.now();

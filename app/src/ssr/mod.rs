@@ -8,6 +8,7 @@ pub mod authority;
 pub mod bundle;
 pub mod ca;
 pub mod certs;
+pub mod client_addr;
 pub mod clock;
 pub mod db;
 pub mod faults;

@@ -33,6 +33,12 @@ pub const RESPONSE_TTL: i64 = 3600;
 
 /// Largest request accepted (a request for one certificate is about 80 bytes).
 pub const MAX_REQUEST: usize = 16 * 1024;
+/// Most certificates asked about in one request (clients ask about one); more is a
+/// malformed request, so a request's cost stays bounded.
+pub const MAX_CERT_IDS: usize = 16;
+/// How long the parsed CA list is reused before it is read again (a `CertID` naming no
+/// known CA reads it again at once, so a CA made by another instance is found).
+pub const ISSUER_CACHE_SECS: i64 = 60;
 
 const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
@@ -118,7 +124,8 @@ pub fn parse_request(der: &[u8]) -> Option<OcspRequest> {
         return None;
     }
     let req = OcspRequest::from_der(der).ok()?;
-    if req.tbs_request.request_list.is_empty() {
+    let n = req.tbs_request.request_list.len();
+    if n == 0 || n > MAX_CERT_IDS {
         return None;
     }
     Some(req)
@@ -285,6 +292,8 @@ pub struct OcspStats {
     pub unauthorized: AtomicU64,
     pub errors: AtomicU64,
     pub last_answer_at: AtomicI64,
+    /// The CAs, parsed, and when they were read.
+    issuers: std::sync::Mutex<Option<(i64, std::sync::Arc<Vec<IssuerKey>>)>>,
 }
 
 /// A snapshot of [`OcspStats`].
@@ -325,7 +334,7 @@ pub async fn respond(a: &Authority, stats: &OcspStats, request_der: &[u8], now: 
         stats.count(&stats.malformed, now);
         return error_response(OcspResponseStatus::MalformedRequest);
     };
-    match answer(a, &req, now).await {
+    match answer(a, stats, &req, now).await {
         Ok(Some((der, answers))) => {
             for a in answers {
                 let c = match a {
@@ -368,18 +377,43 @@ pub async fn respond_get(a: &Authority, stats: &OcspStats, encoded: &str, now: i
 /// are answered `unknown`.
 async fn answer(
     a: &Authority,
+    stats: &OcspStats,
     req: &OcspRequest,
     now: i64,
 ) -> Result<Option<(Vec<u8>, Vec<CertAnswer>)>, Box<dyn std::error::Error + Send + Sync>> {
     let mut c = a.conn().await?;
-    let issuers = db::list_cas(&mut c)
-        .await?
-        .iter()
-        .map(|ca| {
-            let der = super::ca::der_of_pem(&ca.cert_pem)?;
-            IssuerKey::from_cert(&ca.id, &der)
-        })
-        .collect::<Result<Vec<_>, CaError>>()?;
+    let knows_all = |issuers: &[IssuerKey]| {
+        req.tbs_request
+            .request_list
+            .iter()
+            .all(|r| issuers.iter().any(|i| i.matches(&r.req_cert)))
+    };
+    let cached = stats
+        .issuers
+        .lock()
+        .ok()
+        .and_then(|g| g.clone())
+        .filter(|(at, list)| now - at < ISSUER_CACHE_SECS && now >= *at && knows_all(list))
+        .map(|(_, list)| list);
+    let issuers = match cached {
+        Some(list) => list,
+        None => {
+            let list = std::sync::Arc::new(
+                db::list_cas(&mut c)
+                    .await?
+                    .iter()
+                    .map(|ca| {
+                        let der = super::ca::der_of_pem(&ca.cert_pem)?;
+                        IssuerKey::from_cert(&ca.id, &der)
+                    })
+                    .collect::<Result<Vec<_>, CaError>>()?,
+            );
+            if let Ok(mut g) = stats.issuers.lock() {
+                *g = Some((now, list.clone()));
+            }
+            list
+        }
+    };
     let Some(issuer) = req
         .tbs_request
         .request_list
@@ -428,6 +462,23 @@ mod tests {
         assert_eq!(der, vec![0x30, 0x03, 0x0a, 0x01, 0x01]);
         let back = OcspResponse::from_der(&der).unwrap();
         assert_eq!(back.response_status, OcspResponseStatus::MalformedRequest);
+    }
+
+    #[test]
+    fn a_request_asks_about_a_bounded_number_of_certificates() {
+        let pass = Secret::new("test passphrase 123");
+        let (row, _) = ca::generate_ca("OCSP CA", 1_700_000_000, &pass).unwrap();
+        let der = ca::der_of_pem(&row.cert_pem).unwrap();
+        let issuer = IssuerKey::from_cert(&row.id, &der).unwrap();
+        let mut req = OcspRequest::from_der(&request_for(&issuer, "0A").unwrap()).unwrap();
+        let one = req.tbs_request.request_list[0].clone();
+        req.tbs_request.request_list = vec![one.clone(); MAX_CERT_IDS];
+        assert!(parse_request(&req.to_der().unwrap()).is_some());
+        req.tbs_request.request_list.push(one);
+        assert!(
+            parse_request(&req.to_der().unwrap()).is_none(),
+            "one too many"
+        );
     }
 
     #[test]

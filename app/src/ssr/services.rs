@@ -65,6 +65,8 @@ pub struct Services {
     pub faults: super::faults::Faults,
     /// Signs `.mobileconfig` profiles when a certificate and key are configured.
     pub profile_signer: Option<Arc<super::profile_sign::ProfileSigner>>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    pub trusted_proxies: Arc<super::client_addr::TrustedProxies>,
 }
 
 impl std::fmt::Debug for Services {
@@ -125,6 +127,7 @@ impl Services {
             ocsp_stats: Arc::default(),
             faults: Default::default(),
             profile_signer: None,
+            trusted_proxies: Arc::default(),
         };
         services
             .authority

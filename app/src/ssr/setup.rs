@@ -37,11 +37,17 @@ impl From<sqlx::Error> for SetupError {
     }
 }
 
-/// Makes a new setup link (recorded in the history). Returns the full URL.
+/// Makes a new setup link (recorded in the history) and voids every older one, so only the
+/// newest printed link works. Refused once an administrator exists. Returns the full URL.
 pub async fn new_setup_link(s: &Services, actor: &Actor) -> Result<String, SetupError> {
     let now = s.now();
     let token = ids::new_token();
     let mut tx = s.db.begin().await?;
+    db::lock_named(&mut tx, "admins").await?;
+    if db::count_admins(&mut tx).await? > 0 {
+        return Err(SetupError::AdminExists);
+    }
+    db::void_setup_tokens(&mut tx, now).await?;
     db::insert_setup_token(
         &mut tx,
         &ids::token_hash(&token),
@@ -113,6 +119,8 @@ pub async fn complete_setup(
         .map_err(|_| SetupError::Hash)?;
     let now = s.now();
     let mut tx = s.db.begin().await?;
+    // Two setup links completed at once must not make two first administrators.
+    db::lock_named(&mut tx, "admins").await?;
     if db::count_admins(&mut tx).await? > 0 {
         return Err(SetupError::AdminExists);
     }
@@ -235,6 +243,7 @@ pub async fn passkey_setup_finish(
         .webauthn
         .finish_passkey_registration(credential, &p.registration)
         .map_err(passkey_err)?;
+    db::lock_named(&mut tx, "admins").await?;
     if db::count_admins(&mut tx).await? > 0 {
         return Err(SetupError::AdminExists);
     }

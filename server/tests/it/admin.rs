@@ -262,7 +262,7 @@ async fn revocation_view(backend: Backend) {
 both!(revocation_view_reports_the_published_crl, revocation_view);
 
 /// A user with one picked-up certificate: (session cookie, user id).
-async fn with_certificate(app: &TestApp, login: &str) -> (String, String) {
+pub(crate) async fn with_certificate(app: &TestApp, login: &str) -> (String, String) {
     let cookie = activated_user(app, login, false).await;
     let entry = request(app, &cookie, "laptop").await;
     let (url, _, _, _) = show_link(app, &cookie, &entry).await;

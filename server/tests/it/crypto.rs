@@ -346,3 +346,94 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
     }
     app.stop().await;
 }
+
+/// The portal CA carries the clientAuth EKU: even a certificate its key signed for a TLS
+/// server is refused for that purpose by openssl, while client certificates verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ca_vouches_for_client_certificates_only() {
+    let app = spawn_at(Backend::Sqlite, real_now()).await;
+    let ca_pem = reqwest::get(format!("{}/ca.pem", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ca_file = app.path("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let text = ok(
+        "openssl",
+        &["x509", "-in", &path_str(&ca_file), "-noout", "-text"],
+    );
+    assert!(text.contains("TLS Web Client Authentication"), "{text}");
+    let key_file = std::fs::read_dir(app.cfg.data_dir.join("ca"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .unwrap();
+    let p = |n: &str| path_str(&app.path(n));
+    for (name, eku, purpose, accepted) in [
+        ("server", "serverAuth", "sslserver", false),
+        ("client", "clientAuth", "sslclient", true),
+    ] {
+        ok(
+            "openssl",
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &p(&format!("{name}.key")),
+                "-subj",
+                &format!("/CN={name}.example"),
+                "-out",
+                &p(&format!("{name}.csr")),
+            ],
+        );
+        std::fs::write(
+            app.path(&format!("{name}.ext")),
+            format!("extendedKeyUsage={eku}\nsubjectAltName=DNS:{name}.example\n"),
+        )
+        .unwrap();
+        ok(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &p(&format!("{name}.csr")),
+                "-CA",
+                &p("ca.pem"),
+                "-CAkey",
+                &path_str(&key_file),
+                "-passin",
+                &format!("pass:{PASSPHRASE}"),
+                "-days",
+                "1",
+                "-extfile",
+                &p(&format!("{name}.ext")),
+                "-out",
+                &p(&format!("{name}.pem")),
+            ],
+        );
+        let (verified, out) = run(
+            "openssl",
+            &[
+                "verify",
+                "-purpose",
+                purpose,
+                "-CAfile",
+                &p("ca.pem"),
+                &p(&format!("{name}.pem")),
+            ],
+        );
+        assert_eq!(verified, accepted, "{name}: {out}");
+        if !accepted {
+            assert!(out.contains("certificate purpose"), "{out}");
+        }
+    }
+    app.stop().await;
+}

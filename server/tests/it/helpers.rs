@@ -88,6 +88,26 @@ impl TestApp {
         Actor::user(&u.id, &u.login, u.is_admin, Some("127.0.0.1".into()))
     }
 
+    /// Every history record, oldest first.
+    pub async fn audit_records(&self) -> Vec<db::AuditRecord> {
+        let mut c = self.services.conn().await.unwrap();
+        let mut v = db::list_audit(&mut c, None, None, 100_000).await.unwrap();
+        v.reverse();
+        v
+    }
+
+    /// The number of rows in `table`.
+    pub async fn rows_in(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        let mut c = self.services.conn().await.unwrap();
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&mut *c)
+            .await
+            .unwrap()
+            .try_get::<i64, _>("n")
+            .unwrap()
+    }
+
     pub async fn audit_actions(&self) -> Vec<String> {
         let mut c = self.services.conn().await.unwrap();
         let mut v: Vec<String> = db::list_audit(&mut c, None, None, 10_000)
@@ -277,7 +297,18 @@ pub async fn call(
     body: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> reqwest::Response {
-    post_fn(&app.base, name, body, cookie, None).await
+    post_fn(&app.base, name, body, cookie, None, &[]).await
+}
+
+/// [`call`] with extra request headers (a proxy's `X-Forwarded-For`, say).
+pub async fn call_with(
+    app: &TestApp,
+    name: &str,
+    body: &[(&str, &str)],
+    cookie: Option<&str>,
+    headers: &[(&'static str, &str)],
+) -> reqwest::Response {
+    post_fn(&app.base, name, body, cookie, None, headers).await
 }
 
 /// POSTs a server function as a browser without JavaScript does (`Accept: text/html`), so
@@ -294,6 +325,7 @@ pub async fn form_post(
         body,
         cookie,
         Some("text/html,application/xhtml+xml"),
+        &[],
     )
     .await
 }
@@ -304,8 +336,12 @@ async fn post_fn(
     body: &[(&str, &str)],
     cookie: Option<&str>,
     accept: Option<&'static str>,
+    extra: &[(&'static str, &str)],
 ) -> reqwest::Response {
     let mut h = HeaderMap::new();
+    for (k, v) in extra {
+        h.append(*k, HeaderValue::from_str(v).unwrap());
+    }
     h.insert(
         "content-type",
         HeaderValue::from_static("application/x-www-form-urlencoded"),

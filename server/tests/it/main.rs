@@ -10,6 +10,7 @@ mod auth;
 mod cli;
 mod crypto;
 mod errors;
+mod hardening;
 mod lifecycle;
 mod pickup;
 mod pin_key;

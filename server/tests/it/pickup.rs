@@ -863,7 +863,28 @@ async fn rules(backend: Backend) {
         refused(call(&app, "show_renewal_link", &[("entry", &e1)], Some(&aki)).await).await,
         "reissue_not_allowed"
     );
+    // Nor is there a detour through a new request (then revoking the old one).
+    assert_eq!(
+        refused(
+            call(
+                &app,
+                "request_certificate",
+                &[("device_label", "detour")],
+                Some(&aki)
+            )
+            .await
+        )
+        .await,
+        "reissue_not_allowed"
+    );
     assert_eq!(db_counts(&app).await, before);
+    {
+        let mut c = app.services.conn().await.unwrap();
+        sqlx::query("UPDATE users SET reissue_allowed = NULL WHERE login = 'aki'")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
 
     // Approval mode: a new request waits, and gets no link.
     app.set_policy(|p| {

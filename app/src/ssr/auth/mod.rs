@@ -110,15 +110,19 @@ impl fmt::Debug for NewSession {
 pub struct Authenticated {
     pub user: UserRow,
     pub session: SessionRow,
+    /// The address of the request that acts (the session's sign-in may have come from
+    /// another one).
+    pub ip: Option<String>,
 }
 
 impl Authenticated {
+    /// The history's actor: this user, from the address of this request.
     pub fn actor(&self) -> Actor {
         Actor::user(
             &self.user.id,
             &self.user.login,
             self.user.is_admin,
-            self.session.ip.clone(),
+            self.ip.clone(),
         )
     }
 }
@@ -130,7 +134,7 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
-mod attempts;
+pub(crate) mod attempts;
 mod passkeys;
 mod password;
 mod sessions;

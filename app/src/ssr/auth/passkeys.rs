@@ -21,12 +21,14 @@ pub(crate) fn require_discoverable(ccr: &mut CreationChallengeResponse) {
 }
 
 /// Starts adding a passkey for the signed-in user. Returns the ceremony id and the options
-/// for `navigator.credentials.create`.
+/// for `navigator.credentials.create`. Like removing one, it needs a password or passkey
+/// check in the last 5 minutes (rule 8): a session alone does not add a way in.
 pub async fn passkey_register_start(
     s: &Services,
     auth: &Authenticated,
 ) -> Result<(String, CreationChallengeResponse), AuthError> {
     let now = s.now();
+    require_recent_auth(auth, now)?;
     let mut tx = s.db.begin().await?;
     let handle = ar::webauthn_handle(
         &mut tx,
@@ -77,6 +79,7 @@ pub async fn passkey_register_finish(
     let name = crate::domain::validate::PasskeyName::parse_or_default(name)?;
     let name = name.as_str();
     let now = s.now();
+    require_recent_auth(auth, now)?;
     let mut tx = s.db.begin().await?;
     let (owner, json) = ar::take_webauthn_state(&mut tx, ceremony, "register", now)
         .await?
@@ -170,62 +173,68 @@ pub async fn passkey_remove(s: &Services, auth: &Authenticated, id: &str) -> Res
     Ok(())
 }
 
-/// Starts a sign-in (or a confirmation) with a passkey. Without a login name the browser
-/// offers the user's discoverable passkeys (the passkey alone signs in); with one, the user's
-/// registered passkeys are listed, for authenticators that cannot store discoverable ones. An
-/// unknown login gets the discoverable form, so the answer says nothing about who exists.
+/// Most unanswered anonymous sign-in ceremonies kept at once; beyond it a start is refused
+/// for a minute (each start stores a challenge, and anyone can start one).
+pub const MAX_OPEN_CEREMONIES: i64 = 10_000;
+
+/// Starts a sign-in with a passkey: always the discoverable form (the browser offers the
+/// user's passkeys; every passkey is registered discoverable), so the answer is the same for
+/// every login name and says nothing about who exists or which passkeys they have.
 pub async fn passkey_login_start(
     s: &Services,
-    login: Option<&str>,
+) -> Result<(String, RequestChallengeResponse), AuthError> {
+    let now = s.now();
+    {
+        let mut c = s.conn().await?;
+        if ar::count_open_login_states(&mut c, now).await? >= MAX_OPEN_CEREMONIES {
+            return Err(AuthError::Throttled(60));
+        }
+    }
+    let (mut rcr, state) = s
+        .webauthn
+        .start_discoverable_authentication()
+        .map_err(wa_err)?;
+    // A modal prompt from a button press, not autofill ("conditional") mediation.
+    rcr.mediation = None;
+    let json = serde_json::to_string(&state).map_err(wa_err)?;
+    let id = ids::new_id();
+    let mut tx = s.db.begin().await?;
+    ar::delete_expired_webauthn_states(&mut tx, now).await?;
+    ar::put_webauthn_state(&mut tx, &id, "login", None, &json, now + CEREMONY_SECS).await?;
+    tx.commit().await?;
+    Ok((id, rcr))
+}
+
+/// Starts a confirmation (rule 8) with one of the signed-in user's passkeys.
+pub async fn passkey_confirm_start(
+    s: &Services,
+    auth: &Authenticated,
 ) -> Result<(String, RequestChallengeResponse), AuthError> {
     let now = s.now();
     let mut tx = s.db.begin().await?;
-    ar::delete_expired_webauthn_states(&mut tx, now).await?;
-    let known = match login.map(str::trim).filter(|l| !l.is_empty()) {
-        Some(l) => match db::user_by_login(&mut tx, &l.to_ascii_lowercase()).await? {
-            Some(u) => {
-                let keys: Vec<Passkey> = ar::passkeys_for_user(&mut tx, &u.id)
-                    .await?
-                    .iter()
-                    .filter_map(|p| serde_json::from_str(&p.passkey_json).ok())
-                    .collect();
-                (!keys.is_empty()).then_some((u.id, keys))
-            }
-            None => None,
-        },
-        None => None,
-    };
+    let keys: Vec<Passkey> = ar::passkeys_for_user(&mut tx, &auth.user.id)
+        .await?
+        .iter()
+        .filter_map(|p| serde_json::from_str(&p.passkey_json).ok())
+        .collect();
+    if keys.is_empty() {
+        return Err(AuthError::NotFound);
+    }
+    let (rcr, state) = s
+        .webauthn
+        .start_passkey_authentication(&keys)
+        .map_err(wa_err)?;
+    let json = serde_json::to_string(&state).map_err(wa_err)?;
     let id = ids::new_id();
-    let rcr = match known {
-        Some((user_id, keys)) => {
-            let (rcr, state) = s
-                .webauthn
-                .start_passkey_authentication(&keys)
-                .map_err(wa_err)?;
-            let json = serde_json::to_string(&state).map_err(wa_err)?;
-            ar::put_webauthn_state(
-                &mut tx,
-                &id,
-                "login_user",
-                Some(&user_id),
-                &json,
-                now + CEREMONY_SECS,
-            )
-            .await?;
-            rcr
-        }
-        None => {
-            let (mut rcr, state) = s
-                .webauthn
-                .start_discoverable_authentication()
-                .map_err(wa_err)?;
-            // A modal prompt from a button press, not autofill ("conditional") mediation.
-            rcr.mediation = None;
-            let json = serde_json::to_string(&state).map_err(wa_err)?;
-            ar::put_webauthn_state(&mut tx, &id, "login", None, &json, now + CEREMONY_SECS).await?;
-            rcr
-        }
-    };
+    ar::put_webauthn_state(
+        &mut tx,
+        &id,
+        "login_user",
+        Some(&auth.user.id),
+        &json,
+        now + CEREMONY_SECS,
+    )
+    .await?;
     tx.commit().await?;
     Ok((id, rcr))
 }

@@ -66,7 +66,8 @@ pub async fn start_session(
     Ok(session)
 }
 
-/// Signs in with login and password.
+/// Signs in with login and password. The attempt is counted before the password is checked
+/// (see [`super::attempts`]), so parallel guesses get no more tries than sequential ones.
 pub async fn password_sign_in(
     s: &Services,
     login: &str,
@@ -76,30 +77,13 @@ pub async fn password_sign_in(
 ) -> Result<NewSession, AuthError> {
     let now = s.now();
     let login_key = account_key(login);
-    let ip_key = address_key(&client.ip);
-    let keys: Vec<String> = std::iter::once(login_key.clone())
-        .chain(ip_key.clone())
-        .collect();
-    {
-        let mut c = s.conn().await?;
-        if let Err(e) = throttle_check(&mut c, &keys, now).await {
-            drop(c);
-            let mut tx = s.db.begin().await?;
-            let actor = Actor::anonymous(client.ip.clone());
-            audit::record_result(
-                &mut tx,
-                now,
-                &actor,
-                action::LOGIN_THROTTLED,
-                None,
-                "refused",
-                &format!("login={}", login_key.trim_start_matches("acct:")),
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(e);
-        }
-    }
+    let ip_key = address_key("ip:", &client.ip);
+    let keys: Vec<(String, throttle::Limits)> =
+        std::iter::once((login_key.clone(), throttle::ACCOUNT))
+            .chain(ip_key.clone().map(|k| (k, throttle::ADDRESS)))
+            .collect();
+    // Refused while locked: nothing is written (the lock's start is in the history).
+    let locked_now = charge_now(s, &keys, now).await?;
     let (user, phc) = {
         let mut c = s.conn().await?;
         match db::user_by_login(&mut c, &login.trim().to_ascii_lowercase()).await? {
@@ -115,14 +99,17 @@ pub async fn password_sign_in(
     match user {
         Some(u) if ok && u.active => {
             ar::throttle_clear(&mut tx, &login_key).await?;
+            if let Some(k) = &ip_key {
+                refund(&mut tx, k, throttle::ADDRESS).await?;
+            }
             let session = open_session(&mut tx, s, &u, client, previous_token, "password").await?;
             tx.commit().await?;
             Ok(session)
         }
         other => {
-            throttle_fail(&mut tx, &login_key, ip_key.as_deref(), now).await?;
             let actor = Actor::anonymous(client.ip.clone());
             let subject = other.as_ref().map(|u| u.id.as_str());
+            let who = login_for_history(login);
             audit::record_result(
                 &mut tx,
                 now,
@@ -130,9 +117,21 @@ pub async fn password_sign_in(
                 action::LOGIN_FAILED,
                 subject,
                 "refused",
-                &format!("login={}", login_key.trim_start_matches("acct:")),
+                &who,
             )
             .await?;
+            if locked_now {
+                audit::record_result(
+                    &mut tx,
+                    now,
+                    &actor,
+                    action::LOGIN_THROTTLED,
+                    subject,
+                    "refused",
+                    &format!("{who} locked"),
+                )
+                .await?;
+            }
             tx.commit().await?;
             Err(AuthError::SignInFailed)
         }
@@ -140,8 +139,13 @@ pub async fn password_sign_in(
 }
 
 /// The user behind a session token, if the session is alive (idle and absolute timeouts);
-/// refreshes its last-seen time. An expired session is deleted and recorded.
-pub async fn session_user(s: &Services, token: &str) -> Result<Option<Authenticated>, AuthError> {
+/// refreshes its last-seen time. An expired session is deleted and recorded. `ip` is the
+/// address of the request presenting it.
+pub async fn session_user(
+    s: &Services,
+    token: &str,
+    ip: Option<String>,
+) -> Result<Option<Authenticated>, AuthError> {
     let now = s.now();
     let hash = ids::token_hash(token);
     let mut c = s.conn().await?;
@@ -159,13 +163,13 @@ pub async fn session_user(s: &Services, token: &str) -> Result<Option<Authentica
                 let mut c = s.conn().await?;
                 ar::touch_session(&mut c, &hash, now).await?;
             }
-            Ok(Some(Authenticated { user, session }))
+            Ok(Some(Authenticated { user, session, ip }))
         }
         user => {
             let mut tx = s.db.begin().await?;
             if ar::delete_session(&mut tx, &hash).await? == 1 {
                 if let Some(u) = &user {
-                    let actor = Actor::user(&u.id, &u.login, u.is_admin, session.ip.clone());
+                    let actor = Actor::user(&u.id, &u.login, u.is_admin, ip);
                     audit::record(
                         &mut tx,
                         now,
@@ -193,6 +197,7 @@ pub async fn purge_expired(s: &Services) -> Result<u64, AuthError> {
     let mut tx = s.db.begin().await?;
     let n = ar::delete_expired_sessions(&mut tx, now, SESSION_IDLE_SECS).await?;
     ar::delete_expired_webauthn_states(&mut tx, now).await?;
+    purge_stale(&mut tx, now).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -267,7 +272,7 @@ pub(super) async fn confirmed(
     Ok(())
 }
 
-/// Confirms the signed-in user with their password (rule 8).
+/// Confirms the signed-in user with their password (rule 8), counted like a sign-in.
 pub async fn reauth_with_password(
     s: &Services,
     auth: &Authenticated,
@@ -275,10 +280,8 @@ pub async fn reauth_with_password(
 ) -> Result<(), AuthError> {
     let now = s.now();
     let key = account_key(&auth.user.login);
-    {
-        let mut c = s.conn().await?;
-        throttle_check(&mut c, std::slice::from_ref(&key), now).await?;
-    }
+    let keys = [(key.clone(), throttle::ACCOUNT)];
+    charge_now(s, &keys, now).await?;
     let phc = {
         let mut c = s.conn().await?;
         ar::password_hash(&mut c, &auth.user.id).await?
@@ -286,11 +289,11 @@ pub async fn reauth_with_password(
     let ok = verify_password(s, password, phc).await?;
     let mut tx = s.db.begin().await?;
     if ok {
+        ar::throttle_clear(&mut tx, &key).await?;
         confirmed(&mut tx, auth, now, "password").await?;
         tx.commit().await?;
         Ok(())
     } else {
-        throttle_fail(&mut tx, &key, None, now).await?;
         audit::record_result(
             &mut tx,
             now,
@@ -306,8 +309,9 @@ pub async fn reauth_with_password(
     }
 }
 
-/// Sets a new password. Needs the current one unless the account has none yet or a password
-/// change is forced (after "lost device", the user signed in with the old one moments ago).
+/// Sets a new password. Needs the current one whenever the account has one — also when a
+/// change is forced after "lost device": a session alone (perhaps opened by whoever holds
+/// the lost phone) never sets a password unchallenged.
 pub async fn change_password(
     s: &Services,
     auth: &Authenticated,
@@ -320,7 +324,7 @@ pub async fn change_password(
         let mut c = s.conn().await?;
         ar::password_hash(&mut c, &auth.user.id).await?
     };
-    if phc.is_some() && !auth.user.must_change_password {
+    if phc.is_some() {
         let ok = match current {
             Some(p) => verify_password(s, p, phc).await?,
             None => false,

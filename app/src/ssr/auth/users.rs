@@ -36,9 +36,9 @@ impl UserInput {
                     .filter(|p| !p.is_empty())
                     .collect();
                 if parts.is_empty()
-                    || parts
-                        .iter()
-                        .any(|p| p.chars().count() > 64 || p.chars().any(char::is_control))
+                    || parts.iter().any(|p| {
+                        p.chars().count() > 64 || crate::domain::validate::has_unsafe_chars(p)
+                    })
                 {
                     return Err(InvalidField {
                         field: "department",

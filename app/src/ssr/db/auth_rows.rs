@@ -351,6 +351,26 @@ pub async fn take_login_state(
         .transpose()
 }
 
+/// Unanswered, unexpired anonymous sign-in ceremonies.
+pub async fn count_open_login_states(c: &mut Conn, now: i64) -> Result<i64, DbError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM webauthn_states WHERE kind = 'login' AND expires_at > $1",
+    )
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    get_i64(&row, "n")
+}
+
+/// Deletes every passkey of a user; returns how many.
+pub async fn delete_user_passkeys(c: &mut Conn, user_id: &str) -> Result<u64, DbError> {
+    Ok(sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected())
+}
+
 pub async fn delete_expired_webauthn_states(c: &mut Conn, now: i64) -> Result<(), DbError> {
     sqlx::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
         .bind(now)
@@ -391,6 +411,41 @@ pub async fn throttle_put(c: &mut Conn, key: &str, r: &Record) -> Result<(), DbE
     .execute(&mut *c)
     .await?;
     Ok(())
+}
+
+/// Takes the row lock of `key` for the rest of the transaction, creating an empty record if
+/// there is none, so that reading, checking and counting an attempt is one atomic step on
+/// PostgreSQL too (SQLite's `BEGIN IMMEDIATE` already serialises writers). A no-op update,
+/// since `FOR UPDATE` is not portable.
+pub async fn throttle_lock(c: &mut Conn, key: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO throttle (key, window_start, failures, locked_until) VALUES ($1,0,0,0) \
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("UPDATE throttle SET key = key WHERE key = $1")
+        .bind(key)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Forgets records whose window ended before `window_start_before` and that hold no lock.
+pub async fn throttle_purge(
+    c: &mut Conn,
+    now: i64,
+    window_start_before: i64,
+) -> Result<u64, DbError> {
+    Ok(
+        sqlx::query("DELETE FROM throttle WHERE locked_until <= $1 AND window_start < $2")
+            .bind(now)
+            .bind(window_start_before)
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+    )
 }
 
 pub async fn throttle_clear(c: &mut Conn, key: &str) -> Result<(), DbError> {

@@ -177,3 +177,12 @@ pub async fn revoked_for_ca(
         })
         .collect()
 }
+
+/// Whether the user has ever had a certificate (in any state).
+pub async fn user_has_certificates(c: &mut Conn, user_id: &str) -> Result<bool, DbError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM certificates WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(get_i64(&row, "n")? > 0)
+}

@@ -38,6 +38,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0004_pickup.sql"),
         postgres: include_str!("../../../../migrations/postgres/0004_pickup.sql"),
     },
+    Migration {
+        version: 5,
+        name: "locks",
+        sqlite: include_str!("../../../../migrations/sqlite/0005_locks.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0005_locks.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

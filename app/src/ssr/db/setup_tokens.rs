@@ -41,3 +41,14 @@ pub async fn consume_setup_token(c: &mut Conn, hash: &str, now: i64) -> Result<b
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Voids every unused setup token (a newer link replaces them).
+pub async fn void_setup_tokens(c: &mut Conn, now: i64) -> Result<u64, DbError> {
+    Ok(
+        sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE used_at IS NULL")
+            .bind(now)
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -19,7 +19,8 @@ pub struct UserRow {
 }
 
 /// A user to create. Fields are validated by the caller's use case.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
+/// Not `Debug`-printed with its password hash.
 pub struct NewUser {
     pub login: String,
     pub display_name: String,
@@ -28,6 +29,15 @@ pub struct NewUser {
     pub department_id: Option<String>,
     pub is_admin: bool,
     pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("login", &self.login)
+            .field("is_admin", &self.is_admin)
+            .finish_non_exhaustive()
+    }
 }
 
 const USER_COLS: &str = "id, login, display_name, email, upn, department_id, is_admin, \
@@ -91,6 +101,21 @@ pub async fn lock_user(c: &mut Conn, id: &str) -> Result<(), DbError> {
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// Takes the named lock (table `locks`) for the rest of the transaction: `admins` for every
+/// change that could leave the portal without an administrator or make a first one.
+pub async fn lock_named(c: &mut Conn, name: &str) -> Result<(), DbError> {
+    let n = sqlx::query("UPDATE locks SET name = name WHERE name = $1")
+        .bind(name)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Corrupt(format!("lock {name:?} is missing")))
+    }
 }
 
 pub async fn user_by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>, DbError> {
