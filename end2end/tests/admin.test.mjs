@@ -78,8 +78,14 @@ test('desktop with JavaScript: search, create with remove existing, Create & Dow
   assert.match(download.suggestedFilename(), /^certportal-bundles-\d{4}-\d{2}-\d{2}\.zip$/);
   const zip = readFileSync(await download.path());
   assert.equal(zip.subarray(0, 2).toString(), 'PK');
-  assert.ok(zip.includes(Buffer.from('kondo.p12')) && zip.includes(Buffer.from('PINS.csv')));
+  assert.ok(zip.includes(Buffer.from('kondo.p12')) && !zip.includes(Buffer.from('PINS.csv')), 'the PINs are not in the ZIP');
   assert.ok(!zip.includes(Buffer.from('kato.p12')), 'only the selected user');
+  // The PINs: a second download, after the password.
+  await page.fill('#pins-password', PASSWORD);
+  const [pinsDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=pins-download]')]);
+  assert.match(pinsDownload.suggestedFilename(), /^certportal-pins-\d{4}-\d{2}-\d{2}\.csv$/);
+  const pins = readFileSync(await pinsDownload.path(), 'utf8');
+  assert.match(pins, /^login,serial,expires,pin\nkondo,[0-9A-F]+,\d{4}-\d{2}-\d{2},[A-Z0-9-]+\n$/);
   await page.reload();
   await waitHydrated(page);
   assert.equal(await statusOf(page, 'kondo'), 'Issued');

@@ -107,6 +107,12 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print a new one-time activation link for an existing user (lost every passkey,
+    /// forgot the password); older unused links stop working.
+    ActivationLink {
+        #[arg(long)]
+        login: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -394,6 +400,22 @@ async fn user_command(command: UserCommand, cfg: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("created {} ({})", user.login, user.display_name);
             println!("activation link (one-time, 7 days): {link}");
+            Ok(())
+        }
+        UserCommand::ActivationLink { login } => {
+            let mut c = s.conn().await.map_err(|e| e.to_string())?;
+            let user = app::ssr::db::user_by_login(&mut c, &login.trim().to_ascii_lowercase())
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no user with login {login:?}"))?;
+            drop(c);
+            let link = app::ssr::auth::new_activation_link(&s, &Actor::cli(), &user.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "activation link for {} (one-time, 7 days): {link}",
+                user.login
+            );
             Ok(())
         }
         UserCommand::Import { csv } => {

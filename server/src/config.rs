@@ -38,6 +38,7 @@ struct FileConfig {
     profile_signing_cert_file: Option<String>,
     profile_signing_key_file: Option<String>,
     trusted_proxies: Option<String>,
+    trusted_proxy_header: Option<String>,
     tls_cert_file: Option<String>,
     tls_key_file: Option<String>,
 }
@@ -248,10 +249,19 @@ impl Config {
             }
         };
 
-        let trusted_proxies = app::ssr::client_addr::TrustedProxies::parse(
+        let mut trusted_proxies = app::ssr::client_addr::TrustedProxies::parse(
             &pick("CERTPORTAL_TRUSTED_PROXIES", fc.trusted_proxies).unwrap_or_default(),
         )
         .map_err(|why| err("CERTPORTAL_TRUSTED_PROXIES", why))?;
+        if let Some(h) = pick("CERTPORTAL_TRUSTED_PROXY_HEADER", fc.trusted_proxy_header) {
+            trusted_proxies.header =
+                app::ssr::client_addr::ForwardHeader::parse(&h).ok_or_else(|| {
+                    err(
+                        "CERTPORTAL_TRUSTED_PROXY_HEADER",
+                        format!("{h:?} is not x-forwarded-for or forwarded"),
+                    )
+                })?;
+        }
 
         Ok(Config {
             data_dir,
@@ -392,6 +402,10 @@ mod tests {
                     ("CERTPORTAL_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
                 ],
                 "CERTPORTAL_TRUSTED_PROXIES",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_TRUSTED_PROXY_HEADER", "x-real-ip")],
+                "CERTPORTAL_TRUSTED_PROXY_HEADER",
             ),
             (
                 &[PASS, ("CERTPORTAL_TLS_CERT_FILE", "/etc/cert.pem")],

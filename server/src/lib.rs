@@ -139,6 +139,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/crl/{file}", get(routes::crl))
         .route("/admin/create-download", axum::routing::post(routes::create_download))
         .route("/admin/revoke", axum::routing::post(routes::revoke_selection))
+        .route("/admin/handover-pins.csv", axum::routing::post(routes::handover_pins))
         .route("/admin/history.csv", get(routes::history_csv))
         .route("/ocsp", axum::routing::post(routes::ocsp_post))
         .route("/ocsp/{*request}", get(routes::ocsp_get))
@@ -167,9 +168,10 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(server_fn_status))
+        .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
-        .layer(axum::middleware::from_fn_with_state(services.trusted_proxies.clone(), client_address))
         .layer(axum::middleware::from_fn_with_state(allowed_host, host_guard))
+        .layer(axum::middleware::from_fn_with_state(services.trusted_proxies.clone(), client_address))
         .layer(tower::util::option_layer(hsts))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -241,15 +243,20 @@ async fn client_address(
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     if let Some(peer) = peer {
-        let lines = |name: &str| -> Vec<&str> {
-            req.headers()
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect()
-        };
-        let ip = proxies.client(peer, &lines("forwarded"), &lines("x-forwarded-for"));
+        // Bytes a client added that are not visible ASCII must not hide the address the
+        // proxy appended: read every line, replacing what is not UTF-8.
+        let lines: Vec<String> = req
+            .headers()
+            .get_all(proxies.header.name())
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let ip = proxies.client(peer, &refs);
         req.extensions_mut().insert(app::web::ClientAddr(ip));
+        if proxies.trusts(peer) {
+            req.extensions_mut().insert(ViaTrustedProxy);
+        }
     }
     next.run(req).await
 }
@@ -281,6 +288,12 @@ pub fn host_allowed(host_header: Option<&str>, public_host: &str) -> bool {
     host == public_host || host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()
 }
 
+/// A request extension: the socket's peer is one of the trusted proxies.
+#[derive(Debug, Clone, Copy)]
+struct ViaTrustedProxy;
+
+/// The `Host` allow-list. A trusted reverse proxy picks the site by name itself (and may
+/// send its upstream's name as `Host`), so its requests pass.
 async fn host_guard(
     axum::extract::State(public_host): axum::extract::State<Arc<str>>,
     req: axum::extract::Request,
@@ -291,7 +304,7 @@ async fn host_guard(
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok());
-    if host_allowed(host, &public_host) {
+    if req.extensions().get::<ViaTrustedProxy>().is_some() || host_allowed(host, &public_host) {
         next.run(req).await
     } else {
         (
@@ -300,6 +313,55 @@ async fn host_guard(
         )
             .into_response()
     }
+}
+
+/// No valid request carries a NUL character in its address or form fields, and PostgreSQL
+/// cannot store or compare one in text: refused up front (400), before any handler or query.
+async fn refuse_nul(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let malformed = || {
+        let body = serde_json::to_string(&app::api::AppError::new(
+            app::domain::error_code::ErrorCode::MalformedRequest,
+        ))
+        .unwrap_or_default();
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    };
+    let has_nul = |b: &[u8]| b.contains(&0) || b.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
+    if has_nul(req.uri().to_string().as_bytes()) {
+        return malformed();
+    }
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large\n",
+        )
+            .into_response();
+    };
+    if has_nul(&bytes) {
+        return malformed();
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 /// `scheme://host[:port]` of the public URL.

@@ -454,6 +454,41 @@ pub async fn create_download(
     }
 }
 
+/// `POST /admin/handover-pins.csv` (form: `password`): the second download of "Create &
+/// Download" — the PINs of the bundles this administrator made in the last hour, after
+/// rule 8's confirmation (with the bundles they are the keys). Errors go back to the
+/// directory with `?error=<code>`.
+pub async fn handover_pins(
+    session: Result<AdminSession, Refusal>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let AdminSession {
+        services: s,
+        mut admin,
+    } = match session {
+        Ok(a) => a,
+        Err(Refusal(e)) => return back_to_directory(&e),
+    };
+    let password = pairs
+        .into_iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v);
+    if let Err(e) = app::api::admin::confirm_admin(&s, &mut admin, password).await {
+        return back_to_directory(&e);
+    }
+    match app::ssr::admin::handover_pins(&s, &admin.actor()).await {
+        Ok(csv) => {
+            let name = format!("certportal-pins-{}.csv", app::i18n::fmt_date(s.now()));
+            let mut r = body_with("text/csv; charset=utf-8", "no-store", csv.into_bytes());
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            r
+        }
+        Err(e) => back_to_directory(&e.into()),
+    }
+}
+
 /// `POST /admin/revoke` (the directory's bulk form, "Revoke"): carries the selected users to
 /// the revocation page (`GET /admin/revoke`), and nothing else — the form's other fields,
 /// such as a confirmation password typed for "Create", never reach an address bar.

@@ -388,10 +388,9 @@ pub async fn create_and_download(
     let users = selected(Some(form.users))?;
     let not_after = end_date(form.not_after)?;
     admin::check_end_date(s, not_after).await?;
-    // "Remove existing" revokes: rule 8 like every other administrator revocation.
-    if form.remove_existing {
-        confirm_admin(s, admin, form.password).await?;
-    }
+    // The bundles are keys handed to the administrator, and "remove existing" revokes:
+    // rule 8 either way.
+    confirm_admin(s, admin, form.password).await?;
     let out =
         admin::bulk_create_and_download(s, &admin.actor(), &users, not_after, form.remove_existing)
             .await;

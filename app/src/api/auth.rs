@@ -270,7 +270,7 @@ pub async fn passkey_login_start(
         let a = session::require(&s).await?;
         crate::ssr::auth::passkey_confirm_start(&s, &a).await?
     } else {
-        crate::ssr::auth::passkey_login_start(&s).await?
+        crate::ssr::auth::passkey_login_start(&s, crate::web::client_ip().as_deref()).await?
     };
     super::ceremony_json(&id, &rcr)
 }
@@ -359,10 +359,15 @@ pub async fn admin_create_user(
     upn: Option<String>,
     department: Option<String>,
     is_admin: Option<String>,
+    password: Option<String>,
 ) -> Result<String, AppError> {
     let s = super::services()?;
     let result = async {
-        let a = session::require_admin(&s).await?;
+        let mut a = session::require_admin(&s).await?;
+        // A new administrator is a new way into everything: rule 8, like a promotion.
+        if crate::web::is_checked(is_admin.as_deref()) {
+            super::admin::confirm_admin(&s, &mut a, password).await?;
+        }
         let input = crate::ssr::auth::UserInput {
             login,
             display_name,
@@ -386,6 +391,33 @@ pub async fn admin_create_user(
         result,
         "/admin/users?created=1#create-user",
         "/admin/users?form=create#create-user",
+    )
+}
+
+/// Administrators: a new one-time activation link for an existing user (after rule 8's
+/// confirmation: it is a way into the account). Older unused links stop working.
+#[server(endpoint = "admin_activation_link")]
+pub async fn admin_activation_link(
+    id: String,
+    password: Option<String>,
+) -> Result<String, AppError> {
+    let s = super::services()?;
+    let back = format!("/admin/users/{}", crate::web::id_segment(&id));
+    let result = async {
+        let mut a = session::require_admin(&s).await?;
+        super::admin::confirm_admin(&s, &mut a, password).await?;
+        Ok(crate::ssr::auth::new_activation_link(&s, &a.actor(), &id).await?)
+    }
+    .await;
+    if let Ok(link) = &result {
+        if crate::web::is_plain_form_post() {
+            crate::web::set_cookie(s.is_https(), CREATED_COOKIE, link, "Strict", 600);
+        }
+    }
+    finish_form(
+        result,
+        &format!("{back}?link=1#activation"),
+        &format!("{back}#activation"),
     )
 }
 

@@ -350,6 +350,9 @@ pub async fn report_lost_device(confirm: Option<String>) -> Result<u32, AppError
         if confirm.as_deref() != Some("yes") {
             return Err(AppError::field(ErrorCode::ConfirmationRequired, "confirm"));
         }
+        // It removes every passkey and signs out everywhere: not for a session alone
+        // (rule 8; signing in on the other device just now counts).
+        crate::ssr::auth::require_recent_auth(&me, s.now())?;
         let actor = crate::ssr::audit::Actor {
             is_admin: false,
             ..me.actor()

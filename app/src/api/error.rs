@@ -59,9 +59,23 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        // The detail stays in the browser's console; the page shows the catalogue text.
+        // The detail stays in the browser's console (or the server's log); the page shows
+        // the catalogue text. A request the server could not decode is the caller's
+        // mistake (400), not a failure of the server.
         leptos::logging::warn!("server function call failed: {value}");
-        AppError::new(ErrorCode::Transport)
+        match value {
+            // On the server: the request did not decode. (In the browser a response that
+            // does not decode is a transport failure.)
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_)
+                if cfg!(feature = "ssr") =>
+            {
+                AppError::new(ErrorCode::MalformedRequest)
+            }
+            _ => AppError::new(ErrorCode::Transport),
+        }
     }
 }
 

@@ -128,6 +128,8 @@ error_codes! {
     Internal = "internal",
     /// The browser could not reach the server or read its answer.
     Transport = "transport",
+    /// The request itself was malformed (missing or undecodable fields): nothing changed.
+    MalformedRequest = "malformed_request",
 }
 
 impl ErrorCode {

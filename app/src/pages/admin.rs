@@ -341,6 +341,16 @@ fn Directory(
                 </div>
             </fieldset>
         </form>
+        <form method="post" action="/admin/handover-pins.csv" class="card form" data-testid="pins-form">
+            <h2>{tr(Msg::PinsTitle)}</h2>
+            <p class="hint">{tr(Msg::PinsHint)}</p>
+            <label for="pins-password">{tr(Msg::ConfirmPasswordField)}</label>
+            <input id="pins-password" name="password" type="password" autocomplete="current-password"/>
+            <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+            <div class="row">
+                <button type="submit" class="secondary" data-testid="pins-download">{tr(Msg::PinsDownload)}</button>
+            </div>
+        </form>
     }
 }
 

@@ -11,6 +11,7 @@ use crate::api::admin::{
     AdminLostDevice, AdminRevokeCertificate, AdminUpdateSettings, AdminUpdateUser, HistoryFilter,
     HistoryItem,
 };
+use crate::api::auth::AdminActivationLink;
 use crate::i18n::{admin_reason_label, fmt_utc, state_label, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -93,6 +94,7 @@ pub fn AdminUserPage() -> impl IntoView {
     let update = ServerAction::<AdminUpdateUser>::new();
     let lost = ServerAction::<AdminLostDevice>::new();
     let revoke = ServerAction::<AdminRevokeCertificate>::new();
+    let activation = ServerAction::<AdminActivationLink>::new();
     let user = Resource::new(
         move || {
             (
@@ -118,6 +120,21 @@ pub fn AdminUserPage() -> impl IntoView {
         Some(Err(e)) => Some(e),
         _ => None,
     };
+    let err_activation = move || match activation.value().get() {
+        Some(Err(e)) => Some(e),
+        _ => None,
+    };
+    // Without JavaScript the new link comes back in a short-lived cookie (never a URL).
+    let carried = Resource::new(
+        move || flag("link"),
+        |shown| async move {
+            if shown {
+                crate::api::auth::admin_created_link().await.ok().flatten()
+            } else {
+                None
+            }
+        },
+    );
     view! {
         <AdminNav/>
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
@@ -128,7 +145,7 @@ pub fn AdminUserPage() -> impl IntoView {
                         let u = v.user.clone();
                         let uid = u.id.clone();
                         let back = format!("/admin/users/{uid}");
-                        let (uid_flags, uid_lost) = (uid.clone(), uid.clone());
+                        let (uid_flags, uid_lost, uid_act) = (uid.clone(), uid.clone(), uid.clone());
                         let status = u.status;
                         let reissue = match u.reissue_allowed { None => "default", Some(true) => "on", Some(false) => "off" };
                         view! {
@@ -223,6 +240,27 @@ pub fn AdminUserPage() -> impl IntoView {
                                     <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
                                     <label class="check"><input type="checkbox" name="confirm" value="yes"/>{tr(Msg::LostDeviceConfirmBox)}</label>
                                     <button type="submit" class="danger" data-testid="lost-device">{tr(Msg::LostDeviceButton)}</button>
+                                </ActionForm>
+                            </section>
+                            <section class="card" id="activation" aria-labelledby="act-title">
+                                <h2 id="act-title">{tr(Msg::ActivationAgainTitle)}</h2>
+                                <p class="hint">{tr(Msg::ActivationAgainIntro)}</p>
+                                <ErrorNote error=Signal::derive(err_activation) testid="activation-error"/>
+                                {move || match activation.value().get() {
+                                    Some(Ok(link)) => Some(view! { <p class="mono success" data-testid="new-activation-link">{link}</p> }.into_any()),
+                                    _ => None,
+                                }}
+                                <Suspense fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        carried.await.map(|link| view! { <p class="mono success" data-testid="new-activation-link">{link}</p> })
+                                    })}
+                                </Suspense>
+                                <ActionForm action=activation attr:class="form">
+                                    <input type="hidden" name="id" value=uid_act.clone()/>
+                                    <label for="act-pw">{tr(Msg::ConfirmPasswordField)}</label>
+                                    <input id="act-pw" name="password" type="password" autocomplete="current-password"/>
+                                    <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <button type="submit" class="secondary" data-testid="new-activation">{tr(Msg::ActivationAgainButton)}</button>
                                 </ActionForm>
                             </section>
                             <section class="card" aria-labelledby="uh-title">

@@ -11,7 +11,6 @@ use super::services::{publish_crl, Services};
 use crate::domain::error_code::ErrorCode;
 use crate::domain::lifecycle::RevocationReason;
 use crate::domain::policy::P12Form;
-use rand::RngCore;
 
 /// What happened for one user of a bulk run.
 #[derive(Debug)]
@@ -107,13 +106,6 @@ impl std::fmt::Debug for HandOver {
     }
 }
 
-/// A fresh random PIN (8 symbols of the unambiguous alphabet, 40 bits).
-pub fn random_pin() -> String {
-    let mut b = [0u8; 5];
-    rand::rng().fill_bytes(&mut b);
-    crate::domain::pin::pin_from_array(b)
-}
-
 /// "Create & Download" for one user: the enrollment is created and picked up at once, in one
 /// transaction, under a random PIN. Nothing is stored that could rebuild the bundle.
 pub async fn create_and_download(
@@ -147,7 +139,6 @@ pub async fn create_and_deliver(
     form: Option<P12Form>,
     deliver: &mut (dyn FnMut(&[u8]) -> std::io::Result<()> + Send),
 ) -> Result<HandOver, CertError> {
-    let pin = random_pin();
     let mut tx = s.db.begin().await?;
     let req = NewEnrollment {
         user_id: user_id.to_string(),
@@ -157,7 +148,10 @@ pub async fn create_and_deliver(
         renews_certificate_id: None,
     };
     let e = certs::create_enrollment_in(s, &mut tx, actor, &req).await?;
+    // Derived, not stored: the PIN list is a second download (see `handover_pins`).
+    let pin = s.authority.pin_for_handover(&e.id)?;
     let picked = certs::pick_up_in(s, &mut tx, actor, &e.id, &pin, form).await?;
+    db::mark_handover(&mut tx, &picked.certificate.id).await?;
     deliver(&picked.p12)
         .map_err(|e| CertError::Internal(format!("cannot deliver the bundle: {e}")))?;
     tx.commit().await?;
@@ -333,10 +327,11 @@ pub async fn update_user(
     let before = db::user_by_id(&mut tx, user_id)
         .await?
         .ok_or(CertError::NotFound("user"))?;
-    // Two administrators demoting each other at once must not leave none: a change that
-    // takes an administrator away holds the `admins` lock (before the user's, the order
-    // every use case takes them in) while it counts.
-    if before.is_admin && (!flags.is_admin || !flags.active) {
+    // Two administrators demoting each other at once must not leave none: any change that
+    // could take an administrator away (a role of "user", a deactivation; the user may have
+    // been promoted since `before` was read) holds the `admins` lock — before the user's,
+    // the order every use case takes them in — while it counts.
+    if !flags.is_admin || !flags.active {
         db::lock_named(&mut tx, "admins").await?;
     }
     db::lock_user(&mut tx, &before.id).await?;
@@ -377,6 +372,7 @@ pub async fn update_user(
     if u.active && !flags.active {
         let sessions = db::auth_rows::delete_user_sessions(&mut tx, &u.id).await?;
         let links = db::link_rows::void_open_links_for_user(&mut tx, &u.id, now).await?;
+        db::auth_rows::void_activations(&mut tx, &u.id, now).await?;
         changed.push(format!("sessions_ended={sessions} links_voided={links}"));
         if flags.revoke_on_deactivate {
             let (revoked, crl_cas) = certs::revoke_all_active(
@@ -467,22 +463,15 @@ pub async fn update_policy(
     Ok(changed)
 }
 
-/// The files of a "Create & Download" ZIP: `<login>.p12` for each bundle made, `PINS.csv`
-/// (login, serial, expiry, PIN) and `RESULTS.csv` (every user; a failure with its code).
+/// The files of a "Create & Download" ZIP: `<login>.p12` for each bundle made and
+/// `RESULTS.csv` (every user; a failure with its code). The PINs are not in it: they are a
+/// second download ([`handover_pins`]), so the ZIP alone opens nothing.
 pub fn download_files(out: Vec<UserOutcome<HandOver>>) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
-    let mut pins = String::from("login,serial,expires,pin\n");
     let mut results = String::from("login,result,detail\n");
     for o in out {
         match o.result {
             Ok(h) => {
-                pins.push_str(&format!(
-                    "{},{},{},{}\n",
-                    h.login,
-                    h.serial_hex,
-                    crate::i18n::fmt_date(h.not_after),
-                    h.pin
-                ));
                 results.push_str(&format!("{},ok,{}\n", h.login, h.serial_hex));
                 files.push((format!("{}.p12", h.login), h.p12));
             }
@@ -497,7 +486,47 @@ pub fn download_files(out: Vec<UserOutcome<HandOver>>) -> Vec<(String, Vec<u8>)>
             }
         }
     }
-    files.push(("PINS.csv".into(), pins.into_bytes()));
     files.push(("RESULTS.csv".into(), results.into_bytes()));
     files
+}
+
+/// How long after "Create & Download" its PIN list can be downloaded.
+pub const HANDOVER_PIN_SECS: i64 = 3600;
+
+/// The second download of "Create & Download": `PINS.csv` (login, serial, expiry, PIN) for
+/// the bundles this administrator made in the last hour, derived again from the PIN key
+/// (nothing stored). Recorded in the history.
+pub async fn handover_pins(s: &Services, actor: &Actor) -> Result<String, CertError> {
+    let Some(admin_id) = actor.user_id.clone().filter(|_| actor.is_admin) else {
+        return Err(CertError::Forbidden);
+    };
+    let now = s.now();
+    let rows = {
+        let mut c = s.conn().await?;
+        db::handover_certificates(&mut c, &admin_id, now - HANDOVER_PIN_SECS).await?
+    };
+    let mut csv = String::from("login,serial,expires,pin\n");
+    for r in &rows {
+        csv.push_str(&format!(
+            "{},{},{},{}\n",
+            r.login,
+            r.serial_hex,
+            crate::i18n::fmt_date(r.not_after),
+            s.authority.pin_for_handover(&r.enrollment_id)?
+        ));
+    }
+    let mut tx = s.db.begin().await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::HANDOVER_PINS,
+        None,
+        None,
+        None,
+        &format!("bundles={}", rows.len()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(csv)
 }

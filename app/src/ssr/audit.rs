@@ -72,6 +72,7 @@ pub mod action {
     pub const SCEP_ENROLL: &str = "scep.enroll";
     pub const PIN_KEY_CREATE: &str = "pin_key.create";
     pub const LOST_DEVICE: &str = "user.lost_device";
+    pub const HANDOVER_PINS: &str = "handover.pins";
     pub const USER_UPDATE: &str = "user.update";
     pub const ENROLLMENT_APPROVE: &str = "enrollment.approve";
     pub const ENROLLMENT_REJECT: &str = "enrollment.reject";

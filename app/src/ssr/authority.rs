@@ -71,6 +71,14 @@ impl Authority {
             .ok_or(ServiceError::NoPinKey)
     }
 
+    /// The PIN of a "Create & Download" bundle (see [`PinKey::handover_pin`]).
+    pub fn pin_for_handover(&self, enrollment_id: &str) -> Result<String, ServiceError> {
+        self.pin_key
+            .get()
+            .map(|k| k.handover_pin(enrollment_id))
+            .ok_or(ServiceError::NoPinKey)
+    }
+
     /// The SCEP challenge of a link's profile (see [`PinKey::scep_challenge`]).
     pub fn scep_challenge(&self, link_id: &str) -> Result<String, ServiceError> {
         self.pin_key

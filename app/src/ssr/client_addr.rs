@@ -48,9 +48,42 @@ impl Cidr {
     }
 }
 
-/// The `trusted_proxies` setting.
+/// Which forwarding header the trusted proxies set. Only that one is read: a proxy that sets
+/// `X-Forwarded-For` passes a client's own `Forwarded` header through untouched (and the
+/// other way round), so reading both would let a client pick its address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardHeader {
+    /// `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`, most load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+impl ForwardHeader {
+    pub fn parse(text: &str) -> Option<ForwardHeader> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Some(ForwardHeader::XForwardedFor),
+            "forwarded" => Some(ForwardHeader::Forwarded),
+            _ => None,
+        }
+    }
+
+    /// The header's name (lower case).
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardHeader::XForwardedFor => "x-forwarded-for",
+            ForwardHeader::Forwarded => "forwarded",
+        }
+    }
+}
+
+/// The `trusted_proxies` setting, with the header they set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<Cidr>);
+pub struct TrustedProxies {
+    nets: Vec<Cidr>,
+    pub header: ForwardHeader,
+}
 
 impl TrustedProxies {
     /// A comma- or space-separated list of addresses and CIDR blocks; empty trusts no one.
@@ -59,36 +92,31 @@ impl TrustedProxies {
             .filter(|t| !t.is_empty())
             .map(|t| Cidr::parse(t).ok_or_else(|| format!("{t:?} is not an address or CIDR block")))
             .collect::<Result<Vec<_>, _>>()
-            .map(TrustedProxies)
+            .map(|nets| TrustedProxies {
+                nets,
+                header: ForwardHeader::default(),
+            })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.nets.is_empty()
     }
 
     pub fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|c| c.contains(ip))
+        self.nets.iter().any(|c| c.contains(canonical(ip)))
     }
 
-    /// The client of a request from `peer` with these header values (every `Forwarded`
-    /// line, every `X-Forwarded-For` line). `Forwarded` wins when both are present.
-    pub fn client(&self, peer: IpAddr, forwarded: &[&str], x_forwarded_for: &[&str]) -> IpAddr {
+    /// The client of a request from `peer` whose forwarding header (see [`Self::header`])
+    /// has these lines; several lines are one list.
+    pub fn client(&self, peer: IpAddr, lines: &[&str]) -> IpAddr {
         let peer = canonical(peer);
         if !self.trusts(peer) {
             return peer;
         }
-        let hops: Vec<Option<IpAddr>> = if !forwarded.is_empty() {
-            forwarded
-                .iter()
-                .flat_map(|line| line.split(','))
-                .map(forwarded_for)
-                .collect()
-        } else {
-            x_forwarded_for
-                .iter()
-                .flat_map(|line| line.split(','))
-                .map(|h| node(h.trim()))
-                .collect()
+        let elements = lines.iter().flat_map(|line| line.split(','));
+        let hops: Vec<Option<IpAddr>> = match self.header {
+            ForwardHeader::Forwarded => elements.map(forwarded_for).collect(),
+            ForwardHeader::XForwardedFor => elements.map(|h| node(h.trim())).collect(),
         };
         let mut client = peer;
         for hop in hops.into_iter().rev() {
@@ -197,74 +225,72 @@ mod tests {
     fn headers_are_believed_only_from_a_trusted_proxy() {
         let none = TrustedProxies::default();
         assert_eq!(
-            none.client(ip("10.0.0.1"), &[], &["203.0.113.9"]),
+            none.client(ip("10.0.0.1"), &["203.0.113.9"]),
             ip("10.0.0.1")
         );
         let t = TrustedProxies::parse("10.0.0.0/8").unwrap();
         // An outsider cannot pick their address by sending the header themselves.
         assert_eq!(
-            t.client(ip("198.51.100.1"), &[], &["203.0.113.9"]),
+            t.client(ip("198.51.100.1"), &["203.0.113.9"]),
             ip("198.51.100.1")
         );
         assert_eq!(
-            t.client(ip("10.0.0.1"), &[], &["203.0.113.9"]),
+            t.client(ip("10.0.0.1"), &["203.0.113.9"]),
             ip("203.0.113.9")
         );
         // A client-supplied first hop is skipped: the rightmost untrusted address counts.
         assert_eq!(
-            t.client(ip("10.0.0.1"), &[], &["1.1.1.1, 203.0.113.9, 10.0.0.2"]),
+            t.client(ip("10.0.0.1"), &["1.1.1.1, 203.0.113.9, 10.0.0.2"]),
             ip("203.0.113.9")
         );
         assert_eq!(
-            t.client(ip("10.0.0.1"), &[], &["1.1.1.1", "203.0.113.9"]),
+            t.client(ip("10.0.0.1"), &["1.1.1.1", "203.0.113.9"]),
             ip("203.0.113.9"),
             "several header lines are one list"
         );
+        // Garbage the client put in front never hides the address the proxy added.
+        assert_eq!(
+            t.client(ip("10.0.0.1"), &["\u{fffd}junk, 203.0.113.9"]),
+            ip("203.0.113.9")
+        );
         // All trusted: the leftmost.
         assert_eq!(
-            t.client(ip("10.0.0.1"), &[], &["10.0.0.3, 10.0.0.2"]),
+            t.client(ip("10.0.0.1"), &["10.0.0.3, 10.0.0.2"]),
             ip("10.0.0.3")
         );
-        // Garbage stops the walk at the last known address.
+        // Garbage the proxies wrote stops the walk at the last known address.
         assert_eq!(
-            t.client(ip("10.0.0.1"), &[], &["203.0.113.9, junk"]),
+            t.client(ip("10.0.0.1"), &["203.0.113.9, junk"]),
             ip("10.0.0.1")
         );
-        assert_eq!(t.client(ip("10.0.0.1"), &[], &[]), ip("10.0.0.1"));
+        assert_eq!(t.client(ip("10.0.0.1"), &[]), ip("10.0.0.1"));
         assert_eq!(
-            t.client(ip("10.0.0.1"), &[], &["203.0.113.9:4711"]),
+            t.client(ip("10.0.0.1"), &["203.0.113.9:4711"]),
             ip("203.0.113.9")
         );
     }
 
     #[test]
     fn forwarded_header() {
-        let t = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let mut t = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        t.header = ForwardHeader::parse("Forwarded").unwrap();
         assert_eq!(
-            t.client(
-                ip("10.0.0.1"),
-                &["for=192.0.2.60;proto=https;by=10.0.0.1"],
-                &["6.6.6.6"]
-            ),
-            ip("192.0.2.60"),
-            "Forwarded wins"
+            t.client(ip("10.0.0.1"), &["for=192.0.2.60;proto=https;by=10.0.0.1"]),
+            ip("192.0.2.60")
         );
         assert_eq!(
             t.client(
                 ip("10.0.0.1"),
-                &["For=\"[2001:db8:cafe::17]:4711\", for=10.0.0.9"],
-                &[]
+                &["For=\"[2001:db8:cafe::17]:4711\", for=10.0.0.9"]
             ),
             ip("2001:db8:cafe::17")
         );
+        assert_eq!(t.client(ip("10.0.0.1"), &["for=unknown"]), ip("10.0.0.1"));
         assert_eq!(
-            t.client(ip("10.0.0.1"), &["for=unknown"], &[]),
-            ip("10.0.0.1")
-        );
-        assert_eq!(
-            t.client(ip("10.0.0.1"), &["for=_hidden, for=10.0.0.5"], &[]),
+            t.client(ip("10.0.0.1"), &["for=_hidden, for=10.0.0.5"]),
             ip("10.0.0.5")
         );
+        assert_eq!(ForwardHeader::parse("x-real-ip"), None);
     }
 
     #[test]

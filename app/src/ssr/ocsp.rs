@@ -464,6 +464,47 @@ mod tests {
         assert_eq!(back.response_status, OcspResponseStatus::MalformedRequest);
     }
 
+    /// Bounded fuzzing of the parser: random bytes and a real request with bytes flipped,
+    /// cut or inserted never panic.
+    #[test]
+    fn mutated_requests_never_panic() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let pass = Secret::new("test passphrase 123");
+        let (row, _) = ca::generate_ca("OCSP CA", 1_700_000_000, &pass).unwrap();
+        let der = ca::der_of_pem(&row.cert_pem).unwrap();
+        let issuer = IssuerKey::from_cert(&row.id, &der).unwrap();
+        let req = request_for(&issuer, "0A").unwrap();
+        let n = req.len();
+        let mut runner = TestRunner::new(Config {
+            cases: 2000,
+            ..Config::default()
+        });
+        runner
+            .run(
+                &(
+                    proptest::collection::vec(any::<u8>(), 0..300),
+                    0..n,
+                    any::<u8>(),
+                    0u8..3,
+                ),
+                |(random, at, byte, how)| {
+                    let _ = parse_request(&random);
+                    let mut m = req.clone();
+                    match how {
+                        0 => m[at] ^= byte | 1,
+                        1 => m.truncate(at),
+                        _ => m.insert(at, byte),
+                    }
+                    if let Some(r) = parse_request(&m) {
+                        let _ = serial_hex(&r.tbs_request.request_list[0].req_cert);
+                    }
+                    Ok(())
+                },
+            )
+            .expect("no panic");
+    }
+
     #[test]
     fn a_request_asks_about_a_bounded_number_of_certificates() {
         let pass = Secret::new("test passphrase 123");

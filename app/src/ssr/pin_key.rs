@@ -117,6 +117,18 @@ impl PinKey {
         let d = tag.as_ref();
         crate::domain::pin::pin_from_array([d[0], d[1], d[2], d[3], d[4]])
     }
+
+    /// The PIN of a "Create & Download" bundle, from its enrollment's id: nothing is stored,
+    /// so the PIN list can be a second download (handed over apart from the bundles).
+    pub fn handover_pin(&self, enrollment_id: &str) -> String {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let mut ctx = ring::hmac::Context::with_key(&key);
+        ctx.update(b"certportal/handover-pin/v1\0");
+        ctx.update(enrollment_id.as_bytes());
+        let tag = ctx.sign();
+        let d = tag.as_ref();
+        crate::domain::pin::pin_from_array([d[0], d[1], d[2], d[3], d[4]])
+    }
 }
 
 impl PinKey {

@@ -67,6 +67,8 @@ pub struct Services {
     pub profile_signer: Option<Arc<super::profile_sign::ProfileSigner>>,
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
     pub trusted_proxies: Arc<super::client_addr::TrustedProxies>,
+    /// Anonymous passkey sign-in starts per address (see `auth::StartLimiter`).
+    pub passkey_starts: Arc<super::auth::StartLimiter>,
 }
 
 impl std::fmt::Debug for Services {
@@ -128,6 +130,7 @@ impl Services {
             faults: Default::default(),
             profile_signer: None,
             trusted_proxies: Arc::default(),
+            passkey_starts: Arc::default(),
         };
         services
             .authority

@@ -27,6 +27,10 @@ fn admin_calls(
             ],
         ),
         ("admin_list_users", vec![]),
+        (
+            "admin_activation_link",
+            vec![("id", t.clone()), ("password", crate::helpers::PW.into())],
+        ),
         ("admin_revocation_status", vec![]),
         ("admin_directory", vec![("q", "a".into())]),
         ("admin_users_by_id", vec![("users[]", t.clone())]),
@@ -546,11 +550,40 @@ async fn bulk_over_http(backend: Backend) {
             &dir.display().to_string(),
         ],
     );
+    // The ZIP alone opens nothing: the PINs are a second download, after a confirmation.
     assert!(
-        out.contains("['PINS.csv', 'RESULTS.csv', 'eli.p12', 'fay.p12']"),
+        out.contains("['RESULTS.csv', 'eli.p12', 'fay.p12']"),
         "{out}"
     );
-    let pins = std::fs::read_to_string(dir.join("PINS.csv")).unwrap();
+    let pins_of = |pw: Option<&'static str>| {
+        let base = app.base.clone();
+        let admin = admin.clone();
+        async move {
+            let mut form = vec![];
+            if let Some(p) = pw {
+                form.push(("password", p));
+            }
+            crate::helpers::client()
+                .post(format!("{base}/admin/handover-pins.csv"))
+                .header("cookie", format!("certportal={admin}"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    app.clock.advance(6 * 60);
+    let r = pins_of(None).await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("reauth_required"));
+    let r = pins_of(Some(crate::helpers::PW)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    let pins = r.text().await.unwrap();
+    assert_eq!(pins.lines().count(), 3, "{pins}");
     for line in pins.lines().filter(|l| !l.starts_with("login,")) {
         let f: Vec<&str> = line.split(',').collect();
         let p12 = dir.join(format!("{}.p12", f[0]));

@@ -141,6 +141,22 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         .contains("sign_in_failed"));
     let last = app.audit_records().await.pop().unwrap();
     assert_eq!(last.entry.ip.as_deref(), Some("203.0.113.7"));
+    // Only the header the proxies set is read: a client's own `Forwarded` passes through
+    // an X-Forwarded-For proxy untouched and must not count.
+    let r = call_with(
+        &app,
+        "login",
+        &[("login", "ghost"), ("password", "whatever pw")],
+        None,
+        &[
+            ("forwarded", "for=9.9.9.9"),
+            ("x-forwarded-for", "198.51.100.77"),
+        ],
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("sign_in_failed"));
+    let last = app.audit_records().await.pop().unwrap();
+    assert_eq!(last.entry.ip.as_deref(), Some("198.51.100.77"));
     // IPv6 is throttled per /64: thirty failures from addresses of one /64 lock all of it…
     for i in 0..30 {
         let text = fail_from(format!("ghost{i}"), format!("2001:db8:1:2::{:x}", i + 1)).await;
@@ -305,7 +321,7 @@ async fn no_input_panics_a_redirect() {
         (
             "complete_setup",
             vec![
-                ("token", "x\u{0}y\r\nSet-Cookie: a=b"),
+                ("token", "x\u{1}y\r\nSet-Cookie: a=b"),
                 ("login", "root"),
                 ("display_name", "Root"),
                 ("email", "root@example.com"),
@@ -322,6 +338,16 @@ async fn no_input_panics_a_redirect() {
         );
         assert!(!r.headers().contains_key("a"), "no header injection");
     }
+    // A NUL byte is refused before any handler (PostgreSQL cannot even compare one).
+    let r = form_post(
+        &app,
+        "activate",
+        &[("token", "a\u{0}b"), ("password", "x")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("malformed_request"));
     // The server is still there.
     assert_eq!(
         client()
@@ -444,6 +470,20 @@ async fn admin_rules(backend: Backend) {
     };
     let text = send(flags(&jiro, "admin", &[("active", "on")])).await;
     assert!(text.contains("reauth_required"), "{text}");
+    // So does creating an administrator.
+    let r = call(
+        &app,
+        "admin_create_user",
+        &[
+            ("login", "eve"),
+            ("display_name", "Eve"),
+            ("email", "eve@example.com"),
+            ("is_admin", "on"),
+        ],
+        Some(&boss),
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("reauth_required"));
     let text = send(flags(&jiro, "user", &[("active", "on")])).await;
     assert!(text.contains("reissue_allowed=false"), "{text}");
 
@@ -757,4 +797,143 @@ fn host_allow_list() {
         Some("certs.example.com.attacker.example"),
         "certs.example.com"
     ));
+}
+
+/// The way back in after "lost device" for someone without a password (or who forgot it):
+/// an administrator's new activation link, behind rule 8; it resets the password, ends the
+/// old sessions, and only the newest link works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_activation_link_for_an_existing_user() {
+    let app = spawn(Backend::Sqlite).await;
+    let boss = activated_user(&app, "boss", true).await;
+    let ken = activated_user(&app, "ken", false).await;
+    let ken_id = crate::admin::user_id(&app, "ken").await;
+    app.clock.advance(6 * 60);
+    let r = call(
+        &app,
+        "admin_activation_link",
+        &[("id", &ken_id)],
+        Some(&boss),
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("reauth_required"));
+    let link = |r: String| -> String { serde_json::from_str(&r).unwrap() };
+    let first = link(
+        call(
+            &app,
+            "admin_activation_link",
+            &[("id", &ken_id), ("password", PW)],
+            Some(&boss),
+        )
+        .await
+        .text()
+        .await
+        .unwrap(),
+    );
+    let second = link(
+        call(
+            &app,
+            "admin_activation_link",
+            &[("id", &ken_id)],
+            Some(&boss),
+        )
+        .await
+        .text()
+        .await
+        .unwrap(),
+    );
+    let token = |l: &str| l.rsplit('/').next().unwrap().to_string();
+    let new_pw = "a completely new password";
+    let r = call(
+        &app,
+        "activate",
+        &[("token", &token(&first)), ("password", new_pw)],
+        None,
+    )
+    .await;
+    assert!(!r.status().is_success(), "the older link no longer works");
+    let r = call(
+        &app,
+        "activate",
+        &[("token", &token(&second)), ("password", new_pw)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = call(&app, "whoami", &[], Some(&ken)).await;
+    assert!(
+        !r.text().await.unwrap().contains("\"ken\""),
+        "the old session ended"
+    );
+    let r = call(&app, "login", &[("login", "ken"), ("password", PW)], None).await;
+    assert!(r.text().await.unwrap().contains("sign_in_failed"));
+    let r = call(
+        &app,
+        "login",
+        &[("login", "ken"), ("password", new_pw)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"user.activation_link".to_string()));
+    // A deactivated account's link stops working, and none is made for it.
+    let third = link(
+        call(
+            &app,
+            "admin_activation_link",
+            &[("id", &ken_id), ("password", PW)],
+            Some(&boss),
+        )
+        .await
+        .text()
+        .await
+        .unwrap(),
+    );
+    let r = call(
+        &app,
+        "admin_update_user",
+        &[
+            ("id", &ken_id),
+            ("reissue", "default"),
+            ("role", "user"),
+            ("keep_certificates", "on"),
+        ],
+        Some(&boss),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = call(
+        &app,
+        "activate",
+        &[("token", &token(&third)), ("password", new_pw)],
+        None,
+    )
+    .await;
+    assert!(!r.status().is_success());
+    let r = call(
+        &app,
+        "admin_activation_link",
+        &[("id", &ken_id)],
+        Some(&boss),
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+/// One address cannot fill the store of passkey ceremonies for everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_starts_are_limited_per_address() {
+    let app = spawn(Backend::Sqlite).await;
+    for i in 0..30 {
+        let r = call(&app, "passkey_login_start", &[], None).await;
+        assert_eq!(r.status(), 200, "{i}");
+    }
+    let r = call(&app, "passkey_login_start", &[], None).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(app.rows_in("webauthn_states").await, 30);
+    app.stop().await;
 }

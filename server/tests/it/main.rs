@@ -7,7 +7,9 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod bad_input;
 mod cli;
+mod crash;
 mod crypto;
 mod errors;
 mod hardening;

@@ -44,6 +44,7 @@ pub mod action {
     pub const PASSKEY_REMOVE: &str = "auth.passkey_remove";
     pub const USER_CREATE: &str = "user.create";
     pub const USER_ACTIVATE: &str = "user.activate";
+    pub const USER_ACTIVATION_LINK: &str = "user.activation_link";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -177,13 +177,55 @@ pub async fn passkey_remove(s: &Services, auth: &Authenticated, id: &str) -> Res
 /// for a minute (each start stores a challenge, and anyone can start one).
 pub const MAX_OPEN_CEREMONIES: i64 = 10_000;
 
+/// Anonymous sign-in starts allowed per client address (IPv6 per /64) in a window, per
+/// process, so one address cannot fill [`MAX_OPEN_CEREMONIES`] for everyone.
+pub const STARTS_PER_ADDRESS: u32 = 30;
+/// The window of [`STARTS_PER_ADDRESS`], in seconds.
+pub const STARTS_WINDOW_SECS: i64 = 300;
+
+/// Counts anonymous passkey sign-in starts per address scope (in memory: a start is cheap to
+/// refuse and needs no write).
+#[derive(Debug, Default)]
+pub struct StartLimiter(std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>);
+
+impl StartLimiter {
+    /// Whether another start from `scope` may happen at `now` (and counts it).
+    pub fn allow(&self, scope: &str, now: i64) -> bool {
+        let Ok(mut m) = self.0.lock() else {
+            return false;
+        };
+        if m.len() > 100_000 {
+            m.retain(|_, (start, _)| now - *start < STARTS_WINDOW_SECS);
+        }
+        let e = m.entry(scope.to_string()).or_insert((now, 0));
+        if now - e.0 >= STARTS_WINDOW_SECS || now < e.0 {
+            *e = (now, 0);
+        }
+        if e.1 >= STARTS_PER_ADDRESS {
+            return false;
+        }
+        e.1 += 1;
+        true
+    }
+}
+
 /// Starts a sign-in with a passkey: always the discoverable form (the browser offers the
 /// user's passkeys; every passkey is registered discoverable), so the answer is the same for
-/// every login name and says nothing about who exists or which passkeys they have.
+/// every login name and says nothing about who exists or which passkeys they have. `ip` is
+/// the client's address (limited per address, then globally).
 pub async fn passkey_login_start(
     s: &Services,
+    ip: Option<&str>,
 ) -> Result<(String, RequestChallengeResponse), AuthError> {
     let now = s.now();
+    if let Some(ip) = ip {
+        if !s
+            .passkey_starts
+            .allow(&crate::ssr::client_addr::throttle_scope(ip), now)
+        {
+            return Err(AuthError::Throttled(STARTS_WINDOW_SECS));
+        }
+    }
     {
         let mut c = s.conn().await?;
         if ar::count_open_login_states(&mut c, now).await? >= MAX_OPEN_CEREMONIES {

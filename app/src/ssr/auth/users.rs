@@ -170,6 +170,48 @@ pub(super) async fn create_one(
     Ok((user, format!("{}/activate/{token}", s.public_url)))
 }
 
+/// A new one-time activation link for an existing user (an administrator's way back in for
+/// someone who lost every passkey, or forgot the password): the user sets a new password
+/// with it, which ends their other sessions. Older unused links of the user stop working.
+pub async fn new_activation_link(
+    s: &Services,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<String, AuthError> {
+    if !actor.is_admin {
+        return Err(AuthError::NotFound);
+    }
+    let now = s.now();
+    let mut tx = s.db.begin().await?;
+    let user = db::user_by_id(&mut tx, user_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(AuthError::NotFound)?;
+    ar::void_activations(&mut tx, &user.id, now).await?;
+    let token = ids::new_token();
+    ar::insert_activation(
+        &mut tx,
+        &ids::token_hash(&token),
+        &user.id,
+        now,
+        now + ACTIVATION_SECS,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        action::USER_ACTIVATION_LINK,
+        Some(&user.id),
+        None,
+        None,
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(format!("{}/activate/{token}", s.public_url))
+}
+
 /// The user an activation link is for, if it still works.
 pub async fn activation_target(s: &Services, token: &str) -> Result<Option<UserRow>, AuthError> {
     let mut c = s.conn().await?;
@@ -200,8 +242,11 @@ pub async fn activate(
         return Err(AuthError::BadLink);
     }
     ar::set_password_hash(&mut tx, &user_id, &hash, now).await?;
+    // A link that resets an existing account ends whatever sessions it had.
+    ar::delete_user_sessions(&mut tx, &user_id).await?;
     let user = db::user_by_id(&mut tx, &user_id)
         .await?
+        .filter(|u| u.active)
         .ok_or(AuthError::BadLink)?;
     let actor = Actor::user(&user.id, &user.login, user.is_admin, client.ip.clone());
     audit::record(

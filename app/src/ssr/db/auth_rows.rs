@@ -418,18 +418,27 @@ pub async fn throttle_put(c: &mut Conn, key: &str, r: &Record) -> Result<(), DbE
 /// PostgreSQL too (SQLite's `BEGIN IMMEDIATE` already serialises writers). A no-op update,
 /// since `FOR UPDATE` is not portable.
 pub async fn throttle_lock(c: &mut Conn, key: &str) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO throttle (key, window_start, failures, locked_until) VALUES ($1,0,0,0) \
-         ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(key)
-    .execute(&mut *c)
-    .await?;
-    sqlx::query("UPDATE throttle SET key = key WHERE key = $1")
+    // The purge may delete the row between the insert and the update: then insert again.
+    for _ in 0..3 {
+        sqlx::query(
+            "INSERT INTO throttle (key, window_start, failures, locked_until) VALUES ($1,0,0,0) \
+             ON CONFLICT (key) DO NOTHING",
+        )
         .bind(key)
         .execute(&mut *c)
         .await?;
-    Ok(())
+        let locked = sqlx::query("UPDATE throttle SET key = key WHERE key = $1")
+            .bind(key)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if locked == 1 {
+            return Ok(());
+        }
+    }
+    Err(DbError::Corrupt(format!(
+        "throttle row {key:?} keeps vanishing"
+    )))
 }
 
 /// Forgets records whose window ended before `window_start_before` and that hold no lock.
@@ -489,6 +498,18 @@ pub async fn activation_user(
     .fetch_optional(&mut *c)
     .await?;
     row.as_ref().map(|r| get_str(r, "user_id")).transpose()
+}
+
+/// Spends every unused activation link of a user.
+pub async fn void_activations(c: &mut Conn, user_id: &str, now: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query(
+        "UPDATE activation_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *c)
+    .await?
+    .rows_affected())
 }
 
 pub async fn consume_activation(c: &mut Conn, hash: &str, now: i64) -> Result<bool, DbError> {

@@ -186,3 +186,49 @@ pub async fn user_has_certificates(c: &mut Conn, user_id: &str) -> Result<bool, 
         .await?;
     Ok(get_i64(&row, "n")? > 0)
 }
+
+/// Marks a certificate as a "Create & Download" bundle (its PIN is derived for the PIN list).
+pub async fn mark_handover(c: &mut Conn, certificate_id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE certificates SET handover_pending = 1 WHERE id = $1")
+        .bind(certificate_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// A "Create & Download" bundle for the PIN list.
+#[derive(Debug, Clone)]
+pub struct HandoverRow {
+    pub login: String,
+    pub serial_hex: String,
+    pub not_after: i64,
+    pub enrollment_id: String,
+}
+
+/// The issued "Create & Download" bundles an administrator made since `since`, by login.
+pub async fn handover_certificates(
+    c: &mut Conn,
+    admin_id: &str,
+    since: i64,
+) -> Result<Vec<HandoverRow>, DbError> {
+    let rows = sqlx::query(
+        "SELECT u.login, c.serial_hex, c.not_after, c.enrollment_id FROM certificates c \
+         JOIN enrollments e ON e.id = c.enrollment_id JOIN users u ON u.id = c.user_id \
+         WHERE c.handover_pending = 1 AND c.state = 'issued' AND e.created_by = $1 \
+         AND c.created_at >= $2 ORDER BY u.login, c.created_at",
+    )
+    .bind(admin_id)
+    .bind(since)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HandoverRow {
+                login: get_str(r, "login")?,
+                serial_hex: get_str(r, "serial_hex")?,
+                not_after: get_i64(r, "not_after")?,
+                enrollment_id: get_str(r, "enrollment_id")?,
+            })
+        })
+        .collect()
+}
