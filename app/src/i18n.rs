@@ -616,7 +616,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::PinsDownload => ("Download the PINs (CSV)", "PINをダウンロード(CSV)"),
         Msg::FieldKeepCertificates => ("When deactivating: keep the certificates valid (by default they are revoked as “affiliation changed”)", "停止時に証明書を失効させない(既定では「所属変更」として失効します)"),
         Msg::FlagsConfirmHint => ("Needed to make someone an administrator or to deactivate an account, unless you confirmed with your password or a passkey in the last 5 minutes.", "管理者への変更とアカウント停止に必要です(5分以内にパスワードまたはパスキーで確認済みの場合は不要)。"),
-        Msg::BulkConfirmHint => ("Needed with “Remove existing certificates”, unless you confirmed with your password or a passkey in the last 5 minutes.", "「既存の証明書を削除」を選んだ場合に必要です(5分以内にパスワードまたはパスキーで確認済みの場合は不要)。"),
+        Msg::BulkConfirmHint => ("Needed for Create & Download and with “Remove existing certificates”, unless you confirmed with your password or a passkey in the last 5 minutes.", "「発行してダウンロード」と、「既存の証明書を削除」を選んだ場合に必要です(5分以内にパスワードまたはパスキーで確認済みの場合は不要)。"),
         Msg::LostDeviceAdminTitle => ("Lost device", "端末の紛失"),
         Msg::LostDeviceAdminIntro => ("Revokes every active certificate of this user (key compromise), voids their open links, signs them out everywhere, removes their passkeys and forces a new password at the next sign-in.", "この利用者の有効な証明書をすべて失効(鍵の危殆化)し、未使用のリンクを無効化し、すべての端末からログアウトさせ、パスキーを削除し、次回ログイン時にパスワード変更を求めます。"),
         Msg::LostDeviceConfirmBox => ("This user lost a device", "この利用者は端末を紛失した"),

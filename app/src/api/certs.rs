@@ -434,3 +434,27 @@ pub const ALL_PLATFORMS: [Platform; 10] = [
     Platform::Linux,
     Platform::Other,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_out_links_and_pins() {
+        let v = LinkView {
+            entry: "e1".into(),
+            url: "https://certs.example.com/pickup/secret-token".into(),
+            pin: "ABCD2345".into(),
+            expires_at: 1,
+            now: 0,
+            qr_svg: "<svg>secret-token</svg>".into(),
+            device_label: "phone".into(),
+            status: LinkStatusView::default(),
+        };
+        let text = format!("{v:?}");
+        assert!(
+            !text.contains("secret-token") && !text.contains("ABCD2345"),
+            "{text}"
+        );
+    }
+}

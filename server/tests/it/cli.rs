@@ -250,6 +250,34 @@ async fn cert_and_ca_commands() {
     assert!(err.contains("no user"), "{err}");
     assert_eq!(list(&run), before);
     assert!(!f2.exists());
+    // Never through a symlink (even a dangling one: a check-then-open would follow it), and
+    // a bundle that cannot be written leaves no certificate behind.
+    let victim = app.path("victim");
+    let link = app.path("link.p12");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let (code, _, err) = run(&[
+        "cert",
+        "create",
+        "--user",
+        "kei",
+        "--download",
+        link.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("exists"), "{err}");
+    assert!(!victim.exists(), "nothing written through the symlink");
+    let nowhere = app.path("no/such/dir/x.p12");
+    let (code, _, err) = run(&[
+        "cert",
+        "create",
+        "--user",
+        "kei",
+        "--download",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot create"), "{err}");
+    assert_eq!(list(&run), before, "no certificate without its file");
 
     // "Remove existing": the first one is superseded in the same transaction. (The binary
     // runs on the real clock.)
