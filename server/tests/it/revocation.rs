@@ -679,12 +679,10 @@ async fn rustls_honours_the_crl() {
     let valid = (f("client.crt"), f("client.key"));
     let foreign = (f("intruder.crt"), f("intruder.key"));
     let errs = || errors.lock().unwrap().join("\n");
-    assert_eq!(
-        curl(port, &srv_crt, Some((&valid.0, &valid.1))),
-        "200",
-        "{}",
-        errs()
-    );
+    // A bounded retry: the server above is a single thread that a stray connection on a busy
+    // machine can hold up; what is asserted is that the certificate is accepted at all.
+    let accepted = eventually("200", || curl(port, &srv_crt, Some((&valid.0, &valid.1)))).await;
+    assert_eq!(accepted, "200", "{}", errs());
     assert_eq!(curl(port, &srv_crt, None), "000", "no certificate: refused");
     assert_eq!(curl(port, &srv_crt, Some((&foreign.0, &foreign.1))), "000");
     assert!(errs().contains("invalid peer certificate"), "{}", errs());
