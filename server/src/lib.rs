@@ -242,7 +242,10 @@ async fn client_address(
         .extensions()
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if let Some(peer) = peer {
+    if let Some(peer) = peer.filter(|p| !proxies.trusts(*p)) {
+        // The common case: a direct client; its headers are not read.
+        req.extensions_mut().insert(app::web::ClientAddr(peer));
+    } else if let Some(peer) = peer {
         // Bytes a client added that are not visible ASCII must not hide the address the
         // proxy appended: read every line, replacing what is not UTF-8.
         let lines: Vec<String> = req
@@ -254,9 +257,7 @@ async fn client_address(
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         let ip = proxies.client(peer, &refs);
         req.extensions_mut().insert(app::web::ClientAddr(ip));
-        if proxies.trusts(peer) {
-            req.extensions_mut().insert(ViaTrustedProxy);
-        }
+        req.extensions_mut().insert(ViaTrustedProxy);
     }
     next.run(req).await
 }
@@ -335,7 +336,8 @@ async fn refuse_nul(
             .into_response()
     };
     let has_nul = |b: &[u8]| b.contains(&0) || b.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
-    if has_nul(req.uri().to_string().as_bytes()) {
+    let uri = req.uri();
+    if has_nul(uri.path().as_bytes()) || uri.query().is_some_and(|q| has_nul(q.as_bytes())) {
         return malformed();
     }
     let form = req

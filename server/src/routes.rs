@@ -26,6 +26,15 @@ fn body_with(content_type: &'static str, cache: &'static str, bytes: Vec<u8>) ->
     r
 }
 
+/// A file to save: `no-store`, with `Content-Disposition: attachment; filename="<name>"`.
+fn attachment(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
+    let mut r = body_with(content_type, "no-store", bytes);
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
 fn body(content_type: &'static str, bytes: Vec<u8>) -> Response {
     body_with(content_type, "public, max-age=60", bytes)
 }
@@ -213,13 +222,7 @@ pub async fn pickup_download(
     match links::redeem(&s, &token, &grant, format, ip).await {
         Ok(d) => {
             tracing::info!(serial = ?d.serial_hex, format = format.code(), "link redeemed");
-            let mut r = body_with(format.content_type(), "no-store", d.bytes);
-            if let Ok(v) =
-                HeaderValue::from_str(&format!("attachment; filename=\"{}\"", d.file_name))
-            {
-                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-            r
+            attachment(format.content_type(), &d.file_name, d.bytes)
         }
         Err(RedeemError::Link(p)) => {
             back_to_landing(&token, &format!("error={}", p.code().as_str()))
@@ -419,9 +422,10 @@ fn back_to_directory(e: &app::api::AppError) -> Response {
     r
 }
 
-/// `POST /admin/create-download` (form: `users[]`, `not_after`, `remove_existing`): "Create
-/// & Download" — a ZIP with a PKCS#12 per user, `PINS.csv` and `RESULTS.csv`. Admins only;
-/// errors go back to the directory with `?error=<code>`.
+/// `POST /admin/create-download` (form: `users[]`, `not_after`, `remove_existing`,
+/// `password`): "Create & Download" — a ZIP with a PKCS#12 per user and `RESULTS.csv` (the
+/// PINs are the second download, [`handover_pins`]). Admins only, after rule 8's
+/// confirmation; errors go back to the directory with `?error=<code>`.
 pub async fn create_download(
     session: Result<AdminSession, Refusal>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -435,21 +439,11 @@ pub async fn create_download(
     };
     let form = app::api::admin::CreateDownloadForm::from_pairs(pairs);
     match app::api::admin::create_and_download(&s, &mut admin, form).await {
-        Ok(files) => {
-            let zip = crate::zip::build(&files);
-            let name = format!("certportal-bundles-{}.zip", app::i18n::fmt_date(s.now()));
-            let mut r = (StatusCode::OK, zip).into_response();
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/zip"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
+        Ok(files) => attachment(
+            "application/zip",
+            &format!("certportal-bundles-{}.zip", app::i18n::fmt_date(s.now())),
+            crate::zip::build(&files),
+        ),
         Err(e) => back_to_directory(&e),
     }
 }
@@ -477,14 +471,11 @@ pub async fn handover_pins(
         return back_to_directory(&e);
     }
     match app::ssr::admin::handover_pins(&s, &admin.actor()).await {
-        Ok(csv) => {
-            let name = format!("certportal-pins-{}.csv", app::i18n::fmt_date(s.now()));
-            let mut r = body_with("text/csv; charset=utf-8", "no-store", csv.into_bytes());
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-            r
-        }
+        Ok(csv) => attachment(
+            "text/csv; charset=utf-8",
+            &format!("certportal-pins-{}.csv", app::i18n::fmt_date(s.now())),
+            csv.into_bytes(),
+        ),
         Err(e) => back_to_directory(&e.into()),
     }
 }
@@ -521,16 +512,9 @@ pub async fn history_csv(
     let csv = app::ssr::read::history_csv(&mut c, &filter)
         .await
         .map_err(Refusal)?;
-    let mut r = (StatusCode::OK, csv).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"certportal-history.csv\""),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        "certportal-history.csv",
+        csv.into_bytes(),
+    ))
 }

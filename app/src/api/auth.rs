@@ -380,13 +380,7 @@ pub async fn admin_create_user(
         Ok(link)
     }
     .await;
-    // Without JavaScript the page cannot show the returned link: it travels to the next page
-    // in a short-lived cookie only this browser holds (never in a URL).
-    if let Ok(link) = &result {
-        if crate::web::is_plain_form_post() {
-            crate::web::set_cookie(s.is_https(), CREATED_COOKIE, link, "Strict", 600);
-        }
-    }
+    carry_link(&s, &result);
     finish_form(
         result,
         "/admin/users?created=1#create-user",
@@ -409,16 +403,23 @@ pub async fn admin_activation_link(
         Ok(crate::ssr::auth::new_activation_link(&s, &a.actor(), &id).await?)
     }
     .await;
-    if let Ok(link) = &result {
-        if crate::web::is_plain_form_post() {
-            crate::web::set_cookie(s.is_https(), CREATED_COOKIE, link, "Strict", 600);
-        }
-    }
+    carry_link(&s, &result);
     finish_form(
         result,
         &format!("{back}?link=1#activation"),
         &format!("{back}#activation"),
     )
+}
+
+/// Without JavaScript the page cannot show a returned activation link: it travels to the
+/// next page in a short-lived cookie only this browser holds (never in a URL).
+#[cfg(feature = "ssr")]
+fn carry_link(s: &crate::ssr::Services, result: &Result<String, AppError>) {
+    if let Ok(link) = result {
+        if crate::web::is_plain_form_post() {
+            crate::web::set_cookie(s.is_https(), CREATED_COOKIE, link, "Strict", 600);
+        }
+    }
 }
 
 /// The cookie carrying a new user's activation link to the next page (no JavaScript).

@@ -1,12 +1,31 @@
 //! Certificates, bundles, CRLs and the CA key checked with independent tools: `openssl`
 //! (x509, verify with -crl_check, pkcs12, pkcs8, crl) and Java's `keytool`.
 
-use crate::helpers::{ok, real_now, run, spawn_at, Backend, PASSPHRASE};
+use crate::helpers::{ok, real_now, run, spawn_at, Backend, TestApp, PASSPHRASE};
 use app::domain::lifecycle::RevocationReason;
 use app::domain::policy::P12Form;
 use app::ssr::certs::{self, NewEnrollment};
 
 const PIN: &str = "K7MQ2XRD";
+
+/// The current CA certificate as `/ca.pem` serves it, written to `ca.pem`, and the CA key's
+/// backup file in the data directory.
+async fn ca_files(app: &TestApp) -> (std::path::PathBuf, std::path::PathBuf) {
+    let ca_pem = reqwest::get(format!("{}/ca.pem", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ca_file = app.path("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let key_file = std::fs::read_dir(app.cfg.data_dir.join("ca"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .unwrap();
+    (ca_file, key_file)
+}
 
 fn path_str(p: &std::path::Path) -> String {
     p.display().to_string()
@@ -21,14 +40,7 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
     let actor = app.actor(&admin);
 
     // The CA certificate as served, and its key file on disk: encrypted, mode 0600.
-    let ca_pem = reqwest::get(format!("{}/ca.pem", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let ca_file = app.path("ca.pem");
-    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let (ca_file, key_file) = ca_files(&app).await;
     let ca_text = ok(
         "openssl",
         &["x509", "-in", &path_str(&ca_file), "-noout", "-text"],
@@ -38,12 +50,6 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
         ca_text.contains("prime256v1") || ca_text.contains("P-256"),
         "{ca_text}"
     );
-    let key_dir = app.cfg.data_dir.join("ca");
-    let key_file = std::fs::read_dir(&key_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".key.pem"))
-        .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -352,24 +358,12 @@ async fn certificates_bundles_and_crls_pass_openssl_and_keytool() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ca_vouches_for_client_certificates_only() {
     let app = spawn_at(Backend::Sqlite, real_now()).await;
-    let ca_pem = reqwest::get(format!("{}/ca.pem", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let ca_file = app.path("ca.pem");
-    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let (ca_file, key_file) = ca_files(&app).await;
     let text = ok(
         "openssl",
         &["x509", "-in", &path_str(&ca_file), "-noout", "-text"],
     );
     assert!(text.contains("TLS Web Client Authentication"), "{text}");
-    let key_file = std::fs::read_dir(app.cfg.data_dir.join("ca"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".key.pem"))
-        .unwrap();
     let p = |n: &str| path_str(&app.path(n));
     for (name, eku, purpose, accepted) in [
         ("server", "serverAuth", "sslserver", false),

@@ -817,31 +817,18 @@ async fn a_new_activation_link_for_an_existing_user() {
     )
     .await;
     assert!(r.text().await.unwrap().contains("reauth_required"));
-    let link = |r: String| -> String { serde_json::from_str(&r).unwrap() };
-    let first = link(
-        call(
-            &app,
-            "admin_activation_link",
-            &[("id", &ken_id), ("password", PW)],
-            Some(&boss),
-        )
-        .await
-        .text()
-        .await
-        .unwrap(),
-    );
-    let second = link(
-        call(
-            &app,
-            "admin_activation_link",
-            &[("id", &ken_id)],
-            Some(&boss),
-        )
-        .await
-        .text()
-        .await
-        .unwrap(),
-    );
+    // A new activation link, returned as JSON (`password` confirms, when given).
+    let new_link = |password: Option<&'static str>| {
+        let (app, boss, id) = (&app, boss.clone(), ken_id.clone());
+        async move {
+            let mut body = vec![("id", id.as_str())];
+            body.extend(password.map(|p| ("password", p)));
+            let r = call(app, "admin_activation_link", &body, Some(&boss)).await;
+            serde_json::from_str::<String>(&r.text().await.unwrap()).unwrap()
+        }
+    };
+    let first = new_link(Some(PW)).await;
+    let second = new_link(None).await;
     let token = |l: &str| l.rsplit('/').next().unwrap().to_string();
     let new_pw = "a completely new password";
     let r = call(
@@ -880,18 +867,7 @@ async fn a_new_activation_link_for_an_existing_user() {
         .await
         .contains(&"user.activation_link".to_string()));
     // A deactivated account's link stops working, and none is made for it.
-    let third = link(
-        call(
-            &app,
-            "admin_activation_link",
-            &[("id", &ken_id), ("password", PW)],
-            Some(&boss),
-        )
-        .await
-        .text()
-        .await
-        .unwrap(),
-    );
+    let third = new_link(Some(PW)).await;
     let r = call(
         &app,
         "admin_update_user",
