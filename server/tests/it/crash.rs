@@ -8,7 +8,7 @@
 
 use crate::helpers::*;
 use app::ssr::audit::Actor;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const USERS: usize = 300;
@@ -31,15 +31,7 @@ impl Rng {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(env: &[(String, String)], port: u16) -> Child {
+fn start(env: &[(String, String)], port: u16) -> Reaped {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certportal"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -49,25 +41,32 @@ fn start(env: &[(String, String)], port: u16) -> Child {
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    cmd.spawn().unwrap()
+    Reaped(cmd.spawn().unwrap())
 }
 
-/// Waits (bounded) until the portal answers `/healthz`.
-async fn wait_ready(base: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client().get(format!("{base}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
+/// Starts the portal and waits (bounded) until it answers `/healthz`: (process, base URL).
+/// A port picked by the kernel can be taken by another process before the portal binds it on
+/// a busy machine; then the portal exits at start and is started again on another port.
+async fn started(env: &[(String, String)]) -> (Reaped, String) {
+    for _ in 0..5 {
+        let port = free_port();
+        let base = format!("http://localhost:{port}");
+        let mut child = start(env, port);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client().get(format!("{base}/healthz")).send().await {
+                if r.status() == 200 {
+                    return (child, base);
+                }
             }
+            if child.0.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the portal did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the portal exited at start"
-        );
-        assert!(Instant::now() < deadline, "the portal did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    panic!("the portal exited at start five times");
 }
 
 async fn rows(s: &app::ssr::Services, sql: &str) -> Vec<String> {
@@ -251,10 +250,7 @@ async fn killed_at_random_points(backend: Backend) {
     let rounds = rounds();
     for round in 0..rounds {
         let t0 = Instant::now();
-        let port = free_port();
-        let base = format!("http://localhost:{port}");
-        let mut child = start(&env, port);
-        wait_ready(&base, &mut child).await;
+        let (mut child, base) = started(&env).await;
         let t_ready = t0.elapsed();
         let r = client()
             .post(format!("{base}/api/login"))
@@ -316,8 +312,8 @@ async fn killed_at_random_points(backend: Backend) {
             })
         };
         tokio::time::sleep(Duration::from_millis(rng.next(2500))).await;
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
         let _ = bulk.await;
         for p in pickups {
             let _ = p.await;
@@ -333,11 +329,9 @@ async fn killed_at_random_points(backend: Backend) {
     }
     eprintln!("crash safety: {rounds} rounds in {:?}", began.elapsed());
     // And after the last kill the portal still starts and serves.
-    let port = free_port();
-    let mut child = start(&env, port);
-    wait_ready(&format!("http://localhost:{port}"), &mut child).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let (mut child, _) = started(&env).await;
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     s.db.close().await;
     drop(dir);
 }

@@ -228,11 +228,40 @@ async fn start_with(
     }
 }
 
+/// Runs blocking work inside an async test, such as an external tool that calls back into the
+/// portal running in this same process: on the multi-threaded runtime the worker first hands its
+/// queued tasks to another thread, so no task of the portal waits behind the blocked thread.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// A child process that is killed and reaped when dropped: a failed assertion never leaves a
+/// server running after its test (nor holding the test run's output open).
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port that was free a moment ago (for a server started in another process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Runs an external tool and returns (success, stdout+stderr).
 pub fn run(cmd: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
+    let out = blocking(|| Command::new(cmd).args(args).output())
         .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
     let text = format!(
         "{}{}",
@@ -422,7 +451,7 @@ pub fn certportal(env: &[(String, String)], args: &[&str]) -> (i32, String, Stri
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.args(args).output().unwrap();
+    let out = blocking(|| cmd.args(args).output()).unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -5,7 +5,8 @@
 
 use crate::both;
 use crate::helpers::{
-    activated_user, call, client, ok, real_now, spawn, spawn_at, Backend, TestApp,
+    activated_user, blocking, call, client, free_port, ok, real_now, spawn, spawn_at, Backend,
+    Reaped, TestApp,
 };
 use crate::pickup::{download, json, request, show_link, token_of, ANDROID};
 use app::ssr::db;
@@ -66,12 +67,22 @@ fn p(path: &Path) -> String {
     path.display().to_string()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Waits (bounded) until `child` accepts connections on every one of `ports`; false when it
+/// exited first (a port taken meanwhile) or never listened.
+async fn listening(child: &mut Reaped, ports: &[u16]) -> bool {
+    for _ in 0..300 {
+        if child.0.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if ports
+            .iter()
+            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// The HTTP status curl gets from nginx with an optional client certificate ("000" when the
@@ -91,7 +102,7 @@ fn curl(port: u16, server_ca: &Path, client: Option<(&Path, &Path)>) -> String {
         args.extend(["--cert".into(), p(cert), "--key".into(), p(key)]);
     }
     args.push(url);
-    let out = Command::new("curl").args(&args).output().unwrap();
+    let out = blocking(|| Command::new("curl").args(&args).output()).unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -160,10 +171,9 @@ async fn nginx_honours_the_crl() {
     run_in(&dir, "openssl", &args);
     foreign_client(&dir, "/CN=nina Display/UID=nina");
 
-    let port = free_port();
-    let ocsp_port = free_port();
-    let conf = format!(
-        r#"daemon off;
+    let conf = |port: u16, ocsp_port: u16| {
+        format!(
+            r#"daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 64; }}
@@ -196,10 +206,10 @@ http {{
     }}
 }}
 "#,
-        dir = p(&dir),
-        responder = app.base.replace("localhost", "127.0.0.1") + "/ocsp",
-    );
-    std::fs::write(f("nginx.conf"), conf).unwrap();
+            dir = p(&dir),
+            responder = app.base.replace("localhost", "127.0.0.1") + "/ocsp",
+        )
+    };
     let nginx_args = |extra: &[&str]| {
         let mut v = vec![
             "-c".to_string(),
@@ -212,10 +222,30 @@ http {{
         v.extend(extra.iter().map(|s| s.to_string()));
         v
     };
-    let mut nginx = Command::new(nginx_bin())
-        .args(nginx_args(&[]))
-        .spawn()
-        .unwrap();
+    // Ports picked by the kernel are free when picked, but on a busy machine another process
+    // can take one before nginx binds it: then nginx exits, and it starts again on new ports.
+    let (mut nginx, port, ocsp_port) = 'start: {
+        for _ in 0..5 {
+            let (port, ocsp_port) = (free_port(), free_port());
+            std::fs::write(f("nginx.conf"), conf(port, ocsp_port)).unwrap();
+            // nginx logs to error.log; its own output stays off the test run's.
+            let mut nginx = Reaped(
+                Command::new(nginx_bin())
+                    .args(nginx_args(&[]))
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+            if listening(&mut nginx, &[port, ocsp_port]).await {
+                break 'start (nginx, port, ocsp_port);
+            }
+        }
+        panic!(
+            "nginx did not start:\n{}",
+            std::fs::read_to_string(f("error.log")).unwrap_or_default()
+        );
+    };
     let valid = (f("client.crt"), f("client.key"));
     let device = (sam_crt, sam_key);
     let foreign = (f("intruder.crt"), f("intruder.key"));
@@ -282,10 +312,12 @@ http {{
     );
     assert_eq!(with(&valid), "200", "the old CRL does not know yet");
     std::fs::write(f("crl.pem"), fetch("/crl/current.pem").await).unwrap();
-    let reload = Command::new(nginx_bin())
-        .args(nginx_args(&["-s", "reload"]))
-        .output()
-        .unwrap();
+    let reload = blocking(|| {
+        Command::new(nginx_bin())
+            .args(nginx_args(&["-s", "reload"]))
+            .output()
+    })
+    .unwrap();
     assert!(
         reload.status.success(),
         "{}",
@@ -306,10 +338,12 @@ http {{
         "the revoked SCEP-enrolled certificate is refused"
     );
 
-    let _ = Command::new(nginx_bin())
-        .args(nginx_args(&["-s", "stop"]))
-        .output();
-    let _ = nginx.wait();
+    let _ = blocking(|| {
+        Command::new(nginx_bin())
+            .args(nginx_args(&["-s", "stop"]))
+            .output()
+    });
+    let _ = blocking(|| nginx.0.wait());
     app.stop().await;
 }
 
@@ -375,11 +409,7 @@ fn nginx_bin() -> &'static str {
 }
 
 fn run_in(dir: &Path, cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
+    let out = blocking(|| Command::new(cmd).current_dir(dir).args(args).output()).unwrap();
     assert!(
         out.status.success(),
         "{cmd} {args:?}: {}",
