@@ -69,6 +69,10 @@ install_test_services() {
   # micromdm's scepclient (Debian's scep package): an independent SCEP client that enrolls
   # exactly as an iPhone does with the profile's SCEP payload.
   command -v scepclient >/dev/null || apt_install "scep=2.1.0-3+b4"
+  # promtool (Debian's prometheus package): reads /metrics as Prometheus does.
+  command -v promtool >/dev/null || apt_install "prometheus=2.42.0+ds-5+deb12u1"
+  # aiosmtpd: a real SMTP server that receives the reminder and digest mails.
+  python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet "aiosmtpd==1.4.6"
 }
 
 # A throwaway PostgreSQL cluster for this run; sets CERTPORTAL_TEST_POSTGRES_URL.

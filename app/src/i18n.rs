@@ -360,6 +360,16 @@ pub enum Msg {
     ColReason,
     ActionsMenu,
     ShowRenewalUrl,
+    RenewNow,
+    SummaryTitle,
+    SummaryExpiring,
+    SummaryApprovals,
+    SummaryWaiting,
+    SummaryLapsed,
+    NoDepartment,
+    DigestOptIn,
+    DigestNoMail,
+    DigestSaved,
     ShowInstallUrl,
     RevokeAction,
     WithdrawAction,
@@ -453,6 +463,18 @@ pub enum Msg {
     PlatformFirefox,
     PlatformLinux,
     PlatformOther,
+}
+
+/// "Expires in N days" (today, tomorrow) for a certificate close to its end.
+pub fn expires_in(lang: Lang, days: i64) -> String {
+    match (lang, days) {
+        (Lang::En, 0) => "Expires today".into(),
+        (Lang::En, 1) => "Expires tomorrow".into(),
+        (Lang::En, n) => format!("Expires in {n} days"),
+        (Lang::Ja, 0) => "本日で有効期限切れ".into(),
+        (Lang::Ja, 1) => "明日で有効期限切れ".into(),
+        (Lang::Ja, n) => format!("有効期限まであと{n}日"),
+    }
 }
 
 /// The text of `msg` in `lang`.
@@ -751,6 +773,16 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::ColReason => ("Reason", "理由"),
         Msg::ActionsMenu => ("Actions", "操作"),
         Msg::ShowRenewalUrl => ("Show renewal URL", "更新用URLを表示"),
+        Msg::RenewNow => ("Renew now", "今すぐ更新"),
+        Msg::SummaryTitle => ("The next 30 days", "今後30日間"),
+        Msg::SummaryExpiring => ("Certificates that expire", "有効期限が切れる証明書"),
+        Msg::SummaryApprovals => ("Requests waiting for approval", "承認待ちの申請"),
+        Msg::SummaryWaiting => ("Links waiting to be picked up", "受け取り待ちのリンク"),
+        Msg::SummaryLapsed => ("Links that lapsed unused (last 7 days)", "未使用のまま期限切れになったリンク（過去7日間）"),
+        Msg::NoDepartment => ("(no department)", "（部署なし）"),
+        Msg::DigestOptIn => ("Send me this summary by e-mail every week", "このサマリーを毎週メールで受け取る"),
+        Msg::DigestNoMail => ("The portal has no mail server configured (smtp_host), so no summary is sent.", "メールサーバー（smtp_host）が設定されていないため、サマリーは送信されません。"),
+        Msg::DigestSaved => ("Saved.", "保存しました。"),
         Msg::ShowInstallUrl => ("Show install URL", "インストール用URLを表示"),
         Msg::RevokeAction => ("Revoke", "失効"),
         Msg::WithdrawAction => ("Cancel request", "申請を取り消す"),

@@ -55,6 +55,36 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: LinkCommand,
     },
+    /// Mail: check the SMTP settings.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+    /// Expiry reminders and the admin digest (the server sends them every minute).
+    Reminders {
+        #[command(subcommand)]
+        command: RemindersCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum MailCommand {
+    /// Send a test mail with the configured SMTP settings.
+    Test {
+        /// The recipient.
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum RemindersCommand {
+    /// Decide and send what is due now, once (as the server does every minute).
+    Run {
+        /// Only list the reminders that would be decided now; send and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +214,9 @@ pub(crate) enum CrlCommand {
     },
 }
 
+const NO_SMTP: &str =
+    "no SMTP server is configured (set CERTPORTAL_SMTP_HOST and CERTPORTAL_MAIL_FROM)";
+
 pub(crate) async fn run(command: Command, cfg: Config) -> Result<(), String> {
     match command {
         Command::Serve => crate::serve(cfg).await,
@@ -283,6 +316,71 @@ pub(crate) async fn run(command: Command, cfg: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Cert { command } => cert_command(command, cfg).await,
+        Command::Mail {
+            command: MailCommand::Test { to },
+        } => {
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mailer = s.mailer.clone().ok_or(NO_SMTP)?;
+            let answer = app::ssr::reminders::send_test(&s, &mailer, &to)
+                .await
+                .map_err(|e| format!("the test mail was not accepted: {e}"))?;
+            println!("sent to {}: {}", shown(&to), shown(&answer));
+            Ok(())
+        }
+        Command::Reminders {
+            command: RemindersCommand::Run { dry_run: true },
+        } => {
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
+            let due = app::ssr::reminders::due_reminders(&s)
+                .await
+                .map_err(|e| e.to_string())?;
+            if due.is_empty() {
+                println!("no reminder is due");
+            }
+            for d in due {
+                let c = &d.certificate;
+                println!(
+                    "{} <{}>  {}  ends {}  reminder: {}",
+                    shown(&c.login),
+                    shown(&c.email),
+                    shown(if c.device_label.is_empty() {
+                        "-"
+                    } else {
+                        &c.device_label
+                    }),
+                    rfc3339(c.not_after),
+                    if d.threshold == 0 {
+                        "on the day".to_string()
+                    } else {
+                        format!("{} days before", d.threshold)
+                    }
+                );
+            }
+            if s.mailer.is_none() {
+                eprintln!("note: {NO_SMTP}; nothing would be sent");
+            }
+            Ok(())
+        }
+        Command::Reminders {
+            command: RemindersCommand::Run { dry_run: false },
+        } => {
+            let s = server::services(&cfg, server::system_clock())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mailer = s.mailer.clone().ok_or(NO_SMTP)?;
+            let r = app::ssr::reminders::run(&s, &mailer)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "queued {}, sent {}, to retry {}, failed {}, abandoned {}, cancelled {}",
+                r.queued, r.sent, r.retried, r.failed, r.abandoned, r.cancelled
+            );
+            Ok(())
+        }
         Command::Link {
             command:
                 LinkCommand::Create {

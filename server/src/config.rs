@@ -41,6 +41,17 @@ struct FileConfig {
     trusted_proxy_header: Option<String>,
     tls_cert_file: Option<String>,
     tls_key_file: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    smtp_user: Option<String>,
+    smtp_password_file: Option<String>,
+    smtp_ca_file: Option<String>,
+    mail_from: Option<String>,
+    mail_support: Option<String>,
+    reminder_days: Option<String>,
+    digest_day: Option<String>,
+    metrics_token_file: Option<String>,
 }
 
 /// The effective configuration.
@@ -64,6 +75,12 @@ pub struct Config {
     pub trusted_proxies: app::ssr::client_addr::TrustedProxies,
     /// Serve HTTPS with this certificate chain and key (PEM); both or neither.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// SMTP for reminders and digests; `None` (no `smtp_host`): no mail is sent.
+    pub mail: Option<app::ssr::mail::MailConfig>,
+    /// Reminder thresholds in days before a certificate's end.
+    pub thresholds: app::domain::reminders::Thresholds,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
 }
 
 /// The settings naming the profile signer's files.
@@ -263,6 +280,39 @@ impl Config {
                 })?;
         }
 
+        let thresholds = match pick("CERTPORTAL_REMINDER_DAYS", fc.reminder_days) {
+            None => Default::default(),
+            Some(t) => app::domain::reminders::Thresholds::parse(&t)
+                .map_err(|why| err("CERTPORTAL_REMINDER_DAYS", why))?,
+        };
+        let mail = mail_config(
+            &pick,
+            MailFile {
+                host: fc.smtp_host,
+                port: fc.smtp_port.map(|p| p.to_string()),
+                tls: fc.smtp_tls,
+                user: fc.smtp_user,
+                password_file: fc.smtp_password_file,
+                ca_file: fc.smtp_ca_file,
+                from: fc.mail_from,
+                support: fc.mail_support,
+                digest_day: fc.digest_day,
+            },
+        )?;
+        let metrics_token = match pick("CERTPORTAL_METRICS_TOKEN_FILE", fc.metrics_token_file) {
+            None => None,
+            Some(path) => {
+                let t = read_secret_file("CERTPORTAL_METRICS_TOKEN_FILE", &path)?;
+                if t.len() < 16 {
+                    return Err(err(
+                        "CERTPORTAL_METRICS_TOKEN_FILE",
+                        "the token must be at least 16 characters",
+                    ));
+                }
+                Some(Secret::new(t))
+            }
+        };
+
         Ok(Config {
             data_dir,
             listen,
@@ -276,6 +326,9 @@ impl Config {
             profile_signing,
             trusted_proxies,
             tls,
+            mail,
+            thresholds,
+            metrics_token,
         })
     }
 
@@ -283,6 +336,146 @@ impl Config {
     pub fn from_env(file: Option<&Path>) -> Result<Config, ConfigError> {
         Config::load(file, &|k| std::env::var(k).ok())
     }
+}
+
+/// The mail settings as the file gives them (the environment wins, setting by setting).
+struct MailFile {
+    host: Option<String>,
+    port: Option<String>,
+    tls: Option<String>,
+    user: Option<String>,
+    password_file: Option<String>,
+    ca_file: Option<String>,
+    from: Option<String>,
+    support: Option<String>,
+    digest_day: Option<String>,
+}
+
+fn read_secret_file(setting: &str, path: &str) -> Result<String, ConfigError> {
+    Ok(std::fs::read_to_string(path)
+        .map_err(|e| err(setting, format!("cannot read {path}: {e}")))?
+        .trim_end_matches(['\r', '\n'])
+        .to_string())
+}
+
+/// Checks the SMTP settings: none of them without `smtp_host`; with it, a sender address,
+/// a known TLS mode, a port, user and password together, readable files.
+fn mail_config(
+    pick: &dyn Fn(&str, Option<String>) -> Option<String>,
+    f: MailFile,
+) -> Result<Option<app::ssr::mail::MailConfig>, ConfigError> {
+    use app::ssr::mail::{MailConfig, Mailer, SmtpTls};
+    let host = pick("CERTPORTAL_SMTP_HOST", f.host);
+    let port = pick("CERTPORTAL_SMTP_PORT", f.port);
+    let tls = pick("CERTPORTAL_SMTP_TLS", f.tls);
+    let user = pick("CERTPORTAL_SMTP_USER", f.user);
+    let password_file = pick("CERTPORTAL_SMTP_PASSWORD_FILE", f.password_file);
+    let ca_file = pick("CERTPORTAL_SMTP_CA_FILE", f.ca_file);
+    let from = pick("CERTPORTAL_MAIL_FROM", f.from);
+    let support = pick("CERTPORTAL_MAIL_SUPPORT", f.support);
+    let digest_day = pick("CERTPORTAL_DIGEST_DAY", f.digest_day);
+    let Some(host) = host else {
+        return match (port, tls, user, password_file, ca_file, from) {
+            (None, None, None, None, None, None) => Ok(None),
+            _ => Err(err(
+                "CERTPORTAL_SMTP_HOST",
+                "not set, but other SMTP settings are: set it to send reminders",
+            )),
+        };
+    };
+    let tls = match tls.as_deref() {
+        None => SmtpTls::StartTls,
+        Some(t) => SmtpTls::parse(t).ok_or_else(|| {
+            err(
+                "CERTPORTAL_SMTP_TLS",
+                format!("{t:?} is not none, starttls or tls"),
+            )
+        })?,
+    };
+    let port = match port {
+        None => tls.default_port(),
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| err("CERTPORTAL_SMTP_PORT", format!("{p:?} is not a port")))?,
+    };
+    let password = match (&user, password_file) {
+        (None, None) => None,
+        (Some(_), Some(path)) => Some(Secret::new(read_secret_file(
+            "CERTPORTAL_SMTP_PASSWORD_FILE",
+            &path,
+        )?)),
+        (Some(_), None) => {
+            return Err(err(
+                "CERTPORTAL_SMTP_PASSWORD_FILE",
+                "must be set with CERTPORTAL_SMTP_USER",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "CERTPORTAL_SMTP_USER",
+                "must be set with CERTPORTAL_SMTP_PASSWORD_FILE",
+            ))
+        }
+    };
+    let ca_pem = ca_file
+        .map(|path| {
+            std::fs::read(&path).map_err(|e| {
+                err(
+                    "CERTPORTAL_SMTP_CA_FILE",
+                    format!("cannot read {path}: {e}"),
+                )
+            })
+        })
+        .transpose()?;
+    let from = from.ok_or_else(|| {
+        err(
+            "CERTPORTAL_MAIL_FROM",
+            "must be set with CERTPORTAL_SMTP_HOST (the sender, e.g. certportal <certs@example.com>)",
+        )
+    })?;
+    let digest_day = match digest_day
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("monday") => Some(1),
+        Some("tuesday") => Some(2),
+        Some("wednesday") => Some(3),
+        Some("thursday") => Some(4),
+        Some("friday") => Some(5),
+        Some("saturday") => Some(6),
+        Some("sunday") => Some(7),
+        Some("off") => None,
+        Some(other) => {
+            return Err(err(
+                "CERTPORTAL_DIGEST_DAY",
+                format!("{other:?} is not a day of the week (monday … sunday) or off"),
+            ))
+        }
+    };
+    let cfg = MailConfig {
+        host,
+        port,
+        tls,
+        user,
+        password,
+        from,
+        ca_pem,
+        support,
+        digest_day,
+    };
+    // Builds the transport once to check the sender and the CA file.
+    Mailer::new(cfg.clone()).map_err(|why| {
+        let setting = if why.starts_with("mail_from") {
+            "CERTPORTAL_MAIL_FROM"
+        } else {
+            "CERTPORTAL_SMTP_CA_FILE"
+        };
+        err(setting, why)
+    })?;
+    Ok(Some(cfg))
 }
 
 fn parse_public_url(u: &str) -> Result<String, ConfigError> {
@@ -343,6 +536,41 @@ mod tests {
     }
 
     const PASS: (&str, &str) = ("CERTPORTAL_CA_PASSPHRASE", "a long enough passphrase");
+    const SMTP: (&str, &str) = ("CERTPORTAL_SMTP_HOST", "mail.example.com");
+    const FROM: (&str, &str) = ("CERTPORTAL_MAIL_FROM", "certportal <certs@example.com>");
+
+    #[test]
+    fn mail_settings_and_their_defaults() {
+        let c = load(&[PASS]).unwrap();
+        assert!(c.mail.is_none(), "no mail without smtp_host");
+        assert_eq!(c.thresholds.days(), &[30, 14, 7, 1, 0]);
+        let c = load(&[PASS, SMTP, FROM, ("CERTPORTAL_REMINDER_DAYS", "10,3")]).unwrap();
+        let m = c.mail.unwrap();
+        assert_eq!((m.port, m.tls), (587, app::ssr::mail::SmtpTls::StartTls));
+        assert_eq!(m.digest_day, Some(1), "Monday");
+        assert_eq!(c.thresholds.days(), &[10, 3, 0]);
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "smtp secret\n").unwrap();
+        let c = load(&[
+            PASS,
+            SMTP,
+            FROM,
+            ("CERTPORTAL_SMTP_TLS", "tls"),
+            ("CERTPORTAL_SMTP_USER", "portal"),
+            ("CERTPORTAL_SMTP_PASSWORD_FILE", pw.to_str().unwrap()),
+            ("CERTPORTAL_DIGEST_DAY", "off"),
+        ])
+        .unwrap();
+        let m = c.mail.clone().unwrap();
+        assert_eq!(m.port, 465);
+        assert_eq!(m.password.unwrap().expose(), "smtp secret");
+        assert_eq!(m.digest_day, None);
+        assert!(
+            !format!("{c:?}").contains("smtp secret"),
+            "no secret in Debug"
+        );
+    }
 
     #[test]
     fn defaults() {
@@ -418,6 +646,63 @@ mod tests {
                     ("CERTPORTAL_TLS_KEY_FILE", "/nonexistent/key.pem"),
                 ],
                 "CERTPORTAL_TLS_CERT_FILE",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_MAIL_FROM", "certs@example.com")],
+                "CERTPORTAL_SMTP_HOST",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_SMTP_HOST", "mail.example.com")],
+                "CERTPORTAL_MAIL_FROM",
+            ),
+            (
+                &[PASS, SMTP, FROM, ("CERTPORTAL_SMTP_TLS", "ssl")],
+                "CERTPORTAL_SMTP_TLS",
+            ),
+            (
+                &[PASS, SMTP, FROM, ("CERTPORTAL_SMTP_PORT", "0")],
+                "CERTPORTAL_SMTP_PORT",
+            ),
+            (
+                &[PASS, SMTP, FROM, ("CERTPORTAL_SMTP_USER", "portal")],
+                "CERTPORTAL_SMTP_PASSWORD_FILE",
+            ),
+            (
+                &[
+                    PASS,
+                    SMTP,
+                    FROM,
+                    ("CERTPORTAL_SMTP_PASSWORD_FILE", "/nonexistent"),
+                ],
+                "CERTPORTAL_SMTP_USER",
+            ),
+            (
+                &[PASS, SMTP, ("CERTPORTAL_MAIL_FROM", "not an address")],
+                "CERTPORTAL_MAIL_FROM",
+            ),
+            (
+                &[
+                    PASS,
+                    SMTP,
+                    FROM,
+                    ("CERTPORTAL_SMTP_CA_FILE", "/nonexistent/ca.pem"),
+                ],
+                "CERTPORTAL_SMTP_CA_FILE",
+            ),
+            (
+                &[PASS, SMTP, FROM, ("CERTPORTAL_DIGEST_DAY", "someday")],
+                "CERTPORTAL_DIGEST_DAY",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_REMINDER_DAYS", "30,x")],
+                "CERTPORTAL_REMINDER_DAYS",
+            ),
+            (
+                &[
+                    PASS,
+                    ("CERTPORTAL_METRICS_TOKEN_FILE", "/nonexistent/token"),
+                ],
+                "CERTPORTAL_METRICS_TOKEN_FILE",
             ),
         ];
         for (vars, setting) in cases {

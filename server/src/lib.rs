@@ -55,6 +55,8 @@ pub enum StartError {
     Setup(String),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// Builds the services from configuration: data directory (mode 0700), database with
@@ -77,6 +79,12 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
     let mut s = Services::start(&sc, clock).await?;
     s.profile_signer = signer.map(Arc::new);
     s.trusted_proxies = Arc::new(cfg.trusted_proxies.clone());
+    s.thresholds = cfg.thresholds.clone();
+    s.metrics_token = cfg.metrics_token.clone();
+    if let Some(m) = &cfg.mail {
+        let mailer = app::ssr::mail::Mailer::new(m.clone()).map_err(StartError::Mail)?;
+        s.mailer = Some(Arc::new(mailer));
+    }
     restrict_sqlite_file(&cfg.database_url);
     Ok(s)
 }
@@ -134,6 +142,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
     let allowed_host: Arc<str> = Arc::from(public_host(&services.public_url));
     Router::new()
         .route("/healthz", get(routes::healthz))
+        .route("/metrics", get(routes::metrics))
         .route("/ca.pem", get(routes::ca_pem))
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
@@ -537,10 +546,12 @@ where
 pub struct TickReport {
     pub lapsed: usize,
     pub crls_refreshed: usize,
+    pub mail: app::ssr::reminders::RunReport,
 }
 
 /// One run of the background work: lapse enrollments past their pickup deadline (rule 6),
-/// re-sign CRLs before they run out, and purge expired sessions. It reads the injected clock, so tests call it directly after
+/// re-sign CRLs before they run out, purge expired sessions, and send the reminders and
+/// digests that are due. It reads the injected clock, so tests call it directly after
 /// moving a manual clock instead of waiting.
 pub async fn background_tick(services: &Services) -> TickReport {
     let mut report = TickReport::default();
@@ -565,6 +576,25 @@ pub async fn background_tick(services: &Services) -> TickReport {
     }
     if let Err(e) = app::ssr::links::purge_old_grants(services).await {
         tracing::error!(error = %e, "purging old pickup grants failed");
+    }
+    if let Some(mailer) = &services.mailer {
+        match app::ssr::reminders::run(services, mailer).await {
+            Ok(r) => {
+                report.mail = r;
+                if r != Default::default() {
+                    tracing::info!(
+                        queued = r.queued,
+                        sent = r.sent,
+                        retried = r.retried,
+                        failed = r.failed,
+                        abandoned = r.abandoned,
+                        cancelled = r.cancelled,
+                        "reminders and digests"
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the reminder run failed"),
+        }
     }
     report
 }

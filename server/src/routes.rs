@@ -4,7 +4,7 @@
 use crate::AppState;
 use app::ssr::{ca, db};
 use axum::extract::{Form, FromRequestParts, Path, Query, State};
-use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 fn internal(e: &dyn std::fmt::Display) -> Response {
@@ -37,6 +37,45 @@ fn attachment(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Respons
 
 fn body(content_type: &'static str, bytes: Vec<u8>) -> Response {
     body_with(content_type, "public, max-age=60", bytes)
+}
+
+/// `GET /metrics`: the Prometheus text format; with `metrics_token_file` set, only for
+/// `Authorization: Bearer <token>` (compared in constant time).
+pub async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let s = &st.services;
+    if let Some(token) = &s.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !app::ssr::metrics::token_matches(token, given) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a bearer token is required\n",
+            )
+                .into_response();
+        }
+    }
+    match s.metrics.render(s).await {
+        Ok(text) => (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                ),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// `GET /healthz`: 200 when the database answers.
@@ -164,7 +203,18 @@ pub async fn pickup_unlock(
     if form.pin.len() > 64 {
         return back("error=pin_wrong".into());
     }
-    match links::unlock(&s, &token, &form.pin, ip).await {
+    let outcome = links::unlock(&s, &token, &form.pin, ip).await;
+    s.metrics.pickup(match &outcome {
+        Ok(_) => "unlocked",
+        Err(UnlockError::WrongPin { .. }) => "wrong_pin",
+        Err(UnlockError::Throttled(_)) => "throttled",
+        Err(UnlockError::Link(_)) => "link_refused",
+        Err(UnlockError::Cert(_)) => "error",
+    });
+    if matches!(outcome, Err(UnlockError::Throttled(_))) {
+        s.metrics.throttled("pin");
+    }
+    match outcome {
         Ok(grant) => {
             let mut r = back("unlocked=1".into());
             if let Some(v) = app::web::cookie_header(
@@ -219,7 +269,18 @@ pub async fn pickup_download(
     else {
         return back_to_landing(&token, "error=pin_required");
     };
-    match links::redeem(&s, &token, &grant, format, ip).await {
+    let started = std::time::Instant::now();
+    let outcome = links::redeem(&s, &token, &grant, format, ip).await;
+    match &outcome {
+        Ok(d) if d.serial_hex.is_some() => {
+            s.metrics.pickup("issued");
+            s.metrics.issued_in(started.elapsed().as_secs_f64());
+        }
+        Ok(_) => s.metrics.pickup("profile"),
+        Err(RedeemError::Link(_)) => s.metrics.pickup("link_refused"),
+        Err(RedeemError::Cert(_)) => s.metrics.pickup("error"),
+    }
+    match outcome {
         Ok(d) => {
             tracing::info!(serial = ?d.serial_hex, format = format.code(), "link redeemed");
             attachment(format.content_type(), &d.file_name, d.bytes)

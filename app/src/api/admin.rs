@@ -519,7 +519,7 @@ pub async fn admin_user(id: String) -> Result<AdminUserView, AppError> {
         .await?
         .ok_or(AppError::NOT_FOUND)?;
     let policy = s.policy(&mut c).await?;
-    let entries = crate::ssr::read::entry_views(&mut c, &id, now).await?;
+    let entries = crate::ssr::read::entry_views(&mut c, &id, now, &s.thresholds).await?;
     let (history, _) = admin_rows::history(
         &mut c,
         &admin_rows::HistoryQuery {
@@ -833,4 +833,63 @@ pub async fn my_history() -> Result<Vec<HistoryItem>, AppError> {
     )
     .await?;
     Ok(rows.into_iter().map(HistoryItem::from).collect())
+}
+
+/// The numbers of the weekly digest, on the admin start page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeekSummary {
+    /// Issued certificates ending in the next 30 days, by department path ("" for none).
+    pub expiring_by_department: Vec<(String, i64)>,
+    pub open_approvals: i64,
+    pub waiting_for_pickup: i64,
+    pub lapsed_last_week: i64,
+    /// Whether this administrator receives the weekly digest.
+    pub digest_opt_in: bool,
+    /// Whether the portal can send mail at all.
+    pub mail_configured: bool,
+}
+
+#[server(endpoint = "admin_summary")]
+pub async fn admin_summary() -> Result<WeekSummary, AppError> {
+    let s = super::services()?;
+    let a = super::auth::session::require_admin(&s).await?;
+    let now = s.now();
+    let mut c = s.conn().await?;
+    let counts = crate::ssr::db::digest_counts(&mut c, now, now + 30 * 86_400).await?;
+    Ok(WeekSummary {
+        expiring_by_department: counts.expiring_by_department,
+        open_approvals: counts.open_approvals,
+        waiting_for_pickup: counts.waiting_for_pickup,
+        lapsed_last_week: counts.lapsed_last_week,
+        digest_opt_in: crate::ssr::db::digest_opt_in(&mut c, &a.user.id).await?,
+        mail_configured: s.mailer.is_some(),
+    })
+}
+
+/// Turns this administrator's weekly digest on or off (a checkbox form).
+#[server(endpoint = "set_digest")]
+pub async fn set_digest(digest: Option<String>) -> Result<bool, AppError> {
+    use crate::ssr::audit::{self, action};
+    let s = super::services()?;
+    let a = super::auth::session::require_admin(&s).await?;
+    let on = crate::web::is_checked(digest.as_deref());
+    let result = async {
+        let mut tx = s.db.begin().await?;
+        crate::ssr::db::set_digest_opt_in(&mut tx, &a.user.id, on).await?;
+        audit::record(
+            &mut tx,
+            s.now(),
+            &a.actor(),
+            action::USER_UPDATE,
+            Some(&a.user.id),
+            None,
+            None,
+            &format!("digest_opt_in={on}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(on)
+    }
+    .await;
+    crate::web::finish_form(result, "/admin/users?digest=saved", "/admin/users")
 }

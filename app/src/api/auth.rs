@@ -15,6 +15,18 @@ pub struct Me {
     pub email: String,
     pub is_admin: bool,
     pub must_change_password: bool,
+    /// The user's issued certificate nearest its end, when inside the first reminder
+    /// threshold (every page then says "expires in N days" with the way to renew).
+    pub expiring: Option<Expiring>,
+}
+
+/// A certificate close to its end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiring {
+    /// The enrollment id (its renewal screen is `/certificates/<entry>/link`).
+    pub entry: String,
+    pub device_label: String,
+    pub days: i64,
 }
 
 /// A passkey as listed on the account page (no key material).
@@ -62,6 +74,10 @@ pub mod session {
         Client {
             ip: crate::web::client_ip(),
             user_agent: crate::web::header_str(axum::http::header::USER_AGENT),
+            lang: Some(crate::i18n::Lang::for_request(
+                crate::web::header_str(axum::http::header::COOKIE).as_deref(),
+                crate::web::header_str(axum::http::header::ACCEPT_LANGUAGE).as_deref(),
+            )),
         }
     }
 
@@ -134,6 +150,7 @@ fn me_of(u: &crate::ssr::db::UserRow) -> Me {
         email: u.email.clone(),
         is_admin: u.is_admin,
         must_change_password: u.must_change_password,
+        expiring: None,
     }
 }
 
@@ -144,7 +161,24 @@ pub(crate) use crate::web::finish_form;
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<Me>, AppError> {
     let s = super::services()?;
-    Ok(session::current(&s).await?.map(|a| me_of(&a.user)))
+    let Some(a) = session::current(&s).await? else {
+        return Ok(None);
+    };
+    let now = s.now();
+    let mut c = s.conn().await?;
+    let expiring = crate::ssr::db::nearest_issued(&mut c, &a.user.id, now)
+        .await?
+        .and_then(|(entry, device_label, not_after)| {
+            s.thresholds.expiring(not_after, now).map(|days| Expiring {
+                entry,
+                device_label,
+                days,
+            })
+        });
+    Ok(Some(Me {
+        expiring,
+        ..me_of(&a.user)
+    }))
 }
 
 /// Signs in with login name and password.
@@ -159,9 +193,9 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         &session::client(),
         previous.as_deref(),
     )
-    .await
-    .map_err(AppError::from)
-    .map(|n| {
+    .await;
+    crate::ssr::auth::count_sign_in(&s, "password", &result);
+    let result = result.map_err(AppError::from).map(|n| {
         session::set(&s, &n.token);
         me_of(&n.user)
     });
@@ -299,7 +333,9 @@ pub async fn passkey_login_finish(
         &session::client(),
         previous.as_deref(),
     )
-    .await?;
+    .await;
+    crate::ssr::auth::count_sign_in(&s, "passkey", &n);
+    let n = n?;
     session::set(&s, &n.token);
     Ok(me_of(&n.user))
 }

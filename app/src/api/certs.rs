@@ -26,6 +26,8 @@ pub struct EntryView {
     pub revocation_reason: Option<String>,
     pub pickup_deadline: Option<i64>,
     pub created_at: i64,
+    /// Days left for an issued certificate inside the first reminder threshold.
+    pub expires_in_days: Option<i64>,
 }
 
 /// Everything "My certificates" needs; the page decides the actions with the same pure
@@ -206,7 +208,7 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
     let now = s.now();
     let mut c = s.conn().await?;
     let policy = s.policy(&mut c).await?;
-    let all = crate::ssr::read::entry_views(&mut c, &me.user.id, now).await?;
+    let all = crate::ssr::read::entry_views(&mut c, &me.user.id, now, &s.thresholds).await?;
 
     let total = all.len();
     let entries: Vec<EntryView> = all

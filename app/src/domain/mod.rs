@@ -7,5 +7,6 @@ pub mod lifecycle;
 pub mod pin;
 pub mod platform;
 pub mod policy;
+pub mod reminders;
 pub mod throttle;
 pub mod validate;

@@ -10,6 +10,7 @@ use crate::api::admin::{
     admin_bulk_create, admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage,
     DirectoryUser, UserResult,
 };
+use crate::api::admin::{admin_summary, SetDigest};
 use crate::api::auth::AdminCreateUser;
 use crate::api::AppError;
 use crate::domain::directory::UserCertStatus;
@@ -125,6 +126,7 @@ pub fn UsersPage() -> impl IntoView {
         <div class="title-row">
             <h1>{tr(Msg::UsersTitle)}</h1>
         </div>
+        <SummaryCard/>
         // A no-JavaScript error is shown beside the form it came from.
         <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") != "create")) testid="bulk-error"/>
         {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
@@ -474,6 +476,58 @@ pub fn RevokeUsersPage() -> impl IntoView {
                         }.into_any()
                     }
                 }
+            })}
+        </Suspense>
+    }
+}
+
+/// What the weekly digest says, on the admin start page, and the digest opt-in.
+#[component]
+fn SummaryCard() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let query = use_query_map();
+    let save = ServerAction::<SetDigest>::new();
+    let summary = Resource::new(move || save.version().get(), |_| admin_summary());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let s = summary.await.ok()?;
+                let total: i64 = s.expiring_by_department.iter().map(|(_, n)| n).sum();
+                let saved = move || save.value().get().is_some_and(|r| r.is_ok()) || query.read().get("digest").is_some();
+                Some(view! {
+                    <section class="card summary" aria-labelledby="summary-title" data-testid="admin-summary">
+                        <h2 id="summary-title">{tr(Msg::SummaryTitle)}</h2>
+                        <dl class="facts summary-facts">
+                            <dt>{tr(Msg::SummaryExpiring)}</dt>
+                            <dd data-testid="summary-expiring">{total}</dd>
+                            {s.expiring_by_department.into_iter().map(|(d, n)| {
+                                let empty = d.is_empty();
+                                view! {
+                                    <dd class="hint">
+                                        {move || if empty { t(lang.get(), Msg::NoDepartment).to_string() } else { d.clone() }}
+                                        {format!(": {n}")}
+                                    </dd>
+                                }
+                            }).collect_view()}
+                            <dt>{tr(Msg::SummaryApprovals)}</dt>
+                            <dd data-testid="summary-approvals"><a href="/admin/approvals">{s.open_approvals}</a></dd>
+                            <dt>{tr(Msg::SummaryWaiting)}</dt>
+                            <dd data-testid="summary-waiting">{s.waiting_for_pickup}</dd>
+                            <dt>{tr(Msg::SummaryLapsed)}</dt>
+                            <dd data-testid="summary-lapsed">{s.lapsed_last_week}</dd>
+                        </dl>
+                        <ActionForm action=save attr:class="inline-form" attr:data-testid="digest-form">
+                            <label class="check">
+                                <input type="checkbox" name="digest" value="on" checked=s.digest_opt_in data-testid="digest-opt-in"/>
+                                {tr(Msg::DigestOptIn)}
+                            </label>
+                            <button type="submit" class="secondary">{tr(Msg::Save)}</button>
+                            {move || saved().then(|| view! { <span class="success" role="status">{tr(Msg::DigestSaved)}</span> })}
+                        </ActionForm>
+                        {(!s.mail_configured).then(|| view! { <p class="hint">{tr(Msg::DigestNoMail)}</p> })}
+                    </section>
+                })
             })}
         </Suspense>
     }

@@ -189,6 +189,14 @@ fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoVi
                     </details>
                 })}
             </div>
+            {e.expires_in_days.map(|days| view! {
+                <p class="expiry-note" data-testid="cert-expiring">
+                    <strong>{move || crate::i18n::expires_in(lang.get(), days)}</strong>
+                    {has_link.then(|| view! {
+                        <a class="button primary" href=format!("/certificates/{}/link", e.id) data-testid="renew-now">{tr(Msg::RenewNow)}</a>
+                    })}
+                </p>
+            })}
             {(fresh && state == State::Ready).then(|| view! { <p class="success" role="status">{tr(Msg::RequestedReady)}</p> })}
             {(fresh && state == State::Pending).then(|| view! { <p class="notice" role="status">{tr(Msg::RequestedPending)}</p> })}
             <dl class="facts">

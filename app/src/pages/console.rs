@@ -351,8 +351,8 @@ pub fn HistoryPage() -> impl IntoView {
     let actions = [
         "",
         "auth.",
-        "auth.sign_in",
-        "auth.sign_in_failed",
+        "auth.login",
+        "auth.login_failed",
         "enrollment.",
         "enrollment.create",
         "enrollment.approve",
@@ -367,6 +367,9 @@ pub fn HistoryPage() -> impl IntoView {
         "settings.update",
         "ca.rotate",
         "crl.publish",
+        "mail.",
+        "mail.sent",
+        "mail.failed",
     ];
     view! {
         <AdminNav/>

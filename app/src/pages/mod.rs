@@ -88,6 +88,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = RwSignal::new(initial_lang());
     provide_context(lang);
+    // Who is signed in: read once per page for the header and the expiry banner.
+    provide_context(MeResource(Resource::new(|| (), |_| whoami())));
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let code = lang.get().code();
@@ -111,6 +113,7 @@ pub fn App() -> impl IntoView {
                 </nav>
             </header>
             <main id="main" tabindex="-1">
+                <ExpiryBanner/>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=home::Home ssr=SsrMode::Async/>
                     <Route path=path!("/setup/:token") view=setup::Setup ssr=SsrMode::Async/>
@@ -140,7 +143,9 @@ pub fn App() -> impl IntoView {
 fn UserNav() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
-    let me = Resource::new(|| (), |_| whoami());
+    let me = use_context::<MeResource>()
+        .map(|m| m.0)
+        .unwrap_or_else(|| Resource::new(|| (), |_| whoami()));
     let logout = ServerAction::<Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
@@ -165,6 +170,38 @@ fn UserNav() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The signed-in user, shared by the header and the expiry banner.
+#[derive(Clone, Copy)]
+struct MeResource(Resource<Result<Option<crate::api::auth::Me>, crate::api::AppError>>);
+
+/// On every page of a signed-in user whose certificate is inside the first reminder
+/// threshold: "expires in N days" and the way to renew, one tap away.
+#[component]
+fn ExpiryBanner() -> impl IntoView {
+    let lang = use_lang();
+    let Some(MeResource(me)) = use_context::<MeResource>() else {
+        return ().into_any();
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let e = me.await.ok().flatten().and_then(|m| m.expiring)?;
+                let href = format!("/certificates/{}/link", e.entry);
+                Some(view! {
+                    <p class="expiry-banner" role="status" data-testid="expiry-banner">
+                        <span>
+                            {(!e.device_label.is_empty()).then(|| format!("{} · ", e.device_label))}
+                            <strong>{move || crate::i18n::expires_in(lang.get(), e.days)}</strong>
+                        </span>
+                        <a class="button primary" href=href data-testid="expiry-renew">{move || t(lang.get(), Msg::RenewNow)}</a>
+                    </p>
+                })
+            })}
+        </Suspense>
+    }
+    .into_any()
 }
 
 /// Switches between English and Japanese. With JavaScript the page changes in place; without

@@ -15,6 +15,8 @@ pub enum FailPoint {
     AfterIssue,
     /// In a user's bulk revocation, after their certificates were revoked.
     AfterRevoke,
+    /// In a reminder run, after a mail was claimed and before it was sent: the sender "dies".
+    AfterMailClaim,
 }
 
 /// The failure a fault produces.

@@ -865,14 +865,23 @@ pub async fn scep_operation(
         }
         Err(e) => return Err(e),
     };
+    let started = std::time::Instant::now();
     match scep_enroll(s, &req, ip.clone()).await {
-        Ok(cert_der) => scep::cert_rep(&ra, &req.reply, Ok(&cert_der)),
+        Ok(cert_der) => {
+            s.metrics.scep("issued");
+            s.metrics.issued_in(started.elapsed().as_secs_f64());
+            scep::cert_rep(&ra, &req.reply, Ok(&cert_der))
+        }
         Err(EnrollFailure::Refused { info, why, user }) => {
+            s.metrics.scep(info.name());
             scep_audit(s, &ip, user.as_deref(), info, why).await;
             scep::cert_rep(&ra, &req.reply, Err(info))
         }
         // Not the device's fault: a server error, which the client may retry.
-        Err(EnrollFailure::Internal(e)) => Err(internal(&e)),
+        Err(EnrollFailure::Internal(e)) => {
+            s.metrics.scep("error");
+            Err(internal(&e))
+        }
     }
 }
 

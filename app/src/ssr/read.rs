@@ -20,6 +20,7 @@ pub async fn entry_views(
     c: &mut Conn,
     user_id: &str,
     now: i64,
+    thresholds: &crate::domain::reminders::Thresholds,
 ) -> Result<Vec<EntryView>, AppError> {
     use std::collections::HashMap;
     let cas: HashMap<String, String> = db::list_cas(c)
@@ -42,6 +43,10 @@ pub async fn entry_views(
             revocation_reason: cert.as_ref().and_then(|x| x.revocation_reason.clone()),
             pickup_deadline: cert.is_none().then_some(e.pickup_deadline),
             created_at: e.created_at,
+            expires_in_days: cert
+                .as_ref()
+                .filter(|_| state == crate::domain::lifecycle::State::Issued)
+                .and_then(|x| thresholds.expiring(x.not_after, now)),
         })
         .collect();
     all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));

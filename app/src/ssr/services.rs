@@ -69,6 +69,14 @@ pub struct Services {
     pub trusted_proxies: Arc<super::client_addr::TrustedProxies>,
     /// Anonymous passkey sign-in starts per address (see `auth::StartLimiter`).
     pub passkey_starts: Arc<super::auth::StartLimiter>,
+    /// What `/metrics` shows (per process).
+    pub metrics: Arc<super::metrics::Metrics>,
+    /// Reminder thresholds; the first also marks certificates as "expiring" in the portal.
+    pub thresholds: crate::domain::reminders::Thresholds,
+    /// The SMTP sender, when `smtp_host` is set (reminders are off without it).
+    pub mailer: Option<Arc<super::mail::Mailer>>,
+    /// When set, `/metrics` needs `Authorization: Bearer <this>`.
+    pub metrics_token: Option<Secret>,
 }
 
 impl std::fmt::Debug for Services {
@@ -131,6 +139,10 @@ impl Services {
             profile_signer: None,
             trusted_proxies: Arc::default(),
             passkey_starts: Arc::default(),
+            metrics: Arc::default(),
+            thresholds: Default::default(),
+            mailer: None,
+            metrics_token: None,
         };
         services
             .authority

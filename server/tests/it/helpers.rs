@@ -204,6 +204,21 @@ pub async fn spawn_with(extra: &[(&'static str, String)]) -> TestApp {
     start_with(dir, url, T0, cfg).await
 }
 
+/// Starts a portal on a new database of `backend` with more `CERTPORTAL_*` settings.
+pub async fn spawn_backend_with(backend: Backend, extra: &[(&'static str, String)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(backend, dir.path()).await;
+    let cfg = config_with(dir.path(), &url, extra);
+    start_with(dir, url, T0, cfg).await
+}
+
+/// Starts another portal on an existing database with more `CERTPORTAL_*` settings.
+pub async fn spawn_on_with(database_url: String, extra: &[(&'static str, String)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), &database_url, extra);
+    start_with(dir, database_url, T0, cfg).await
+}
+
 async fn spawn_on_at(dir: tempfile::TempDir, database_url: String, now: i64) -> TestApp {
     let cfg = config(dir.path(), &database_url);
     start_with(dir, database_url, now, cfg).await
@@ -257,6 +272,24 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Waits (bounded) until `child` accepts connections on every one of `ports`; false when it
+/// exited first (a port taken meanwhile) or never listened.
+pub async fn listening(child: &mut Reaped, ports: &[u16]) -> bool {
+    for _ in 0..300 {
+        if child.0.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if ports
+            .iter()
+            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// Runs an external tool and returns (success, stdout+stderr).

@@ -14,6 +14,7 @@ mod crypto;
 mod errors;
 mod hardening;
 mod lifecycle;
+mod mail;
 mod pickup;
 mod pin_key;
 mod revocation;

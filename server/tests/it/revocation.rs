@@ -5,8 +5,8 @@
 
 use crate::both;
 use crate::helpers::{
-    activated_user, blocking, call, client, free_port, ok, real_now, spawn, spawn_at, Backend,
-    Reaped, TestApp,
+    activated_user, blocking, call, client, free_port, listening, ok, real_now, spawn, spawn_at,
+    Backend, Reaped, TestApp,
 };
 use crate::pickup::{download, json, request, show_link, token_of, ANDROID};
 use app::ssr::db;
@@ -65,24 +65,6 @@ both!(crls_are_resigned_before_they_run_out, crl_refresh);
 
 fn p(path: &Path) -> String {
     path.display().to_string()
-}
-
-/// Waits (bounded) until `child` accepts connections on every one of `ports`; false when it
-/// exited first (a port taken meanwhile) or never listened.
-async fn listening(child: &mut Reaped, ports: &[u16]) -> bool {
-    for _ in 0..300 {
-        if child.0.try_wait().unwrap().is_some() {
-            return false;
-        }
-        if ports
-            .iter()
-            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
-        {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    false
 }
 
 /// The HTTP status curl gets from nginx with an optional client certificate ("000" when the

@@ -133,6 +133,22 @@ impl Authenticated {
 pub struct Client {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The language the request asked for: remembered at sign-in for the user's mails.
+    pub lang: Option<crate::i18n::Lang>,
+}
+
+/// Counts a sign-in attempt on `/metrics`.
+pub fn count_sign_in<T>(s: &Services, method: &str, r: &Result<T, AuthError>) {
+    let result = match r {
+        Ok(_) => "ok",
+        Err(AuthError::Throttled(_)) => "throttled",
+        Err(AuthError::SignInFailed | AuthError::Passkey(_)) => "refused",
+        Err(_) => "error",
+    };
+    s.metrics.sign_in(method, result);
+    if result == "throttled" {
+        s.metrics.throttled("sign_in");
+    }
 }
 
 pub(crate) mod attempts;

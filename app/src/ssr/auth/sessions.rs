@@ -35,6 +35,9 @@ pub(crate) async fn open_session(
         },
     )
     .await?;
+    if let Some(lang) = client.lang {
+        super::super::db::set_user_language(c, &user.id, lang.code()).await?;
+    }
     let actor = Actor::user(&user.id, &user.login, user.is_admin, client.ip.clone());
     audit::record(
         c,

@@ -44,6 +44,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0005_locks.sql"),
         postgres: include_str!("../../../../migrations/postgres/0005_locks.sql"),
     },
+    Migration {
+        version: 6,
+        name: "mail",
+        sqlite: include_str!("../../../../migrations/sqlite/0006_mail.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0006_mail.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
