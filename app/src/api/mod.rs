@@ -74,6 +74,12 @@ pub async fn set_language(lang: String) -> Result<Lang, AppError> {
             res.append_header(axum::http::header::SET_COOKIE, v);
         }
     }
+    // A signed-in user's mails follow the language they chose.
+    let s = services()?;
+    if let Some(a) = auth::session::current(&s).await? {
+        let mut c = s.conn().await?;
+        crate::ssr::db::set_user_language(&mut c, &a.user.id, lang.code()).await?;
+    }
     Ok(lang)
 }
 

@@ -500,16 +500,20 @@ fn SummaryCard() -> impl IntoView {
                         <h2 id="summary-title">{tr(Msg::SummaryTitle)}</h2>
                         <dl class="facts summary-facts">
                             <dt>{tr(Msg::SummaryExpiring)}</dt>
-                            <dd data-testid="summary-expiring">{total}</dd>
-                            {s.expiring_by_department.into_iter().map(|(d, n)| {
-                                let empty = d.is_empty();
-                                view! {
-                                    <dd class="hint">
-                                        {move || if empty { t(lang.get(), Msg::NoDepartment).to_string() } else { d.clone() }}
-                                        {format!(": {n}")}
-                                    </dd>
-                                }
-                            }).collect_view()}
+                            <dd>
+                                <span data-testid="summary-expiring">{total}</span>
+                                <ul class="hint dept-counts">
+                                    {s.expiring_by_department.into_iter().map(|(d, n)| {
+                                        let empty = d.is_empty();
+                                        view! {
+                                            <li>
+                                                {move || if empty { t(lang.get(), Msg::NoDepartment).to_string() } else { d.clone() }}
+                                                {format!(": {n}")}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            </dd>
                             <dt>{tr(Msg::SummaryApprovals)}</dt>
                             <dd data-testid="summary-approvals"><a href="/admin/approvals">{s.open_approvals}</a></dd>
                             <dt>{tr(Msg::SummaryWaiting)}</dt>

@@ -184,10 +184,16 @@ fn ExpiryBanner() -> impl IntoView {
     let Some(MeResource(me)) = use_context::<MeResource>() else {
         return ().into_any();
     };
+    // The certificate pages show it on the certificate itself.
+    let path = leptos_router::hooks::use_location().pathname;
+    let elsewhere = move || !path.get().starts_with("/certificates");
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let e = me.await.ok().flatten().and_then(|m| m.expiring)?;
+                if !elsewhere() {
+                    return None;
+                }
                 let href = format!("/certificates/{}/link", e.entry);
                 Some(view! {
                     <p class="expiry-banner" role="status" data-testid="expiry-banner">

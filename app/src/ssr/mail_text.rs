@@ -4,7 +4,7 @@
 
 use super::db::DigestCounts;
 use super::mail::escape_html;
-use crate::i18n::Lang;
+use crate::i18n::{t, Lang, Msg};
 
 /// A mail's subject and its two bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,10 @@ pub fn reminder(lang: Lang, f: &ReminderFacts) -> Text {
     };
     match (lang, f.reissue_allowed) {
         (Lang::En, true) => {
-            paragraphs.push("Renew it now: open this address and sign in; the portal shows this certificate's renewal screen. Choose \"Show renewal URL\" and scan the QR code with the device.".into());
+            paragraphs.push(format!(
+                "Renew it now: open this address and sign in; the portal shows this certificate's renewal screen. Choose \"{}\" and scan the QR code with the device.",
+                t(Lang::En, Msg::MakeLink)
+            ));
             paragraphs.push(f.renew_url.clone());
         }
         (Lang::En, false) => {
@@ -132,7 +135,10 @@ pub fn reminder(lang: Lang, f: &ReminderFacts) -> Text {
             paragraphs.push(f.renew_url.clone());
         }
         (Lang::Ja, true) => {
-            paragraphs.push("今すぐ更新してください。次のアドレスを開いてサインインすると、この証明書の更新画面が表示されます。「更新用URLを表示」を選び、QRコードを端末で読み取ってください。".into());
+            paragraphs.push(format!(
+                "今すぐ更新してください。次のアドレスを開いてサインインすると、この証明書の更新画面が表示されます。「{}」を選び、QRコードを端末で読み取ってください。",
+                t(Lang::Ja, Msg::MakeLink)
+            ));
             paragraphs.push(f.renew_url.clone());
         }
         (Lang::Ja, false) => {
@@ -266,7 +272,10 @@ mod tests {
         assert!(!m.html.contains("<Sato>"));
         let ja = reminder(Lang::Ja, &facts(true, 1));
         assert!(ja.subject.contains("明日"));
-        assert!(ja.text.contains("更新用URLを表示"));
+        assert!(
+            ja.text.contains("「リンクとQRコードを表示」"),
+            "the button's own words"
+        );
         assert!(reminder(Lang::En, &facts(true, 0))
             .subject
             .ends_with("today"));
@@ -276,7 +285,7 @@ mod tests {
     fn without_reissue_the_mail_says_whom_to_ask() {
         let m = reminder(Lang::En, &facts(false, 7));
         assert!(m.text.contains("ask helpdesk@example.com"));
-        assert!(!m.text.contains("Show renewal URL"));
+        assert!(!m.text.contains("Show the link and QR code"));
         let ja = reminder(Lang::Ja, &facts(false, 7));
         assert!(ja.text.contains("helpdesk@example.com に更新を依頼"));
     }

@@ -189,7 +189,10 @@ async fn reminders_reach_a_real_smtp_server(backend: Backend) {
     let html = emma["html"].as_str().unwrap();
     assert!(text.contains(&renew), "{text}");
     assert!(html.contains(&format!("href=\"{renew}\"")), "{html}");
-    assert!(text.contains("Show renewal URL"));
+    assert!(
+        text.contains("\"Show the link and QR code\""),
+        "the renewal screen's button"
+    );
     assert!(
         !text.contains("/pickup/") && !html.contains("/pickup/"),
         "never a pickup link"
@@ -205,7 +208,10 @@ async fn reminders_reach_a_real_smtp_server(backend: Backend) {
             .contains("有効期限は30日後"),
         "{keiko:#?}"
     );
-    assert!(keiko["text"].as_str().unwrap().contains("更新用URLを表示"));
+    assert!(keiko["text"]
+        .as_str()
+        .unwrap()
+        .contains("リンクとQRコードを表示"));
 
     // The link leads, after sign-in, to that certificate's renewal screen.
     let path = renew.strip_prefix(&app.base).unwrap().to_string();
@@ -767,5 +773,51 @@ async fn starttls_and_tls_check_the_servers_certificate() {
     .await;
     assert!(r.is_err(), "{r:?}");
     assert!(plain.messages().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mails_follow_the_language_of_sign_in_and_of_the_switch() {
+    use sqlx::Row;
+    let app = spawn(Backend::Sqlite).await;
+    let cookie = activated_user(&app, "yuki", false).await;
+    let language = || async {
+        let mut c = app.services.conn().await.unwrap();
+        sqlx::query("SELECT language FROM users WHERE login = 'yuki'")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap()
+            .try_get::<Option<String>, _>("language")
+            .unwrap()
+    };
+    assert_eq!(
+        language().await.as_deref(),
+        Some("en"),
+        "activation signs in"
+    );
+    let r = call_with(
+        &app,
+        "login",
+        &[("login", "yuki"), ("password", PW)],
+        None,
+        &[("accept-language", "ja-JP,ja;q=0.9")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(language().await.as_deref(), Some("ja"));
+    let r = call(&app, "set_language", &[("lang", "en")], Some(&cookie)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        language().await.as_deref(),
+        Some("en"),
+        "the switch, signed in"
+    );
+    let r = call(&app, "set_language", &[("lang", "ja")], None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        language().await.as_deref(),
+        Some("en"),
+        "anonymous: nobody's"
+    );
     app.stop().await;
 }
