@@ -867,8 +867,8 @@ pub async fn admin_summary() -> Result<WeekSummary, AppError> {
 }
 
 /// Turns this administrator's weekly digest on or off (a checkbox form).
-#[server(endpoint = "set_digest")]
-pub async fn set_digest(digest: Option<String>) -> Result<bool, AppError> {
+#[server(endpoint = "admin_set_digest")]
+pub async fn admin_set_digest(digest: Option<String>) -> Result<bool, AppError> {
     use crate::ssr::audit::{self, action};
     let s = super::services()?;
     let a = super::auth::session::require_admin(&s).await?;

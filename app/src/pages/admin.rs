@@ -10,7 +10,7 @@ use crate::api::admin::{
     admin_bulk_create, admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage,
     DirectoryUser, UserResult,
 };
-use crate::api::admin::{admin_summary, SetDigest};
+use crate::api::admin::{admin_summary, AdminSetDigest};
 use crate::api::auth::AdminCreateUser;
 use crate::api::AppError;
 use crate::domain::directory::UserCertStatus;
@@ -487,7 +487,7 @@ fn SummaryCard() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let query = use_query_map();
-    let save = ServerAction::<SetDigest>::new();
+    let save = ServerAction::<AdminSetDigest>::new();
     let summary = Resource::new(move || save.version().get(), |_| admin_summary());
     view! {
         <Suspense fallback=|| ()>

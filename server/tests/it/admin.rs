@@ -69,6 +69,8 @@ fn admin_calls(
         ),
         ("admin_history", vec![("filter[user]", "victor".into())]),
         ("admin_settings", vec![]),
+        ("admin_summary", vec![]),
+        ("admin_set_digest", vec![("digest", "on".into())]),
         ("admin_created_link", vec![]),
         (
             "admin_update_settings",

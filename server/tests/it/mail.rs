@@ -424,7 +424,7 @@ async fn admins_who_opt_in_get_a_weekly_digest() {
     with_certificate(&app, "ivan").await;
     let (_, end) = renewal_of(&app, "ivan").await;
     // Opt in (a checkbox form); the start page shows the same numbers.
-    let r = call(&app, "set_digest", &[("digest", "on")], Some(&boss)).await;
+    let r = call(&app, "admin_set_digest", &[("digest", "on")], Some(&boss)).await;
     assert_eq!(json(r).await, true);
     // A Thursday (the configured digest day), 20 days before Ivan's certificate ends.
     let mut t = end - 20 * DAY;
@@ -477,7 +477,7 @@ async fn admins_who_opt_in_get_a_weekly_digest() {
     );
     // Opting in is an administrator's choice only.
     let ivan = sign_in(&app, "ivan").await;
-    let r = call(&app, "set_digest", &[("digest", "on")], Some(&ivan)).await;
+    let r = call(&app, "admin_set_digest", &[("digest", "on")], Some(&ivan)).await;
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
