@@ -361,6 +361,22 @@ pub enum Msg {
     ActionsMenu,
     ShowRenewalUrl,
     RenewNow,
+    ReadyForYou,
+    StartAnotherRenewal,
+    AnotherRenewal,
+    AnotherRenewalHint,
+    PickedAs,
+    PickedAsP12,
+    PickedAsPfx,
+    PickedAsScep,
+    PickedAsProfile,
+    PinForInstall,
+    StateCancelled,
+    AdminMadeTitle,
+    UnnamedDevice,
+    LimitHint,
+    RejectionNote,
+    PickupPreparing,
     SummaryTitle,
     SummaryExpiring,
     SummaryApprovals,
@@ -475,6 +491,141 @@ pub fn expires_in(lang: Lang, days: i64) -> String {
         (Lang::Ja, 1) => "明日で有効期限切れ".into(),
         (Lang::Ja, n) => format!("有効期限まであと{n}日"),
     }
+}
+
+/// The history's name for an action (the raw name stays in the CSV and in `data-action`);
+/// `None` for a name this version does not know.
+pub fn action_label(lang: Lang, action: &str) -> Option<&'static str> {
+    use crate::domain::actions as A;
+    Some(match (action, lang) {
+        (A::CA_CREATE, Lang::En) => "CA created",
+        (A::CA_CREATE, Lang::Ja) => "CA作成",
+        (A::CA_ROTATE, Lang::En) => "CA rotated",
+        (A::CA_ROTATE, Lang::Ja) => "CA切り替え",
+        (A::CRL_PUBLISH, Lang::En) => "CRL published",
+        (A::CRL_PUBLISH, Lang::Ja) => "CRL公開",
+        (A::ENROLLMENT_CREATE, Lang::En) => "Certificate requested or created",
+        (A::ENROLLMENT_CREATE, Lang::Ja) => "証明書の申請・作成",
+        (A::ENROLLMENT_WITHDRAW, Lang::En) => "Request cancelled",
+        (A::ENROLLMENT_WITHDRAW, Lang::Ja) => "申請の取り消し",
+        (A::ENROLLMENT_LAPSE, Lang::En) => "Not picked up in time",
+        (A::ENROLLMENT_LAPSE, Lang::Ja) => "受け取り期限切れ",
+        (A::CERT_ISSUE, Lang::En) => "Certificate issued",
+        (A::CERT_ISSUE, Lang::Ja) => "証明書の発行",
+        (A::CERT_REVOKE, Lang::En) => "Certificate revoked",
+        (A::CERT_REVOKE, Lang::Ja) => "証明書の失効",
+        (A::CERT_SUPERSEDE, Lang::En) => "Certificate renewed (old one replaced)",
+        (A::CERT_SUPERSEDE, Lang::Ja) => "証明書の更新(旧証明書の置き換え)",
+        (A::LINK_CREATE, Lang::En) => "Pickup link made",
+        (A::LINK_CREATE, Lang::Ja) => "受け取りリンクの作成",
+        (A::LINK_REDEEM, Lang::En) => "Certificate picked up",
+        (A::LINK_REDEEM, Lang::Ja) => "証明書の受け取り",
+        (A::LINK_UNLOCK, Lang::En) => "PIN accepted",
+        (A::LINK_UNLOCK, Lang::Ja) => "PINの確認",
+        (A::LINK_PIN_FAILED, Lang::En) => "Wrong PIN",
+        (A::LINK_PIN_FAILED, Lang::Ja) => "PINの誤り",
+        (A::LINK_LOCKED, Lang::En) => "Link locked (wrong PINs)",
+        (A::LINK_LOCKED, Lang::Ja) => "リンクのロック(PINの誤り)",
+        (A::LINK_PROFILE, Lang::En) => "Profile downloaded",
+        (A::LINK_PROFILE, Lang::Ja) => "プロファイルのダウンロード",
+        (A::SCEP_ENROLL, Lang::En) => "Device enrolled (SCEP)",
+        (A::SCEP_ENROLL, Lang::Ja) => "端末による登録(SCEP)",
+        (A::PIN_KEY_CREATE, Lang::En) => "PIN key created",
+        (A::PIN_KEY_CREATE, Lang::Ja) => "PIN鍵の作成",
+        (A::LOST_DEVICE, Lang::En) => "Lost device reported",
+        (A::LOST_DEVICE, Lang::Ja) => "端末紛失の届け出",
+        (A::HANDOVER_PINS, Lang::En) => "Handover PINs downloaded",
+        (A::HANDOVER_PINS, Lang::Ja) => "受け渡し用PINのダウンロード",
+        (A::USER_UPDATE, Lang::En) => "User changed",
+        (A::USER_UPDATE, Lang::Ja) => "利用者の変更",
+        (A::ENROLLMENT_APPROVE, Lang::En) => "Request approved",
+        (A::ENROLLMENT_APPROVE, Lang::Ja) => "申請の承認",
+        (A::ENROLLMENT_REJECT, Lang::En) => "Request rejected",
+        (A::ENROLLMENT_REJECT, Lang::Ja) => "申請の却下",
+        (A::SETTINGS_UPDATE, Lang::En) => "Settings changed",
+        (A::SETTINGS_UPDATE, Lang::Ja) => "設定の変更",
+        (A::SETUP_LINK, Lang::En) => "Setup link made",
+        (A::SETUP_LINK, Lang::Ja) => "セットアップリンクの作成",
+        (A::SETUP_ADMIN, Lang::En) => "First administrator created",
+        (A::SETUP_ADMIN, Lang::Ja) => "最初の管理者の作成",
+        (A::LOGIN, Lang::En) => "Signed in",
+        (A::LOGIN, Lang::Ja) => "サインイン",
+        (A::LOGIN_FAILED, Lang::En) => "Sign-in failed",
+        (A::LOGIN_FAILED, Lang::Ja) => "サインインの失敗",
+        (A::LOGIN_THROTTLED, Lang::En) => "Sign-in locked (too many attempts)",
+        (A::LOGIN_THROTTLED, Lang::Ja) => "サインインのロック(試行回数超過)",
+        (A::LOGOUT, Lang::En) => "Signed out",
+        (A::LOGOUT, Lang::Ja) => "サインアウト",
+        (A::LOGOUT_ALL, Lang::En) => "Signed out everywhere",
+        (A::LOGOUT_ALL, Lang::Ja) => "全端末からのサインアウト",
+        (A::SESSION_EXPIRED, Lang::En) => "Session expired",
+        (A::SESSION_EXPIRED, Lang::Ja) => "セッションの期限切れ",
+        (A::REAUTH, Lang::En) => "Confirmed with password or passkey",
+        (A::REAUTH, Lang::Ja) => "パスワードまたはパスキーでの確認",
+        (A::REAUTH_FAILED, Lang::En) => "Confirmation failed",
+        (A::REAUTH_FAILED, Lang::Ja) => "確認の失敗",
+        (A::PASSWORD_CHANGE, Lang::En) => "Password changed",
+        (A::PASSWORD_CHANGE, Lang::Ja) => "パスワードの変更",
+        (A::PASSKEY_ADD, Lang::En) => "Passkey added",
+        (A::PASSKEY_ADD, Lang::Ja) => "パスキーの追加",
+        (A::PASSKEY_RENAME, Lang::En) => "Passkey renamed",
+        (A::PASSKEY_RENAME, Lang::Ja) => "パスキーの名前変更",
+        (A::PASSKEY_REMOVE, Lang::En) => "Passkey removed",
+        (A::PASSKEY_REMOVE, Lang::Ja) => "パスキーの削除",
+        (A::USER_CREATE, Lang::En) => "User created",
+        (A::USER_CREATE, Lang::Ja) => "利用者の作成",
+        (A::USER_ACTIVATE, Lang::En) => "Account activated",
+        (A::USER_ACTIVATE, Lang::Ja) => "アカウントの有効化",
+        (A::USER_ACTIVATION_LINK, Lang::En) => "Activation link made",
+        (A::USER_ACTIVATION_LINK, Lang::Ja) => "有効化リンクの作成",
+        (A::MAIL_SENT, Lang::En) => "Mail sent",
+        (A::MAIL_SENT, Lang::Ja) => "メール送信",
+        (A::MAIL_FAILED, Lang::En) => "Mail not sent",
+        (A::MAIL_FAILED, Lang::Ja) => "メール送信の失敗",
+        (A::MAIL_ABANDONED, Lang::En) => "Mail given up (sender stopped)",
+        (A::MAIL_ABANDONED, Lang::Ja) => "メール送信の中断",
+        (A::MAIL_CANCELLED, Lang::En) => "Mail no longer needed",
+        (A::MAIL_CANCELLED, Lang::Ja) => "メール送信の取り消し",
+        _ => return None,
+    })
+}
+
+/// The history's word for a result (`ok`, `refused`, `error`, `retry`).
+pub fn result_label(lang: Lang, result: &str) -> Option<&'static str> {
+    Some(match (result, lang) {
+        ("ok", Lang::En) => "Done",
+        ("ok", Lang::Ja) => "完了",
+        ("refused", Lang::En) => "Refused",
+        ("refused", Lang::Ja) => "拒否",
+        ("error", Lang::En) => "Failed",
+        ("error", Lang::Ja) => "失敗",
+        ("retry", Lang::En) => "Will be retried",
+        ("retry", Lang::Ja) => "再試行予定",
+        _ => return None,
+    })
+}
+
+/// A history detail with its Unix times (`expires_at=1796000235`) written as dates.
+pub fn readable_detail(detail: &str) -> String {
+    detail
+        .split(' ')
+        .map(|word| match word.split_once('=') {
+            Some((k, v))
+                if v.len() == 10
+                    && v.bytes().all(|b| b.is_ascii_digit())
+                    && (k.ends_with("_at")
+                        || k.ends_with("after")
+                        || k.ends_with("deadline")
+                        || k.ends_with("until")) =>
+            {
+                v.parse::<i64>()
+                    .map(|t| format!("{k}={}", fmt_utc(t)))
+                    .unwrap_or_else(|_| word.to_string())
+            }
+            _ => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The text of `msg` in `lang`.
@@ -593,7 +744,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::FieldIsAdmin => ("Administrator", "管理者"),
         Msg::CreateUserButton => ("Create user", "利用者を追加"),
         Msg::ActivationLinkIntro => ("Send this one-time activation link to the user (valid 7 days):", "この一度限りの有効化リンクを利用者に送ってください(7日間有効):"),
-        Msg::ColLogin => ("Login", "ログインID"),
+        Msg::ColLogin => ("Login", "ログイン名"),
         Msg::ColName => ("Name", "利用者名"),
         Msg::ColEmail => ("E-mail", "メールアドレス"),
         Msg::ColRole => ("Role", "区分"),
@@ -648,8 +799,8 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::RevokeOne => ("Revoke", "失効"),
         Msg::RecentHistory => ("Recent history", "最近の操作履歴"),
         Msg::HistoryTitle => ("Operation history", "操作履歴"),
-        Msg::HistoryUser => ("User (login)", "利用者(ログインID)"),
-        Msg::HistoryActor => ("Done by (login, cli or system)", "操作者(ログインID、cli、system)"),
+        Msg::HistoryUser => ("User (login)", "利用者(ログイン名)"),
+        Msg::HistoryActor => ("Done by (login, cli or system)", "操作者(ログイン名、cli、system)"),
         Msg::HistoryAction => ("Action", "操作"),
         Msg::HistoryFrom => ("From", "開始日"),
         Msg::HistoryTo => ("To", "終了日"),
@@ -694,7 +845,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::AdminReasonCessation => ("No longer used", "使用終了"),
         Msg::AdminReasonPrivilege => ("Privilege withdrawn", "権限の取り消し"),
         Msg::AdminReasonUnspecified => ("Unspecified", "理由なし"),
-        Msg::DirSearch => ("Search login or name", "ログインIDまたは利用者名"),
+        Msg::DirSearch => ("Search login or name", "ログイン名または利用者名"),
         Msg::DirDepartment => ("Department", "部署"),
         Msg::DirAllDepartments => ("All departments", "すべての部署"),
         Msg::DirStatus => ("Certificate status", "証明書状態"),
@@ -774,6 +925,22 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::ActionsMenu => ("Actions", "操作"),
         Msg::ShowRenewalUrl => ("Show renewal URL", "更新用URLを表示"),
         Msg::RenewNow => ("Renew now", "今すぐ更新"),
+        Msg::ReadyForYou => ("Waiting for you: open ⁝ → Show install URL and scan it with the device.", "あなたの操作待ちです: ⁝ →「インストール用URLを表示」を開き、端末で読み取ってください。"),
+        Msg::StartAnotherRenewal => ("Start another renewal", "もう一度更新を始める"),
+        Msg::AnotherRenewal => ("Need another renewal?", "もう一度更新が必要な場合"),
+        Msg::AnotherRenewalHint => ("This link was used. Another renewal makes a new link for a new certificate; the one just picked up stays valid until the new one is picked up.", "このリンクは使用済みです。もう一度更新すると新しい証明書用のリンクが作られます。受け取ったばかりの証明書は、新しい証明書が受け取られるまで有効です。"),
+        Msg::PickedAs => ("Picked up as:", "受け取り形式:"),
+        Msg::PickedAsP12 => (".p12 file (Android, Linux, macOS)", ".p12ファイル(Android、Linux、macOS)"),
+        Msg::PickedAsPfx => (".pfx file (Windows)", ".pfxファイル(Windows)"),
+        Msg::PickedAsScep => ("enrolled by the Apple device itself (SCEP)", "Apple端末自身による登録(SCEP)"),
+        Msg::PickedAsProfile => (".mobileconfig profile (Apple)", ".mobileconfigプロファイル(Apple)"),
+        Msg::PinForInstall => ("The phone asks for this PIN when it installs the file (on Android in Settings → Security → Install a certificate):", "端末がファイルをインストールするときにこのPINを求めます(Androidでは 設定 → セキュリティ → 証明書のインストール):"),
+        Msg::StateCancelled => ("Cancelled", "取り消し済"),
+        Msg::AdminMadeTitle => ("Certificate from your administrator", "管理者が発行した証明書"),
+        Msg::UnnamedDevice => ("Device without a name", "名前のない端末"),
+        Msg::LimitHint => ("You can have up to this many certificates and open requests at once:", "同時に持てる証明書と申請の数の上限:"),
+        Msg::RejectionNote => ("Your administrator's note:", "管理者からのコメント:"),
+        Msg::PickupPreparing => ("Preparing your certificate…", "証明書を準備しています…"),
         Msg::SummaryTitle => ("The next 30 days", "今後30日間"),
         Msg::SummaryExpiring => ("Certificates that expire", "有効期限が切れる証明書"),
         Msg::SummaryApprovals => ("Requests waiting for approval", "承認待ちの申請"),
@@ -829,7 +996,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::InstallUrlTitle => ("Install URL", "インストール用URL"),
         Msg::LostLink => ("Report a lost device…", "紛失を届け出る…"),
         Msg::ConfirmationRequired => ("Tick the box to confirm.", "確認のチェックを入れてください。"),
-        Msg::QuotaExceeded => ("You already have the maximum number of active certificates. Revoke one first.", "有効な証明書の数が上限に達しています。先にいずれかを失効してください。"),
+        Msg::QuotaExceeded => ("You already have as many certificates and open requests as allowed. Cancel an open request (⁝ → Cancel request) or revoke a certificate you no longer use.", "証明書と申請中のものの数が上限に達しています。不要な申請を取り消す（⁝ →「申請を取り消す」）か、使っていない証明書を失効してください。"),
         Msg::NotAllowedNow => ("This action is not possible in the entry's current state.", "現在の状態ではこの操作はできません。"),
         Msg::PickupTitle => ("Install your certificate", "証明書のインストール"),
         Msg::PickupRenewal => ("This replaces your current certificate, which stops working once the new one is issued.", "新しい証明書の発行と同時に、現在の証明書は使えなくなります。"),
@@ -932,7 +1099,7 @@ pub fn error_text(lang: Lang, code: crate::domain::error_code::ErrorCode) -> &'s
         E::InvalidNotAfter => ("Enter the expiry date like 2027-03-31.", "有効期限は 2027-03-31 の形式で入力してください。"),
         E::NotAfterInPast => ("The expiry date is in the past. Choose a future date.", "有効期限が過去の日付です。将来の日付を指定してください。"),
         E::NotAfterBeyondMaximum => ("The expiry date is beyond the policy's maximum validity.", "有効期限がポリシーの最大有効期間を超えています。"),
-        E::QuotaExceeded => ("The maximum number of active certificates is reached. Revoke one first, or choose \"Remove existing certificates before re-issuing them\".", "有効な証明書の数が上限に達しています。先にいずれかを失効するか、「再発行時に既存の証明書を削除する」を選んでください。"),
+        E::QuotaExceeded => ("The limit of certificates and open requests per user is reached. Cancel an open request or revoke a certificate no longer used (administrators: or choose \"Remove existing certificates before re-issuing them\").", "1人あたりの証明書と申請の数の上限に達しています。不要な申請を取り消すか、使っていない証明書を失効してください（管理者は「再発行時に既存の証明書を削除する」も選べます）。"),
         E::ReissueNotAllowed => ("Renewal is not allowed for this account. Ask an administrator.", "このアカウントでは更新が許可されていません。管理者にお問い合わせください。"),
         E::MaxValidityRange => ("Maximum validity: between 1 and 3650 days.", "最大有効期間: 1〜3650日で指定してください。"),
         E::DefaultValidityRange => ("Default validity: at least 1 day and at most the maximum validity.", "既定の有効期間: 1日以上、最大有効期間以下で指定してください。"),
@@ -1235,6 +1402,29 @@ pub fn state_label(lang: Lang, state: crate::domain::lifecycle::State) -> &'stat
 mod tests {
     use super::*;
     use crate::domain::lifecycle::State;
+
+    #[test]
+    fn every_history_action_has_words_in_both_languages() {
+        for a in crate::domain::actions::ALL {
+            for lang in Lang::ALL {
+                assert!(action_label(lang, a).is_some(), "{a} in {lang:?}");
+            }
+        }
+        assert_eq!(action_label(Lang::Ja, "auth.login"), Some("サインイン"));
+        assert_eq!(action_label(Lang::En, "no.such"), None);
+    }
+
+    #[test]
+    fn unix_times_in_details_become_dates() {
+        assert_eq!(
+            readable_detail("state=ready expires_at=1796000235 count=1796000235"),
+            format!(
+                "state=ready expires_at={} count=1796000235",
+                fmt_utc(1_796_000_235)
+            )
+        );
+        assert_eq!(readable_detail("note=a b"), "note=a b");
+    }
 
     #[test]
     fn accept_language_with_q_values() {

@@ -175,7 +175,18 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
                 move || shell(o.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The 404 page gets the same context as every page: the signed-in header, and the
+        // page CSP that lets its stylesheet load.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            {
+                let s = services.clone();
+                move || {
+                    provide_context(s.clone());
+                    set_page_csp();
+                }
+            },
+            shell,
+        ))
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))

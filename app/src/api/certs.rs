@@ -28,6 +28,10 @@ pub struct EntryView {
     pub created_at: i64,
     /// Days left for an issued certificate inside the first reminder threshold.
     pub expires_in_days: Option<i64>,
+    /// Why an administrator rejected the request (their note), for a rejected request.
+    pub rejection_note: Option<String>,
+    /// Made by an administrator (bulk create, Create & Download), not requested by the user.
+    pub admin_created: bool,
 }
 
 /// Everything "My certificates" needs; the page decides the actions with the same pure
@@ -39,6 +43,8 @@ pub struct CertificateList {
     pub hidden: usize,
     pub reissue_allowed: bool,
     pub approval_mode: bool,
+    /// The most certificates and open requests a user may have at once.
+    pub max_active: i64,
     pub now: i64,
 }
 
@@ -213,7 +219,13 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
     let total = all.len();
     let entries: Vec<EntryView> = all
         .into_iter()
-        .filter(|e| show_all || e.state.visible_by_default())
+        // A rejection stays in view for a month, with the administrator's note.
+        .filter(|e| {
+            show_all
+                || e.state.visible_by_default()
+                || (e.state == crate::domain::lifecycle::State::Rejected
+                    && now - e.created_at < 30 * 86_400)
+        })
         .collect();
     Ok(CertificateList {
         hidden: total - entries.len(),
@@ -224,6 +236,7 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
             .unwrap_or(policy.reissue_allowed_default),
         approval_mode: policy.distribution_mode
             == crate::domain::policy::DistributionMode::Approval,
+        max_active: policy.max_active_per_user,
         now,
     })
 }

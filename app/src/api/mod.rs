@@ -61,7 +61,7 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
 
 /// Remembers the chosen language in a cookie (a year; not a secret, so readable by scripts).
 #[server(endpoint = "set_language")]
-pub async fn set_language(lang: String) -> Result<Lang, AppError> {
+pub async fn set_language(lang: String, back: Option<String>) -> Result<Lang, AppError> {
     let lang = Lang::from_code(&lang)
         .ok_or_else(|| AppError::field(ErrorCode::InvalidLanguage, "lang"))?;
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
@@ -80,7 +80,13 @@ pub async fn set_language(lang: String) -> Result<Lang, AppError> {
         let mut c = s.conn().await?;
         crate::ssr::db::set_user_language(&mut c, &a.user.id, lang.code()).await?;
     }
-    Ok(lang)
+    // Without JavaScript the browser comes back to the page it switched on (same site only).
+    let back = back
+        .as_deref()
+        .and_then(crate::web::same_site_path)
+        .unwrap_or("/")
+        .to_string();
+    crate::web::finish_form(Ok(lang), &back, &back)
 }
 
 /// Whether a first-admin setup link can still be used.

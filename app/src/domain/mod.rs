@@ -1,6 +1,7 @@
 //! Pure domain rules, compiled for the server and the browser: the lifecycle, the policy,
 //! and PIN formatting.
 
+pub mod actions;
 pub mod directory;
 pub mod error_code;
 pub mod lifecycle;

@@ -91,6 +91,9 @@ pub fn UsersPage() -> impl IntoView {
     // Results of a JavaScript bulk run (None while none ran).
     let js_results = RwSignal::new(None::<Vec<UserResult>>);
     let progress = RwSignal::new(None::<(usize, usize)>);
+    // Bumped after a bulk run that went through: the directory shows the new states. A failed
+    // run leaves the directory (and what is ticked in it) as it is.
+    let reload = RwSignal::new(0u32);
     let dir = Resource::new(
         move || {
             (
@@ -99,7 +102,7 @@ pub fn UsersPage() -> impl IntoView {
                 get("status"),
                 get("page").parse::<i64>().unwrap_or(0),
                 create_user.version().get(),
-                js_results.with(|r| r.as_ref().map(Vec::len)),
+                reload.get(),
             )
         },
         |(q, d, s, p, _, _)| admin_directory(Some(q), Some(d), Some(s), Some(p)),
@@ -135,7 +138,7 @@ pub fn UsersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match dir.await {
                     Err(e) => denied(lang, &e, "/admin/users"),
-                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress/> }.into_any(),
+                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress reload=reload/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -199,6 +202,7 @@ fn Directory(
     lang: RwSignal<Lang>,
     js_results: RwSignal<Option<Vec<UserResult>>>,
     progress: RwSignal<Option<(usize, usize)>>,
+    reload: RwSignal<u32>,
 ) -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     let query = use_query_map();
@@ -206,23 +210,26 @@ fn Directory(
     let (q, dept, status) = (get("q"), get("department"), get("status"));
     let back = page_href(&q, &dept, &status, page.page);
     let selected = RwSignal::new(Vec::<String>::new());
-    let not_after = RwSignal::new(page.default_not_after.clone());
-    let remove_existing = RwSignal::new(false);
-    let confirm_password = RwSignal::new(String::new());
     let bulk_error = RwSignal::new(None::<AppError>);
-    // With JavaScript: one call per user, so the page can show progress.
+    // With JavaScript: one call per user, so the page can show progress. What is sent is read
+    // from the form at the moment of the click — the ticked users, the date, "remove
+    // existing", the password — so it is always what the screen shows.
     let run_create = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
-        let users = selected.get_untracked();
+        let Some(form) = bulk_fields(&ev) else {
+            return;
+        };
+        let users = form.users;
         if users.is_empty() {
             bulk_error.set(Some(AppError::new(ErrorCode::NothingSelected)));
             return;
         }
         bulk_error.set(None);
-        let end = not_after.get_untracked();
-        let remove = remove_existing.get_untracked().then(|| "on".to_string());
+        js_results.set(None);
+        let end = form.not_after;
+        let remove = form.remove_existing.then(|| "on".to_string());
         // The confirmation goes with the first call; it holds for the following ones.
-        let mut password = Some(confirm_password.get_untracked()).filter(|p| !p.is_empty());
+        let mut password = Some(form.password).filter(|p| !p.is_empty());
         leptos::task::spawn_local(async move {
             let total = users.len();
             let mut rows = Vec::new();
@@ -239,14 +246,21 @@ fn Directory(
                 {
                     Ok(mut r) => rows.append(&mut r),
                     Err(e) => {
+                        // Said at the form; the selection and the form stay as they are,
+                        // and whoever was done before the error is listed.
+                        progress.set(None);
                         bulk_error.set(Some(e));
-                        break;
+                        if !rows.is_empty() {
+                            js_results.set(Some(rows));
+                        }
+                        return;
                     }
                 }
             }
             progress.set(None);
             selected.set(Vec::new());
             js_results.set(Some(rows));
+            reload.update(|n| *n += 1);
         });
     };
     let from = page.page * page.page_size + 1;
@@ -319,16 +333,13 @@ fn Directory(
                 <legend>{tr(Msg::BulkTitle)}</legend>
                 <p class="hint">{tr(Msg::BulkHint)}</p>
                 <label for="b-not-after">{tr(Msg::BulkNotAfter)}</label>
-                <input id="b-not-after" name="not_after" type="date" value=page.default_not_after.clone()
-                    on:input=move |ev| not_after.set(event_target_value(&ev))/>
+                <input id="b-not-after" name="not_after" type="date" value=page.default_not_after.clone()/>
                 <label class="check">
-                    <input type="checkbox" name="remove_existing" value="on" data-testid="remove-existing"
-                        on:change=move |ev| remove_existing.set(event_target_checked(&ev))/>
+                    <input type="checkbox" name="remove_existing" value="on" data-testid="remove-existing"/>
                     {tr(Msg::BulkRemoveExisting)}
                 </label>
                 <label for="b-password">{tr(Msg::ConfirmPasswordField)}</label>
-                <input id="b-password" name="password" type="password" autocomplete="current-password" data-testid="bulk-password"
-                    on:input=move |ev| confirm_password.set(event_target_value(&ev))/>
+                <input id="b-password" name="password" type="password" autocomplete="current-password" data-testid="bulk-password"/>
                 <p class="hint">{tr(Msg::BulkConfirmHint)}</p>
                 <ErrorNote error=bulk_error testid="bulk-js-error"/>
                 {move || progress.get().map(|(i, n)| view! {
@@ -535,4 +546,37 @@ fn SummaryCard() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// What the bulk form holds at the moment of a click.
+struct BulkFields {
+    users: Vec<String>,
+    not_after: String,
+    remove_existing: bool,
+    password: String,
+}
+
+/// Reads the bulk form that contains the clicked button (in the browser).
+#[cfg(feature = "hydrate")]
+fn bulk_fields(ev: &leptos::ev::MouseEvent) -> Option<BulkFields> {
+    use leptos::wasm_bindgen::JsCast;
+    let button: leptos::web_sys::HtmlButtonElement = ev.target()?.dyn_into().ok()?;
+    let data = leptos::web_sys::FormData::new_with_form(&button.form()?).ok()?;
+    let text = |k: &str| data.get(k).as_string().unwrap_or_default();
+    Some(BulkFields {
+        users: data
+            .get_all("users[]")
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect(),
+        not_after: text("not_after"),
+        remove_existing: data.has("remove_existing"),
+        password: text("password"),
+    })
+}
+
+/// On the server nothing is clicked.
+#[cfg(not(feature = "hydrate"))]
+fn bulk_fields(_: &leptos::ev::MouseEvent) -> Option<BulkFields> {
+    None
 }

@@ -117,6 +117,7 @@ pub fn CertificatesPage() -> impl IntoView {
                             <section class="card" aria-labelledby="request-title">
                                 <h2 id="request-title">{tr(Msg::RequestTitle)}</h2>
                                 {mine.approval_mode.then(|| view! { <p class="hint">{tr(Msg::ApprovalModeHint)}</p> })}
+                                <p class="hint" data-testid="limit-hint">{tr(Msg::LimitHint)}" "<strong>{mine.max_active}</strong></p>
                                 <ActionForm action=request attr:class="form" attr:data-testid="request-form">
                                     <label for="device_label">{tr(Msg::DeviceLabel)}</label>
                                     <input id="device_label" name="device_label" maxlength="64" autocomplete="off"/>
@@ -160,20 +161,33 @@ fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoVi
         Msg::WithdrawAction
     };
     let state = e.state;
-    let title = if e.device_label.is_empty() {
-        e.serial
-            .clone()
-            .map(|s| s.chars().take(12).collect::<String>())
-            .unwrap_or_else(|| "—".into())
-    } else {
-        e.device_label.clone()
+    // A request cancelled before anything was issued is "cancelled", not "revoked".
+    let cancelled = state == State::Revoked && e.serial.is_none();
+    let label_of = move |lang| {
+        if cancelled {
+            t(lang, Msg::StateCancelled)
+        } else {
+            state_label(lang, state)
+        }
+    };
+    let unnamed = e.device_label.is_empty();
+    let admin_made = e.admin_created;
+    let device_label = e.device_label.clone();
+    let title = move || {
+        if !unnamed {
+            device_label.clone()
+        } else if admin_made {
+            t(lang.get(), Msg::AdminMadeTitle).to_string()
+        } else {
+            t(lang.get(), Msg::UnnamedDevice).to_string()
+        }
     };
     let _ = now;
     view! {
         <li class="cert" data-testid="cert" data-state=state.code() data-entry=id.clone()>
             <div class="cert-head">
                 <h3>{title}</h3>
-                <span class=badge_class(state) data-testid="cert-state">{move || state_label(lang.get(), state)}</span>
+                <span class=badge_class(state) data-testid="cert-state">{move || label_of(lang.get())}</span>
                 {(has_link || can_revoke || renew_refused).then(|| view! {
                     <details class="menu">
                         <summary aria-label=move || t(lang.get(), Msg::ActionsMenu) data-testid="cert-menu">"⁝"</summary>
@@ -197,7 +211,14 @@ fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoVi
                     })}
                 </p>
             })}
+            {e.rejection_note.clone().map(|note| view! {
+                <p class="notice error" data-testid="rejection-note">
+                    <strong>{tr(Msg::RejectionNote)}</strong>" "{note}
+                </p>
+            })}
             {(fresh && state == State::Ready).then(|| view! { <p class="success" role="status">{tr(Msg::RequestedReady)}</p> })}
+            // "Ready" (SPEC's 発行待ち) waits for the user, not for the portal: say what to do.
+            {(!fresh && state == State::Ready && has_link).then(|| view! { <p class="hint" data-testid="ready-hint">{tr(Msg::ReadyForYou)}</p> })}
             {(fresh && state == State::Pending).then(|| view! { <p class="notice" role="status">{tr(Msg::RequestedPending)}</p> })}
             <dl class="facts">
                 {e.serial.clone().map(|s| view! { <dt>{tr(Msg::ColSerial)}</dt><dd class="mono" data-testid="cert-serial">{s}</dd> })}
@@ -210,6 +231,39 @@ fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoVi
         </li>
     }
 }
+
+/// What the phone picked up, and the PIN while the install step that needs it may still be
+/// under way (a `.p12`/`.pfx` asks for it in the phone's settings after the download).
+#[component]
+fn PickedUp(l: LinkView) -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let format = l.status.picked_format.clone().unwrap_or_default();
+    let kind = match format.as_str() {
+        "p12" => Some(Msg::PickedAsP12),
+        "pfx" => Some(Msg::PickedAsPfx),
+        "scep" => Some(Msg::PickedAsScep),
+        "mobileconfig" => Some(Msg::PickedAsProfile),
+        _ => None,
+    };
+    let needs_pin = matches!(format.as_str(), "p12" | "pfx")
+        && l.status
+            .picked_at
+            .is_some_and(|at| l.now - at < PIN_AFTER_PICKUP_SECS);
+    let pin = l.pin.clone();
+    view! {
+        {kind.map(|k| view! { <p data-testid="picked-kind">{tr(Msg::PickedAs)}" "<strong>{tr(k)}</strong></p> })}
+        {needs_pin.then(|| view! {
+            <div class="notice" data-testid="pin-after-pickup" data-pin=pin.clone()>
+                <p>{tr(Msg::PinForInstall)}</p>
+                <p class="pin mono">{grouped(&pin)}</p>
+            </div>
+        })}
+    }
+}
+
+/// How long after a `.p12`/`.pfx` pickup the link page keeps showing the PIN.
+const PIN_AFTER_PICKUP_SECS: i64 = 30 * 60;
 
 /// Groups a PIN for reading aloud and typing: `ABCD EFGH`.
 fn grouped(pin: &str) -> String {
@@ -277,24 +331,39 @@ pub fn LinkPage() -> impl IntoView {
                                 </p>
                                 <ErrorNote error=Signal::derive(error) testid="link-error"/>
                                 {move || match shown() {
-                                    Some(l) if picked => view! { <LinkStatusNote st=l.status/> }.into_any(),
+                                    Some(l) if picked => view! { <LinkStatusNote st=l.status.clone()/> <PickedUp l=l/> }.into_any(),
                                     Some(l) => view! { <LinkPanel l=l/> }.into_any(),
                                     None => view! { <p class="hint">{tr(Msg::LinkNone)}</p> }.into_any(),
                                 }}
-                                // After a pickup the button is the renewal the user may come back for,
-                                // named as such, not "Make a new link" for a spent one.
-                                <ActionForm action=make attr:class="form">
-                                    <input type="hidden" name="entry" value=id/>
-                                    <button type="submit" class=if picked { "secondary" } else { "primary" } data-testid="make-link" disabled=move || make.pending().get()>
-                                        {move || if picked {
-                                            t(lang.get(), Msg::ShowRenewalUrl)
-                                        } else if shown().is_some() {
-                                            t(lang.get(), Msg::MakeNewLink)
-                                        } else {
-                                            t(lang.get(), Msg::MakeLink)
-                                        }}
-                                    </button>
-                                </ActionForm>
+                                // After a pickup, another renewal is a deliberate step behind its own
+                                // disclosure, never a button met in passing.
+                                {
+                                    let form = move || view! {
+                                        <ActionForm action=make attr:class="form">
+                                            <input type="hidden" name="entry" value=id/>
+                                            <button type="submit" class=if picked { "secondary" } else { "primary" } data-testid="make-link" disabled=move || make.pending().get()>
+                                                {move || if picked {
+                                                    t(lang.get(), Msg::StartAnotherRenewal)
+                                                } else if shown().is_some() {
+                                                    t(lang.get(), Msg::MakeNewLink)
+                                                } else {
+                                                    t(lang.get(), Msg::MakeLink)
+                                                }}
+                                            </button>
+                                        </ActionForm>
+                                    };
+                                    if picked {
+                                        view! {
+                                            <details class="another-renewal" data-testid="another-renewal">
+                                                <summary>{tr(Msg::AnotherRenewal)}</summary>
+                                                <p class="hint">{tr(Msg::AnotherRenewalHint)}</p>
+                                                {form()}
+                                            </details>
+                                        }.into_any()
+                                    } else {
+                                        form().into_any()
+                                    }
+                                }
                             }.into_any()
                         }
                     }

@@ -300,9 +300,15 @@ pub fn HistoryTable(items: Vec<HistoryItem>, lang: RwSignal<Lang>) -> impl IntoV
                             <td>{fmt_utc(h.at)}</td>
                             <td class="mono">{h.actor}</td>
                             <td class="mono">{h.subject.unwrap_or_default()}</td>
-                            <td class="mono">{h.action.clone()}</td>
-                            <td class="wide">{h.result}</td>
-                            <td class="wide detail">{h.detail}</td>
+                            <td title=h.action.clone() data-testid="history-action">{
+                                let a = h.action.clone();
+                                move || crate::i18n::action_label(lang.get(), &a).map(str::to_string).unwrap_or_else(|| a.clone())
+                            }</td>
+                            <td class="wide">{
+                                let r = h.result.clone();
+                                move || crate::i18n::result_label(lang.get(), &r).map(str::to_string).unwrap_or_else(|| r.clone())
+                            }</td>
+                            <td class="wide detail" data-testid="history-detail">{crate::i18n::readable_detail(&h.detail)}</td>
                             <td class="wide mono">{h.ip.unwrap_or_default()}</td>
                         </tr>
                     }).collect_view()}
@@ -348,29 +354,7 @@ pub fn HistoryPage() -> impl IntoView {
         }
         s
     };
-    let actions = [
-        "",
-        "auth.",
-        "auth.login",
-        "auth.login_failed",
-        "enrollment.",
-        "enrollment.create",
-        "enrollment.approve",
-        "enrollment.reject",
-        "certificate.",
-        "certificate.issue",
-        "certificate.revoke",
-        "link.",
-        "user.",
-        "user.lost_device",
-        "user.update",
-        "settings.update",
-        "ca.rotate",
-        "crl.publish",
-        "mail.",
-        "mail.sent",
-        "mail.failed",
-    ];
+    let actions = crate::domain::actions::HISTORY_FILTER.iter().copied();
     view! {
         <AdminNav/>
         <h1>{tr(Msg::HistoryTitle)}</h1>

@@ -216,6 +216,8 @@ fn ExpiryBanner() -> impl IntoView {
 fn LangSwitch() -> impl IntoView {
     let lang = use_lang();
     let action = ServerAction::<SetLanguage>::new();
+    let location = leptos_router::hooks::use_location();
+    let here = move || format!("{}{}", location.pathname.get(), location.search.get());
     Effect::new(move |_| {
         if let Some(Ok(chosen)) = action.value().get() {
             lang.set(chosen);
@@ -224,6 +226,7 @@ fn LangSwitch() -> impl IntoView {
     view! {
         <ActionForm action=action attr:class="lang-switch">
             <input type="hidden" name="lang" value=move || lang.get().other().code()/>
+            <input type="hidden" name="back" value=here/>
             <button
                 type="submit"
                 class="lang-button"

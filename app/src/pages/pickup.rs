@@ -8,6 +8,7 @@ use super::errors::{query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::certs::{pickup_info, ALL_PLATFORMS};
 use crate::api::AppError;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::platform::Offer;
 use crate::i18n::{fmt_utc, install_steps_for, platform_name, t, Msg};
 use leptos::prelude::*;
@@ -20,16 +21,31 @@ pub fn PickupPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
+    // While the bundle is being made (after the tap on the download), the button is disabled
+    // and the page asks every moment whether the download went through, then says so.
+    let busy = RwSignal::new(false);
+    let tick = RwSignal::new(0u32);
     let info = Resource::new(
-        move || (token(), query.read().get("platform")),
-        |(tok, platform)| pickup_info(tok, platform),
+        move || (token(), query.read().get("platform"), tick.get()),
+        |(tok, platform, _)| pickup_info(tok, platform),
     );
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if busy.get() {
+            if let Ok(h) = set_interval_with_handle(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_millis(1_000),
+            ) {
+                on_cleanup(move || h.clear());
+            }
+        }
+    });
     view! {
         <section class="card narrow" aria-labelledby="pickup-title">
             <h1 id="pickup-title">{tr(Msg::PickupTitle)}</h1>
-            <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            <Transition fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
-                    let error = query_error();
+                    let query_error = query_error();
                     match info.await {
                         Err(e) => view! { <ErrorText error=e/> }.into_any(),
                         Ok(v) => {
@@ -40,6 +56,12 @@ pub fn PickupPage() -> impl IntoView {
                                     <ErrorText error=AppError::new(code) testid="pickup-problem"/>
                                 }.into_any();
                             }
+                            // A second tap (or a reload) after this browser's own download is no
+                            // error: the page says "downloaded" instead of "already used".
+                            let downloaded = v.downloaded_at.is_some();
+                            let error = move || {
+                                query_error().filter(|e| !(downloaded && e.code == ErrorCode::LinkUsed))
+                            };
                             let platform = v.platform;
                             let tok = token();
                             let label = match platform.offer() {
@@ -57,9 +79,19 @@ pub fn PickupPage() -> impl IntoView {
                                 }.into_any(),
                                 (Some(label), Some(format)) if v.unlocked => view! {
                                     <p class="notice ok" role="status" data-testid="pickup-unlocked">{tr(Msg::PickupUnlocked)}</p>
-                                    <form method="post" action=format!("/pickup/{tok}/download") class="form" data-testid="download-form">
+                                    <form method="post" action=format!("/pickup/{tok}/download") class="form" data-testid="download-form"
+                                        on:submit=move |ev| {
+                                            if busy.get_untracked() {
+                                                ev.prevent_default();
+                                            } else {
+                                                busy.set(true);
+                                            }
+                                        }>
                                         <input type="hidden" name="format" value=format/>
-                                        <button type="submit" class="primary big" data-testid="download" data-platform=platform.code()>{tr(label)}</button>
+                                        <button type="submit" class="primary big" data-testid="download" data-platform=platform.code()
+                                            disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                                            {move || if busy.get() { t(lang.get(), Msg::PickupPreparing) } else { t(lang.get(), label) }}
+                                        </button>
                                     </form>
                                     {if apple_scep {
                                         view! { <p class="hint" data-testid="scep-next">{tr(Msg::PickupProfileNext)}</p> }.into_any()
@@ -121,7 +153,7 @@ pub fn PickupPage() -> impl IntoView {
                         }
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

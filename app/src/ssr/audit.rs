@@ -54,31 +54,7 @@ impl Actor {
 
 /// Stable action names in the history.
 pub mod action {
-    pub const CA_CREATE: &str = "ca.create";
-    pub const CA_ROTATE: &str = "ca.rotate";
-    pub const CRL_PUBLISH: &str = "crl.publish";
-    pub const ENROLLMENT_CREATE: &str = "enrollment.create";
-    pub const ENROLLMENT_WITHDRAW: &str = "enrollment.withdraw";
-    pub const ENROLLMENT_LAPSE: &str = "enrollment.lapse";
-    pub const CERT_ISSUE: &str = "certificate.issue";
-    pub const CERT_REVOKE: &str = "certificate.revoke";
-    pub const CERT_SUPERSEDE: &str = "certificate.supersede";
-    pub const LINK_CREATE: &str = "link.create";
-    pub const LINK_REDEEM: &str = "link.redeem";
-    pub const LINK_UNLOCK: &str = "link.unlock";
-    pub const LINK_PIN_FAILED: &str = "link.pin_failed";
-    pub const LINK_LOCKED: &str = "link.locked";
-    pub const LINK_PROFILE: &str = "link.profile";
-    pub const SCEP_ENROLL: &str = "scep.enroll";
-    pub const PIN_KEY_CREATE: &str = "pin_key.create";
-    pub const LOST_DEVICE: &str = "user.lost_device";
-    pub const HANDOVER_PINS: &str = "handover.pins";
-    pub const USER_UPDATE: &str = "user.update";
-    pub const ENROLLMENT_APPROVE: &str = "enrollment.approve";
-    pub const ENROLLMENT_REJECT: &str = "enrollment.reject";
-    pub const SETTINGS_UPDATE: &str = "settings.update";
-    pub const SETUP_LINK: &str = "setup.link";
-    pub const SETUP_ADMIN: &str = "setup.admin_created";
+    pub use crate::domain::actions::*;
 }
 
 /// Appends one record of a refused or failed attempt (no certificate or enrollment involved).

@@ -229,6 +229,7 @@ pub(crate) async fn create_enrollment_in(
         created_by: actor.user_id.clone().or_else(|| Some(actor.label.clone())),
         created_at: now,
         certificate_id: None,
+        decision_note: None,
     };
     db::insert_enrollment(&mut *tx, &e).await?;
     s.faults.check(FailPoint::AfterEnrollment, &user.id)?;

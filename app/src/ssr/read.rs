@@ -43,6 +43,11 @@ pub async fn entry_views(
             revocation_reason: cert.as_ref().and_then(|x| x.revocation_reason.clone()),
             pickup_deadline: cert.is_none().then_some(e.pickup_deadline),
             created_at: e.created_at,
+            admin_created: e.admin_created,
+            rejection_note: e
+                .decision_note
+                .clone()
+                .filter(|n| state == crate::domain::lifecycle::State::Rejected && !n.is_empty()),
             expires_in_days: cert
                 .as_ref()
                 .filter(|_| state == crate::domain::lifecycle::State::Issued)

@@ -29,10 +29,7 @@ const LEASE_SECS: i64 = 600;
 const BATCH: i64 = 200;
 
 pub mod action {
-    pub const MAIL_SENT: &str = "mail.sent";
-    pub const MAIL_FAILED: &str = "mail.failed";
-    pub const MAIL_ABANDONED: &str = "mail.abandoned";
-    pub const MAIL_CANCELLED: &str = "mail.cancelled";
+    pub use crate::domain::actions::{MAIL_ABANDONED, MAIL_CANCELLED, MAIL_FAILED, MAIL_SENT};
 }
 
 /// A reminder that is due now.

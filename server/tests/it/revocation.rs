@@ -314,8 +314,10 @@ http {{
     );
     assert!(log().contains("certificate revoked"), "{}", log());
     assert_eq!(with(&foreign), "400");
+    // A reload is graceful: for a moment the old workers (with the old CRL) still accept
+    // beside the new ones, so this waits (bounded) too instead of asking once.
     assert_eq!(
-        with(&device),
+        eventually("400", || with(&device)).await,
         "400",
         "the revoked SCEP-enrolled certificate is refused"
     );

@@ -30,21 +30,7 @@ pub const ACTIVATION_SECS: i64 = 7 * 86_400;
 
 /// Audit action names for sign-in.
 pub mod action {
-    pub const LOGIN: &str = "auth.login";
-    pub const LOGIN_FAILED: &str = "auth.login_failed";
-    pub const LOGIN_THROTTLED: &str = "auth.login_throttled";
-    pub const LOGOUT: &str = "auth.logout";
-    pub const LOGOUT_ALL: &str = "auth.logout_all";
-    pub const SESSION_EXPIRED: &str = "auth.session_expired";
-    pub const REAUTH: &str = "auth.reauth";
-    pub const REAUTH_FAILED: &str = "auth.reauth_failed";
-    pub const PASSWORD_CHANGE: &str = "auth.password_change";
-    pub const PASSKEY_ADD: &str = "auth.passkey_add";
-    pub const PASSKEY_RENAME: &str = "auth.passkey_rename";
-    pub const PASSKEY_REMOVE: &str = "auth.passkey_remove";
-    pub const USER_CREATE: &str = "user.create";
-    pub const USER_ACTIVATE: &str = "user.activate";
-    pub const USER_ACTIVATION_LINK: &str = "user.activation_link";
+    pub use crate::domain::actions::*;
 }
 
 #[derive(Debug, thiserror::Error)]

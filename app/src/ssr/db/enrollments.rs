@@ -17,10 +17,13 @@ pub struct EnrollmentRow {
     pub created_by: Option<String>,
     pub created_at: i64,
     pub certificate_id: Option<String>,
+    /// The administrator's note when the request was approved or rejected.
+    pub decision_note: Option<String>,
 }
 
 const ENR_COLS: &str = "id, user_id, state, kind, renews_certificate_id, device_label, \
-     requested_not_after, pickup_deadline, admin_created, created_by, created_at, certificate_id";
+     requested_not_after, pickup_deadline, admin_created, created_by, created_at, certificate_id, \
+     decision_note";
 
 pub(super) fn enrollment_from(row: &AnyRow) -> Result<EnrollmentRow, DbError> {
     Ok(EnrollmentRow {
@@ -36,6 +39,7 @@ pub(super) fn enrollment_from(row: &AnyRow) -> Result<EnrollmentRow, DbError> {
         created_by: get_opt_str(row, "created_by")?,
         created_at: get_i64(row, "created_at")?,
         certificate_id: get_opt_str(row, "certificate_id")?,
+        decision_note: get_opt_str(row, "decision_note")?,
     })
 }
 

@@ -1,0 +1,269 @@
+// What a walk-through as administrator, desktop user and phone user found (issue 16), each
+// step written to fail before its fix: a bulk Create that fails keeps the selection, shows
+// the error and sends on retry what the screen shows; a double tap on the download is not
+// an error; the history finds sign-ins; the 404 page is styled and knows who is signed in;
+// the language switch without JavaScript stays on the page; a rejected request shows the
+// administrator's note.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startPortal, launchBrowser, waitHydrated, api, firstAdmin, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+
+let portal;
+let browser;
+let adminCookie;
+const PASSWORD = 'correct horse battery staple';
+
+/** Creates and activates a user; returns their session cookie. */
+async function user(login) {
+  const { json: link } = await api(portal, 'admin_create_user', { login, display_name: `${login} San`, email: `${login}@example.com` }, adminCookie);
+  const token = String(link.url ?? link).split('/').pop();
+  const { headers } = await api(portal, 'activate', { token, password: PASSWORD });
+  return headers.get('set-cookie').split(';')[0];
+}
+
+/** A pickup link and its PIN for a new request of `cookie`'s user. */
+async function pickupLink(cookie, device) {
+  const { json: entry } = await api(portal, 'request_certificate', { device_label: device }, cookie);
+  const { json: answer } = await api(portal, 'show_renewal_link', { entry }, cookie);
+  return answer.Link;
+}
+
+before(async () => {
+  portal = await startPortal();
+  browser = await launchBrowser();
+  adminCookie = await firstAdmin(portal, PASSWORD);
+});
+
+after(async () => {
+  await browser?.close();
+  await portal?.stop();
+});
+
+async function signIn(page, js, next = '/admin/users') {
+  await page.goto(`${portal.base}/login?next=${next}`);
+  if (js) await waitHydrated(page);
+  await page.fill('#login', 'admin');
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.pathname === next), page.click('form[data-testid=login-form] button[type=submit]')]);
+  if (js) await waitHydrated(page);
+}
+
+test('bulk Create with JavaScript: an error keeps the selection and says why; the retry sends what is on screen', async () => {
+  await user('sato');
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+  const page = await ctx.newPage();
+  await signIn(page, true);
+  const row = '[data-testid=user-row][data-login="sato"] input[type=checkbox]';
+  const defaultEnd = await page.inputValue('#b-not-after');
+  await page.check(row);
+  await page.check('[data-testid=remove-existing]');
+  await page.fill('#b-password', PASSWORD);
+  await page.fill('#b-not-after', '2020-01-01');
+  await page.click('[data-testid=bulk-create]');
+  const error = page.locator('[data-testid=bulk-js-error]');
+  await error.waitFor();
+  assert.match(await error.textContent(), /date/i);
+  assert.equal(await page.locator('[data-testid=bulk-results]').count(), 0, 'no empty results box');
+  assert.equal(await page.isChecked(row), true, 'the selection survives the error');
+  assert.equal(await page.isChecked('[data-testid=remove-existing]'), true);
+
+  // The retry: what the screen shows is what is sent.
+  await page.fill('#b-not-after', defaultEnd);
+  await page.click('[data-testid=bulk-create]');
+  await page.waitForSelector('[data-testid=bulk-results]');
+  const results = await page.$$eval('[data-testid=bulk-result]', (li) => li.map((l) => [l.querySelector('strong').textContent, l.dataset.ok]));
+  assert.deepEqual(results, [['sato', 'true']]);
+  const { json: history } = await api(portal, 'admin_history', { 'filter[user]': 'sato', 'filter[action]': 'enrollment.create' }, adminCookie);
+  assert.equal(history.items.length, 1, JSON.stringify(history.items));
+  assert.match(history.items[0].detail, /remove_existing=true/);
+  await ctx.close();
+});
+
+test('the history finds sign-ins with the filter it offers (no JavaScript)', async () => {
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US', javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await signIn(page, false, '/admin/history');
+  await page.selectOption('#h-action', 'auth.login');
+  await Promise.all([page.waitForURL(/action=auth\.login/), page.click('[data-testid=history-filter] button[type=submit]')]);
+  const actions = await page.$$eval('[data-testid=history-row]', (rows) => rows.map((r) => r.dataset.action));
+  assert.ok(actions.length > 0, 'sign-ins are found');
+  assert.ok(actions.every((a) => a === 'auth.login'), actions.join());
+  await ctx.close();
+});
+
+test('a page that does not exist is styled and knows who is signed in', async () => {
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US', javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await signIn(page, false, '/account');
+  const r = await page.goto(`${portal.base}/no-such-page`);
+  assert.equal(r.status(), 404);
+  const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  assert.equal(bg, 'rgb(246, 247, 249)', 'the stylesheet applies');
+  assert.equal(await page.locator('[data-testid=nav-certificates]').count(), 1);
+  assert.equal(await page.locator('[data-testid=nav-sign-in]').count(), 0);
+  await page.screenshot({ path: path.join(SHOTS, 'not-found-desktop.png') });
+  await ctx.close();
+});
+
+test('without JavaScript the language switch stays on the page (the phone keeps its pickup page)', async () => {
+  const cookie = await user('suzuki');
+  const { url } = await pickupLink(cookie, 'Pixel');
+  const ctx = await browser.newContext({ ...PHONE, locale: 'en-US', javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await Promise.all([page.waitForNavigation(), page.click('[data-testid=lang-switch]')]);
+  assert.equal(new URL(page.url()).pathname, new URL(url).pathname, page.url());
+  assert.equal(await page.getAttribute('html', 'lang'), 'ja');
+  assert.equal(await page.locator('[data-testid=pin-form]').count(), 1);
+  await ctx.close();
+});
+
+for (const js of [true, false]) {
+  test(`a double tap on the download delivers once and says so (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const cookie = await user(js ? 'tanaka' : 'takeda');
+    const { url, pin } = await pickupLink(cookie, 'Galaxy');
+    const ctx = await browser.newContext({
+      ...PHONE,
+      userAgent: 'Mozilla/5.0 (Linux; Android 14; SM-S921B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+      locale: 'en-US',
+      javaScriptEnabled: js,
+      acceptDownloads: true,
+    });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    if (js) await waitHydrated(page);
+    await page.fill('[data-testid=pin-input]', pin);
+    await Promise.all([page.waitForURL(/unlocked=1/), page.click('[data-testid=pin-submit]')]);
+    if (js) await waitHydrated(page);
+    const downloads = [];
+    page.on('download', (d) => downloads.push(d));
+    if (js) {
+      // A double tap: the second does nothing while the bundle is made, then the page says so.
+      await page.locator('[data-testid=download]').dblclick();
+    } else {
+      // Without JavaScript the page stays as it was after the download; the second tap comes
+      // back to it, which now says "downloaded" instead of "already used".
+      const [first] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download]')]);
+      await first.path();
+      await Promise.all([page.waitForNavigation(), page.click('[data-testid=download]')]);
+    }
+    await page.waitForSelector('[data-testid=pickup-downloaded]', { timeout: 20_000 });
+    assert.equal(downloads.length, 1, 'one certificate');
+    assert.equal(await page.locator('[data-testid=pickup-error]').count(), 0, 'no "already used" error');
+    await page.screenshot({ path: path.join(SHOTS, `pickup-downloaded-${js ? 'js' : 'nojs'}.png`), fullPage: true });
+    await ctx.close();
+  });
+}
+
+test('the history speaks the reader\'s language and shows dates, not Unix seconds (Japanese, no JavaScript)', async () => {
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'ja-JP', javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await signIn(page, false, '/admin/history');
+  await page.goto(`${portal.base}/admin/history?action=link.`);
+  const rows = page.locator('[data-testid=history-row][data-action="link.create"]');
+  assert.ok(await rows.count() > 0);
+  assert.equal(await rows.first().locator('[data-testid=history-action]').textContent(), '受け取りリンクの作成');
+  const details = await page.$$eval('[data-testid=history-detail]', (cells) => cells.map((c) => c.textContent));
+  assert.ok(details.some((d) => /expires_at=20\d\d-/.test(d)), details.join('\n'));
+  assert.ok(details.every((d) => !/=\d{10}(\s|$)/.test(d)), details.join('\n'));
+  await page.screenshot({ path: path.join(SHOTS, 'history-desktop-ja.png'), fullPage: true });
+  await ctx.close();
+});
+
+test('after the phone picks up, the desktop says when and how, keeps the PIN for the install, and starts no renewal by accident', async () => {
+  const cookie = await user('ito');
+  const { json: entry } = await api(portal, 'request_certificate', { device_label: 'Pixel 8' }, cookie);
+  const desk = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+  await desk.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], url: portal.base }]);
+  const page = await desk.newPage();
+  await page.goto(`${portal.base}/certificates/${entry}/link`);
+  await waitHydrated(page);
+  await page.click('[data-testid=make-link]');
+  await page.waitForSelector('[data-testid=link-panel]');
+  const url = await page.inputValue('[data-testid=link-url]');
+  const pin = await page.getAttribute('[data-testid=pin]', 'data-pin');
+
+  const phone = await browser.newContext({
+    ...PHONE,
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+    acceptDownloads: true,
+  });
+  const p = await phone.newPage();
+  await p.goto(url);
+  await p.fill('[data-testid=pin-input]', pin);
+  await Promise.all([p.waitForURL(/unlocked=1/), p.click('[data-testid=pin-submit]')]);
+  await Promise.all([p.waitForEvent('download'), p.click('[data-testid=download]')]);
+  await phone.close();
+
+  // Live: picked up, when and as what; the PIN stays for Android's install step.
+  await page.waitForSelector('[data-testid=link-status]:has-text("Picked up")', { timeout: 20_000 });
+  assert.match(await page.textContent('[data-testid=picked-kind]'), /\.p12/);
+  assert.equal(await page.getAttribute('[data-testid=pin-after-pickup]', 'data-pin'), pin);
+  assert.equal(await page.locator('[data-testid=link-panel]').count(), 0, 'no QR code of a spent link');
+  // After a reload too, and no button that starts another renewal in passing.
+  await page.reload();
+  await waitHydrated(page);
+  assert.equal(await page.getAttribute('[data-testid=pin-after-pickup]', 'data-pin'), pin);
+  assert.equal(await page.isVisible('[data-testid=make-link]'), false);
+  await page.click('[data-testid=another-renewal] summary');
+  assert.equal(await page.isVisible('[data-testid=make-link]'), true);
+  await page.screenshot({ path: path.join(SHOTS, 'picked-up-desktop.png'), fullPage: true });
+  await desk.close();
+});
+
+test('states and titles say what they are (Japanese, phone): cancelled, from the administrator, waiting for her, the limit', async () => {
+  const cookie = await user('kobayashi');
+  // The administrator creates one for her (no device name); she requests and cancels another.
+  const { json: dir } = await api(portal, 'admin_directory', { q: 'kobayashi' }, adminCookie);
+  const id = dir.users[0].id;
+  await api(portal, 'admin_bulk_create', { 'users[]': id }, adminCookie);
+  const { json: mine } = await api(portal, 'request_certificate', { device_label: 'iPad' }, cookie);
+  await api(portal, 'revoke_entry', { entry: mine, reason: 'cessationOfOperation' }, cookie);
+  const ctx = await browser.newContext({ ...PHONE, locale: 'ja-JP' });
+  await ctx.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], url: portal.base }]);
+  const page = await ctx.newPage();
+  await page.goto(`${portal.base}/certificates?all=1`);
+  await waitHydrated(page);
+  const cancelled = page.locator(`[data-entry="${mine}"]`);
+  assert.equal(await cancelled.locator('[data-testid=cert-state]').textContent(), '取り消し済');
+  const fromAdmin = page.locator('[data-testid=cert][data-state=ready]');
+  assert.equal(await fromAdmin.locator('h3').textContent(), '管理者が発行した証明書');
+  // SPEC's word for the state stays; the card says that it waits for her.
+  assert.equal(await fromAdmin.locator('[data-testid=cert-state]').textContent(), '発行待ち');
+  assert.match(await fromAdmin.locator('[data-testid=ready-hint]').textContent(), /あなたの操作待ちです/);
+  assert.match(await page.textContent('[data-testid=limit-hint]'), /上限:\s*\d+/);
+  await page.screenshot({ path: path.join(SHOTS, 'states-phone-ja.png'), fullPage: true });
+  await ctx.close();
+});
+
+test('a rejected request shows the administrator\'s note to the user (Japanese, phone)', async () => {
+  const cookie = await user('yamada');
+  const { json: s } = await api(portal, 'admin_settings', {}, adminCookie);
+  const p = s.policy;
+  await api(portal, 'admin_update_settings', {
+    distribution_mode: 'approval',
+    default_validity_days: String(p.default_validity_days),
+    max_validity_days: String(p.max_validity_days),
+    link_lifetime_minutes: String(p.link_lifetime_minutes),
+    pickup_deadline_days: String(p.pickup_deadline_days),
+    max_active_per_user: String(p.max_active_per_user),
+    p12_form: p.p12_form,
+    key_algorithm: p.key_algorithm,
+    ...(p.reissue_allowed_default ? { reissue_allowed_default: 'on' } : {}),
+    crl_next_update_days: String(p.crl_next_update_days),
+    apple_profile: p.apple_profile,
+    password: PASSWORD,
+  }, adminCookie);
+  const { json: entry } = await api(portal, 'request_certificate', { device_label: '私物スマホ' }, cookie);
+  await api(portal, 'admin_decide', { enrollment: entry, decision: 'reject', note: '会社支給の端末で申請してください' }, adminCookie);
+  const ctx = await browser.newContext({ ...PHONE, locale: 'ja-JP' });
+  await ctx.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], url: portal.base }]);
+  const page = await ctx.newPage();
+  await page.goto(`${portal.base}/certificates`);
+  await waitHydrated(page);
+  const card = page.locator(`[data-entry="${entry}"]`);
+  assert.match(await card.locator('[data-testid=rejection-note]').textContent(), /会社支給の端末で申請してください/);
+  await page.screenshot({ path: path.join(SHOTS, 'rejected-note-phone-ja.png'), fullPage: true });
+  await ctx.close();
+});
