@@ -159,3 +159,12 @@ document.addEventListener('click', async (ev) => {
   }
   if (out) out.textContent = button.dataset.done || '✓';
 });
+
+// Escape closes an open "⁝" menu (a <details class="menu">) and returns focus to its button.
+document.addEventListener('keydown', (ev) => {
+  if (ev.key !== 'Escape') return;
+  for (const menu of document.querySelectorAll('details.menu[open]')) {
+    menu.open = false;
+    menu.querySelector('summary')?.focus();
+  }
+});

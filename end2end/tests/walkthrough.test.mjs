@@ -212,6 +212,79 @@ test('after the phone picks up, the desktop says when and how, keeps the PIN for
   await desk.close();
 });
 
+test('onboarding: after setup the header leads to Administration; a new user is made at the top, its link copied, its login shown', async () => {
+  // A portal of its own, to go through the first-admin setup in the browser.
+  const fresh = await startPortal();
+  try {
+    const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+    const page = await ctx.newPage();
+    await page.goto(fresh.setupLink);
+    await waitHydrated(page);
+    await page.fill('#login', 'boss');
+    await page.fill('#display_name', 'Boss');
+    await page.fill('#email', 'boss@example.com');
+    await page.fill('#password', PASSWORD);
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('[data-testid=setup-done]');
+    await page.waitForSelector('[data-testid=nav-admin]');
+    assert.equal(await page.locator('[data-testid=nav-sign-in]').count(), 0, 'signed in, in the header too');
+    await Promise.all([page.waitForURL(/\/admin\/users$/), page.click('[data-testid=to-admin]')]);
+    await waitHydrated(page);
+    // "Create a user" comes before the directory.
+    const create = await page.locator('#create-user').boundingBox();
+    const table = await page.locator('[data-testid=user-table]').boundingBox();
+    assert.ok(create.y < table.y, 'create a user is at the top');
+    await page.click('#create-user summary');
+    await page.fill('#u-login', 'ota');
+    await page.fill('#u-name', 'Ota Yu');
+    await page.fill('#u-email', 'ota@example.com');
+    await page.click('#create-user button[type=submit]');
+    const link = await page.locator('[data-testid=activation-link]');
+    await link.waitFor();
+    const url = await link.inputValue();
+    assert.match(url, /\/activate\/[0-9a-f]+$/);
+    await page.click('[data-copy=activation-url]');
+    assert.match(await page.textContent('#create-user .copy-status'), /Copied/);
+    await ctx.close();
+
+    const invited = await browser.newContext({ ...PHONE, locale: 'ja-JP', javaScriptEnabled: false });
+    const p = await invited.newPage();
+    await p.goto(url);
+    assert.equal(await p.textContent('[data-testid=activation-login]'), 'ota');
+    await p.goto(`${fresh.base}/login`);
+    assert.match(await p.textContent('[data-testid=forgot-hint]'), /管理者/);
+    await invited.close();
+  } finally {
+    await fresh.stop();
+  }
+});
+
+test('small things: a device name is only a name, Escape closes the menu, lost device names what it cuts off', async () => {
+  const cookie = await user('hayashi');
+  const { url } = await pickupLink(cookie, 'iPhone 15');
+  const android = await browser.newContext({
+    ...PHONE,
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  });
+  const a = await android.newPage();
+  await a.goto(url);
+  assert.match(await a.textContent('[data-testid=label-is-a-name]'), /only the name/);
+  await android.close();
+
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+  await ctx.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], url: portal.base }]);
+  const page = await ctx.newPage();
+  await page.goto(`${portal.base}/certificates`);
+  await waitHydrated(page);
+  await page.click('[data-testid=cert-menu]');
+  assert.equal(await page.locator('details.menu[open]').count(), 1);
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('details.menu[open]').count(), 0);
+  await page.goto(`${portal.base}/lost-device`);
+  assert.match(await page.textContent('[data-testid=lost-devices]'), /iPhone 15/);
+  await ctx.close();
+});
+
 test('states and titles say what they are (Japanese, phone): cancelled, from the administrator, waiting for her, the limit', async () => {
   const cookie = await user('kobayashi');
   // The administrator creates one for her (no device name); she requests and cancels another.

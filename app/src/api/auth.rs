@@ -481,13 +481,14 @@ pub async fn admin_list_users() -> Result<Vec<UserInfo>, AppError> {
     Ok(rows.into_iter().map(|(u, _)| u).collect())
 }
 
-/// The display name an activation link is for, or `None` if it no longer works.
+/// Whom an activation link is for — (display name, login name) — or `None` if it no longer
+/// works.
 #[server(endpoint = "activation_info")]
-pub async fn activation_info(token: String) -> Result<Option<String>, AppError> {
+pub async fn activation_info(token: String) -> Result<Option<(String, String)>, AppError> {
     let s = super::services()?;
     Ok(crate::ssr::auth::activation_target(&s, &token)
         .await?
-        .map(|u| u.display_name))
+        .map(|u| (u.display_name, u.login)))
 }
 
 /// Sets the first password from an activation link and signs in.

@@ -27,6 +27,29 @@ pub enum Platform {
     Other,
 }
 
+/// Whether a certificate's device name names a kind of device other than the one opening the
+/// link ("iPhone 15" opened on an Android phone): the page then says the name is only a name.
+pub fn label_names_another_platform(label: &str, platform: Platform) -> bool {
+    let l = label.to_lowercase();
+    let apple_mobile = ["iphone", "ipad"].iter().any(|w| l.contains(w));
+    let android = ["android", "pixel", "galaxy", "xperia", "aquos", "arrows"]
+        .iter()
+        .any(|w| l.contains(w));
+    let windows = ["windows", "surface", "thinkpad"]
+        .iter()
+        .any(|w| l.contains(w));
+    let mac = ["mac", "imac"].iter().any(|w| l.contains(w)) && !apple_mobile;
+    match platform {
+        Platform::IosSafari | Platform::IpadSafari | Platform::IosOtherBrowser => {
+            android || windows || mac
+        }
+        Platform::Android => apple_mobile || windows || mac,
+        Platform::Windows => apple_mobile || android || mac,
+        Platform::MacSafari | Platform::MacOther => apple_mobile || android || windows,
+        Platform::Firefox | Platform::Linux | Platform::Other => false,
+    }
+}
+
 /// What the landing page offers as its main action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -170,6 +193,22 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_name_of_another_kind_is_noticed() {
+        assert!(label_names_another_platform("iPhone 15", Platform::Android));
+        assert!(label_names_another_platform(
+            "Galaxy S24",
+            Platform::IosSafari
+        ));
+        assert!(!label_names_another_platform(
+            "iPhone 15",
+            Platform::IosSafari
+        ));
+        assert!(!label_names_another_platform("Pixel 8", Platform::Android));
+        assert!(!label_names_another_platform("my phone", Platform::Android));
+        assert!(!label_names_another_platform("", Platform::Windows));
+    }
 
     const CASES: &[(&str, Platform)] = &[
         ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", Platform::IosSafari),

@@ -70,7 +70,10 @@ fn PasswordCard(must: bool) -> impl IntoView {
         <section class="card" aria-labelledby="pw-title">
             <h2 id="pw-title">{tr(Msg::ChangePasswordTitle)}</h2>
             {must.then(|| view! { <p class="notice" role="status" data-testid="must-change">{tr(Msg::MustChangePassword)}</p> })}
-            {move || done().then(|| view! { <p class="success" role="status" data-testid="password-changed">{tr(Msg::PasswordChanged)}</p> })}
+            {move || done().then(|| view! {
+                <p class="success" role="status" data-testid="password-changed">{tr(Msg::PasswordChanged)}</p>
+                <p><a href="/certificates" class="button primary" data-testid="after-password">{tr(Msg::NavCertificates)}</a></p>
+            })}
             <ErrorNote error=Signal::derive(error) testid="password-error"/>
             <ActionForm action=action attr:class="form">
                 <label for="current">{tr(Msg::CurrentPassword)}</label>

@@ -130,18 +130,6 @@ pub fn UsersPage() -> impl IntoView {
             <h1>{tr(Msg::UsersTitle)}</h1>
         </div>
         <SummaryCard/>
-        // A no-JavaScript error is shown beside the form it came from.
-        <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") != "create")) testid="bulk-error"/>
-        {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
-        {move || js_results.get().map(|rows| view! { <Results rows=results_from_action(&rows) lang=lang/> })}
-        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
-            {move || Suspend::new(async move {
-                match dir.await {
-                    Err(e) => denied(lang, &e, "/admin/users"),
-                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress reload=reload/> }.into_any(),
-                }
-            })}
-        </Suspense>
         <details class="card" id="create-user" open=move || !get("created").is_empty() || create_user.value().get().is_some() || no_js_error().is_some()>
             <summary><strong>{tr(Msg::CreateUserTitle)}</strong></summary>
             <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") == "create")) testid="create-user-error"/>
@@ -170,6 +158,18 @@ pub fn UsersPage() -> impl IntoView {
                 <button type="submit" class="primary">{tr(Msg::CreateUserButton)}</button>
             </ActionForm>
         </details>
+        // A no-JavaScript error is shown beside the form it came from.
+        <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") != "create")) testid="bulk-error"/>
+        {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
+        {move || js_results.get().map(|rows| view! { <Results rows=results_from_action(&rows) lang=lang/> })}
+        <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match dir.await {
+                    Err(e) => denied(lang, &e, "/admin/users"),
+                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress reload=reload/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -180,7 +180,11 @@ fn ActivationLink(link: String) -> impl IntoView {
     view! {
         <div class="success" role="status">
             <p>{move || t(lang.get(), Msg::ActivationLinkIntro)}</p>
-            <p class="mono" data-testid="activation-link">{link}</p>
+            <div class="copy-row">
+                <input id="activation-url" class="mono" readonly value=link data-testid="activation-link"/>
+                <button type="button" class="secondary" data-copy="activation-url" data-done=move || t(lang.get(), Msg::Copied)>{move || t(lang.get(), Msg::CopyLink)}</button>
+                <span class="copy-status" role="status" aria-live="polite"></span>
+            </div>
         </div>
     }
 }

@@ -61,6 +61,7 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
                 <p class="passkey-status" role="status" aria-live="polite"></p>
             </div>
+            <p class="hint" data-testid="forgot-hint">{tr(Msg::ForgotPassword)}</p>
         </section>
     }
 }
@@ -85,8 +86,12 @@ pub fn ActivatePage() -> impl IntoView {
             <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     match info.await {
-                        Ok(Some(name)) => view! {
+                        Ok(Some((name, login))) => view! {
                             <p><strong>{name}</strong></p>
+                            <dl class="facts">
+                                <dt>{tr(Msg::FieldLogin)}</dt>
+                                <dd class="mono" data-testid="activation-login">{login}</dd>
+                            </dl>
                             <p>{tr(Msg::ActivateIntro)}</p>
                             <ErrorNote error=Signal::derive(error)/>
                             <ActionForm action=action attr:class="form">

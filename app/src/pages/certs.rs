@@ -530,6 +530,7 @@ pub fn LostDevicePage() -> impl IntoView {
     });
     let error = action_error(lost);
     let me = Resource::new(|| (), |_| crate::api::auth::whoami());
+    let mine = Resource::new(|| (), |_| my_certificates(false));
     view! {
         <section class="card narrow" aria-labelledby="lost-title">
             <h1 id="lost-title">{tr(Msg::LostTitle)}</h1>
@@ -538,6 +539,19 @@ pub fn LostDevicePage() -> impl IntoView {
                     match me.await {
                         Ok(Some(_)) => view! {
                             <p>{tr(Msg::LostIntro)}</p>
+                            // What it cuts off, by name: every certificate in use and every open link.
+                            {mine.await.ok().map(|m| {
+                                let cut: Vec<String> = m.entries.iter()
+                                    .filter(|e| matches!(e.state, State::Issued | State::Ready))
+                                    .map(|e| if e.device_label.is_empty() { "—".to_string() } else { e.device_label.clone() })
+                                    .collect();
+                                (!cut.is_empty()).then(|| view! {
+                                    <p>{tr(Msg::LostWillCut)}</p>
+                                    <ul data-testid="lost-devices">
+                                        {cut.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}
+                                    </ul>
+                                })
+                            })}
                             <ErrorNote error=Signal::derive(error) testid="lost-error"/>
                             <ActionForm action=lost attr:class="form" attr:data-testid="lost-form">
                                 <label class="check">

@@ -132,6 +132,9 @@ pub fn PickupPage() -> impl IntoView {
                                     <dd>{fmt_utc(v.expires_at)}</dd>
                                 </dl>
                                 {v.renewal.then(|| view! { <p class="notice">{tr(Msg::PickupRenewal)}</p> })}
+                                {crate::domain::platform::label_names_another_platform(&v.device_label, platform).then(|| view! {
+                                    <p class="hint" data-testid="label-is-a-name">{tr(Msg::PickupLabelIsAName)}</p>
+                                })}
                                 {step}
                                 {v.installer_link.clone().map(|href| view! {
                                     <p><a class="button secondary" href=href data-testid="installer-link">{tr(Msg::PickupInstallerApp)}</a></p>
