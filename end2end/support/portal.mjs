@@ -143,3 +143,37 @@ export async function scepEnroll(base, challenge, dir) {
   const ok = out.status === 0 && existsSync(path.join(dir, 'cert.pem'));
   return { ok, output: `${out.stdout}${out.stderr}`, certPem: ok ? readFileSync(path.join(dir, 'cert.pem'), 'utf8') : null };
 }
+
+/**
+ * Signs `login` in through the sign-in form, as a person does, and waits for `next`
+ * (with JavaScript also for hydration).
+ */
+export async function signInForm(page, portal, { login = 'admin', password, js, next = '/certificates' }) {
+  await page.goto(`${portal.base}/login?next=${next}`);
+  if (js) await waitHydrated(page);
+  await page.fill('#login', login);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL((u) => u.pathname === next), page.click('form[data-testid=login-form] button[type=submit]')]);
+  if (js) await waitHydrated(page);
+}
+
+/** Changes policy settings (`changes`, form values) through the settings server function. */
+export async function updatePolicy(portal, cookie, password, changes) {
+  const { json: s } = await api(portal, 'admin_settings', {}, cookie);
+  const p = s.policy;
+  await api(portal, 'admin_update_settings', {
+    distribution_mode: p.distribution_mode,
+    default_validity_days: String(p.default_validity_days),
+    max_validity_days: String(p.max_validity_days),
+    link_lifetime_minutes: String(p.link_lifetime_minutes),
+    pickup_deadline_days: String(p.pickup_deadline_days),
+    max_active_per_user: String(p.max_active_per_user),
+    p12_form: p.p12_form,
+    key_algorithm: p.key_algorithm,
+    ...(p.reissue_allowed_default ? { reissue_allowed_default: 'on' } : {}),
+    crl_next_update_days: String(p.crl_next_update_days),
+    apple_profile: p.apple_profile,
+    ...changes,
+    password,
+  }, cookie);
+}

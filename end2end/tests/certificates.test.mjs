@@ -129,9 +129,10 @@ test('desktop with JavaScript: request, QR link, iPhone installs the profile, li
   const enrolled = await scepEnroll(portal.base, challenge, path.join(portal.dataDir, 'iphone'));
   assert.ok(enrolled.ok, enrolled.output);
   await page.waitForSelector('[data-testid=link-status]:has-text("enrolled")', { timeout: 15000 });
-  // The spent QR code and PIN are gone; the button there is a plainly named renewal.
+  // The spent QR code and PIN are gone; another renewal is a deliberate, plainly named step.
   assert.equal(await page.locator('[data-testid=qr]').count(), 0);
-  assert.equal((await page.textContent('[data-testid=make-link]')).trim(), 'Show renewal URL');
+  assert.equal(await page.isVisible('[data-testid=make-link]'), false);
+  assert.equal((await page.textContent('[data-testid=make-link]')).trim(), 'Start another renewal');
   await page.screenshot({ path: path.join(SHOTS, 'link-desktop-enrolled.png'), fullPage: true });
 
   // Used: the same link now says so, and the desktop list shows the issued certificate.
@@ -151,6 +152,7 @@ test('desktop with JavaScript: request, QR link, iPhone installs the profile, li
   // Renewal: the link belongs to the new renewal entry, whose page a reload shows again.
   await Promise.all([page.waitForURL(/\/link$/), card.locator('[data-testid=show-link]').click()]);
   await waitHydrated(page);
+  await page.click('[data-testid=another-renewal] summary');
   await Promise.all([page.waitForURL((u) => !u.pathname.includes(entry)), page.click('[data-testid=make-link]')]);
   await page.waitForSelector('[data-testid=link-panel]');
   const renewalUrl = await page.inputValue('[data-testid=link-url]');

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startPortal, launchBrowser, waitHydrated, api, firstAdmin, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+import { startPortal, launchBrowser, waitHydrated, api, firstAdmin, signInForm, updatePolicy, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
 
 let portal;
 let browser;
@@ -17,22 +17,7 @@ before(async () => {
   browser = await launchBrowser();
   const cookie = await firstAdmin(portal, PASSWORD);
   // Certificates valid for 20 days: inside the first threshold (30 days) from the start.
-  const { json: s } = await api(portal, 'admin_settings', {}, cookie);
-  const p = s.policy;
-  await api(portal, 'admin_update_settings', {
-    distribution_mode: p.distribution_mode,
-    default_validity_days: '20',
-    max_validity_days: String(p.max_validity_days),
-    link_lifetime_minutes: String(p.link_lifetime_minutes),
-    pickup_deadline_days: String(p.pickup_deadline_days),
-    max_active_per_user: String(p.max_active_per_user),
-    p12_form: p.p12_form,
-    key_algorithm: p.key_algorithm,
-    ...(p.reissue_allowed_default ? { reissue_allowed_default: 'on' } : {}),
-    crl_next_update_days: String(p.crl_next_update_days),
-    apple_profile: p.apple_profile,
-    password: PASSWORD,
-  }, cookie);
+  await updatePolicy(portal, cookie, PASSWORD, { default_validity_days: '20' });
   // The administrator's own laptop picks up its certificate (PIN, then the .p12).
   const { json: id } = await api(portal, 'request_certificate', { device_label: 'ThinkPad' }, cookie);
   entry = id;
@@ -59,14 +44,7 @@ after(async () => {
   await portal?.stop();
 });
 
-async function signIn(page, js) {
-  await page.goto(`${portal.base}/login`);
-  if (js) await waitHydrated(page);
-  await page.fill('#login', 'admin');
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(/\/certificates$/), page.click('form[data-testid=login-form] button[type=submit]')]);
-  if (js) await waitHydrated(page);
-}
+const signIn = (page, js) => signInForm(page, portal, { password: PASSWORD, js });
 
 test('phone in Japanese with JavaScript: the banner and the list say when, and renew is one tap', async () => {
   const ctx = await browser.newContext({ ...PHONE, locale: 'ja-JP' });

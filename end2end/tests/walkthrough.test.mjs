@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startPortal, launchBrowser, waitHydrated, api, firstAdmin, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+import { startPortal, launchBrowser, waitHydrated, api, firstAdmin, signInForm, updatePolicy, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
 
 let portal;
 let browser;
@@ -40,14 +40,7 @@ after(async () => {
   await portal?.stop();
 });
 
-async function signIn(page, js, next = '/admin/users') {
-  await page.goto(`${portal.base}/login?next=${next}`);
-  if (js) await waitHydrated(page);
-  await page.fill('#login', 'admin');
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL((u) => u.pathname === next), page.click('form[data-testid=login-form] button[type=submit]')]);
-  if (js) await waitHydrated(page);
-}
+const signIn = (page, js, next = '/admin/users') => signInForm(page, portal, { password: PASSWORD, js, next });
 
 test('bulk Create with JavaScript: an error keeps the selection and says why; the retry sends what is on screen', async () => {
   await user('sato');
@@ -224,7 +217,7 @@ test('onboarding: after setup the header leads to Administration; a new user is 
     await page.fill('#display_name', 'Boss');
     await page.fill('#email', 'boss@example.com');
     await page.fill('#password', PASSWORD);
-    await page.click('form button[type=submit]');
+    await page.click('[data-testid=setup-form] button[type=submit]');
     await page.waitForSelector('[data-testid=setup-done]');
     await page.waitForSelector('[data-testid=nav-admin]');
     assert.equal(await page.locator('[data-testid=nav-sign-in]').count(), 0, 'signed in, in the header too');
@@ -285,6 +278,36 @@ test('small things: a device name is only a name, Escape closes the menu, lost d
   await ctx.close();
 });
 
+test('layout: data pages use the width they need at 1366 px; at 390 px the status shows and touch targets are 44 px', async () => {
+  const wide = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'en-US' });
+  const page = await wide.newPage();
+  await signIn(page, true);
+  const fits = () => page.evaluate(() => [...document.querySelectorAll('.table-wrap')].every((w) => w.scrollWidth <= w.clientWidth + 1));
+  assert.ok(await fits(), 'the directory is not clipped');
+  await page.goto(`${portal.base}/admin/history`);
+  await waitHydrated(page);
+  assert.ok(await page.evaluate(() => document.scrollingElement.scrollWidth <= innerWidth), 'no sideways scrolling');
+  const search = await page.locator('[data-testid=history-filter] button[type=submit]').boundingBox();
+  assert.ok(search.x + search.width <= 1366, 'the Search button is on screen');
+  await page.screenshot({ path: path.join(SHOTS, 'history-1366.png') });
+  await wide.close();
+
+  const phone = await browser.newContext({ ...PHONE, locale: 'ja-JP' });
+  const p = await phone.newPage();
+  await signIn(p, true);
+  const status = await p.locator('[data-testid=user-row] [data-testid=user-status]').first().boundingBox();
+  assert.ok(status.x + status.width <= 390, `the status column shows (${status.x + status.width})`);
+  const hit = await p.locator('[data-testid=user-row] label.hit').first().boundingBox();
+  assert.ok(hit.width >= 44 && hit.height >= 44, `row checkbox target ${hit.width}×${hit.height}`);
+  const header = await p.locator('header.topbar').boundingBox();
+  assert.ok(header.height <= 120, `the signed-in header takes ${header.height}px`);
+  await p.screenshot({ path: path.join(SHOTS, 'directory-phone-ja.png') });
+  await p.goto(`${portal.base}/certificates`);
+  const lost = await p.locator('[data-testid=lost-link]').boundingBox();
+  assert.ok(lost.height >= 44, `lost device link ${lost.height}px`);
+  await phone.close();
+});
+
 test('states and titles say what they are (Japanese, phone): cancelled, from the administrator, waiting for her, the limit', async () => {
   const cookie = await user('kobayashi');
   // The administrator creates one for her (no device name); she requests and cancels another.
@@ -312,22 +335,7 @@ test('states and titles say what they are (Japanese, phone): cancelled, from the
 
 test('a rejected request shows the administrator\'s note to the user (Japanese, phone)', async () => {
   const cookie = await user('yamada');
-  const { json: s } = await api(portal, 'admin_settings', {}, adminCookie);
-  const p = s.policy;
-  await api(portal, 'admin_update_settings', {
-    distribution_mode: 'approval',
-    default_validity_days: String(p.default_validity_days),
-    max_validity_days: String(p.max_validity_days),
-    link_lifetime_minutes: String(p.link_lifetime_minutes),
-    pickup_deadline_days: String(p.pickup_deadline_days),
-    max_active_per_user: String(p.max_active_per_user),
-    p12_form: p.p12_form,
-    key_algorithm: p.key_algorithm,
-    ...(p.reissue_allowed_default ? { reissue_allowed_default: 'on' } : {}),
-    crl_next_update_days: String(p.crl_next_update_days),
-    apple_profile: p.apple_profile,
-    password: PASSWORD,
-  }, adminCookie);
+  await updatePolicy(portal, adminCookie, PASSWORD, { distribution_mode: 'approval' });
   const { json: entry } = await api(portal, 'request_certificate', { device_label: '私物スマホ' }, cookie);
   await api(portal, 'admin_decide', { enrollment: entry, decision: 'reject', note: '会社支給の端末で申請してください' }, adminCookie);
   const ctx = await browser.newContext({ ...PHONE, locale: 'ja-JP' });

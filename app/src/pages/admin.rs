@@ -322,7 +322,7 @@ fn Directory(
                         <th scope="col" class="wide">{tr(Msg::ColDepartment)}</th>
                         <th scope="col" class="wide">{tr(Msg::ColRole)}</th>
                         <th scope="col">{tr(Msg::ColCertStatus)}</th>
-                        <th scope="col">{tr(Msg::ColExpiry)}</th>
+                        <th scope="col" class="wide">{tr(Msg::ColExpiry)}</th>
                     </tr></thead>
                     <tbody>
                         {users.into_iter().map(|u| view! { <UserRowView u=u lang=lang selected=selected/> }).collect_view()}
@@ -400,17 +400,20 @@ fn UserRowView(
     };
     view! {
         <tr data-testid="user-row" data-login=u.login.clone()>
-            <td>
-                <input type="checkbox" id=check_id.clone() name="users[]" value=id.clone() on:change=on_change
-                    prop:checked=move || selected.with(|v| v.contains(&id))/>
-                <label for=check_id class="sr-only">{u.login.clone()}</label>
+            <td class="pick">
+                // The whole 44 px cell area ticks the box (touch targets of at least 44 px).
+                <label class="hit" for=check_id>
+                    <input type="checkbox" id=check_id.clone() name="users[]" value=id.clone() on:change=on_change
+                        prop:checked=move || selected.with(|v| v.contains(&id))/>
+                    <span class="sr-only">{u.login.clone()}</span>
+                </label>
             </td>
             <td class="mono"><a href=format!("/admin/users/{}", u.id)>{u.login.clone()}</a></td>
             <td>{u.display_name.clone()}{(!u.active).then(|| view! { " " <span class="badge off">{move || t(lang.get(), Msg::StatusDeactivated)}</span> })}</td>
             <td class="wide">{u.department.clone().unwrap_or_default()}</td>
             <td class="wide">{move || t(lang.get(), role)}</td>
             <td><span class=status_class(status) data-testid="user-status">{move || status_label(lang.get(), status)}</span></td>
-            <td>{expiry}</td>
+            <td class="wide">{expiry}</td>
         </tr>
     }
 }

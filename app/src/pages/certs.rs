@@ -319,6 +319,11 @@ pub fn LinkPage() -> impl IntoView {
                             // Once the phone picked the link up, the QR code and PIN are spent:
                             // only the outcome is shown.
                             let picked = cur.as_ref().is_some_and(|l| l.status.picked_at.is_some());
+                            // Right after a pickup another renewal is almost surely a mistake: it
+                            // waits behind a closed disclosure for the first half hour.
+                            let recent = cur.as_ref().is_some_and(|l| {
+                                l.status.picked_at.is_some_and(|at| l.now - at < PIN_AFTER_PICKUP_SECS)
+                            });
                             let cur = StoredValue::new(cur);
                             let shown = move || cur.get_value();
                             let title = if e.serial.is_some() || e.renewal { Msg::LinkTitle } else { Msg::InstallUrlTitle };
@@ -354,7 +359,7 @@ pub fn LinkPage() -> impl IntoView {
                                     };
                                     if picked {
                                         view! {
-                                            <details class="another-renewal" data-testid="another-renewal">
+                                            <details class="another-renewal" data-testid="another-renewal" open=!recent>
                                                 <summary>{tr(Msg::AnotherRenewal)}</summary>
                                                 <p class="hint">{tr(Msg::AnotherRenewalHint)}</p>
                                                 {form()}

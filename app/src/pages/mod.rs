@@ -107,9 +107,9 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     {move || t(lang.get(), Msg::AppName)}
                 </a>
+                <LangSwitch/>
                 <nav class="nav" aria-label="Main">
                     <UserNav/>
-                    <LangSwitch/>
                 </nav>
             </header>
             <main id="main" tabindex="-1">

@@ -43,7 +43,7 @@ pub fn Setup() -> impl IntoView {
                                         view! {
                                             <p>{tr(Msg::SetupIntro)}</p>
                                             <ErrorNote error=Signal::derive(error) testid="setup-error"/>
-                                            <ActionForm action=action attr:class="form">
+                                            <ActionForm action=action attr:class="form" attr:data-testid="setup-form">
                                                 <input type="hidden" name="token" value=token/>
                                                 <label for="login">{tr(Msg::FieldLogin)}</label>
                                                 <input id="login" name="login" required autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="64"/>

@@ -197,21 +197,8 @@ impl Mailer {
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML (the same escaping as the profiles' XML).
+pub use super::profile::esc as escape_html;
 
 #[cfg(test)]
 mod tests {
@@ -221,7 +208,7 @@ mod tests {
     fn html_is_escaped() {
         assert_eq!(
             escape_html(r#"<b>"R&D" 'x'</b>"#),
-            "&lt;b&gt;&quot;R&amp;D&quot; &#39;x&#39;&lt;/b&gt;"
+            "&lt;b&gt;&quot;R&amp;D&quot; &apos;x&apos;&lt;/b&gt;"
         );
     }
 

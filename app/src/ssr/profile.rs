@@ -70,7 +70,9 @@ fn uuid_v4() -> String {
     )
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for XML and HTML content and attribute values (control characters, which
+/// XML 1.0 does not allow, are dropped).
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -111,6 +111,19 @@ fn smtp_settings(port: u16) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Signs `login` in from a browser that asks for Japanese.
+async fn sign_in_in_japanese(app: &TestApp, login: &str) {
+    let r = call_with(
+        app,
+        "login",
+        &[("login", login), ("password", PW)],
+        None,
+        &[("accept-language", "ja-JP,ja;q=0.9")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
 async fn run_reminders(app: &TestApp) -> Result<reminders::RunReport, String> {
     let mailer = app.services.mailer.clone().expect("SMTP is configured");
     reminders::run(&app.services, &mailer)
@@ -149,15 +162,7 @@ async fn reminders_reach_a_real_smtp_server(backend: Backend) {
     let (renew, end) = renewal_of(&app, "emma").await;
     // Keiko signs in in Japanese: her mails come in Japanese.
     let _ = with_certificate(&app, "keiko").await;
-    let r = call_with(
-        &app,
-        "login",
-        &[("login", "keiko"), ("password", PW)],
-        None,
-        &[("accept-language", "ja,en;q=0.5")],
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    sign_in_in_japanese(&app, "keiko").await;
 
     // Not yet inside the first threshold: nothing.
     app.clock.set(end - 31 * DAY - 3_600);
@@ -795,15 +800,7 @@ async fn mails_follow_the_language_of_sign_in_and_of_the_switch() {
         Some("en"),
         "activation signs in"
     );
-    let r = call_with(
-        &app,
-        "login",
-        &[("login", "yuki"), ("password", PW)],
-        None,
-        &[("accept-language", "ja-JP,ja;q=0.9")],
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    sign_in_in_japanese(&app, "yuki").await;
     assert_eq!(language().await.as_deref(), Some("ja"));
     let r = call(&app, "set_language", &[("lang", "en")], Some(&cookie)).await;
     assert_eq!(r.status(), 200);
