@@ -87,6 +87,26 @@ fn lang_of(code: Option<&str>) -> Lang {
 pub async fn queue_due(s: &Services, digest_day: Option<u8>) -> Result<usize, DbError> {
     let now = s.now();
     let due = due_reminders(s).await?;
+    // This week's digests not decided yet (read first: most minutes decide nothing, and then
+    // nothing queues for the database's writer).
+    let digests = match digest_day {
+        Some(day) if iso_week(now).1 >= day => {
+            let week = iso_week(now).0;
+            let mut c = s.conn().await?;
+            let mut open = Vec::new();
+            for (id, _, email, _) in db::digest_recipients(&mut c).await? {
+                let key = format!("digest:{id}:{week}");
+                if !db::mail_decided(&mut c, &key).await? {
+                    open.push((id, email, key));
+                }
+            }
+            open
+        }
+        _ => Vec::new(),
+    };
+    if due.is_empty() && digests.is_empty() {
+        return Ok(0);
+    }
     let mut queued = 0;
     let mut tx = s.db.begin().await?;
     for d in &due {
@@ -104,23 +124,18 @@ pub async fn queue_due(s: &Services, digest_day: Option<u8>) -> Result<usize, Db
             queued += 1;
         }
     }
-    if let Some(day) = digest_day {
-        let (week, weekday) = iso_week(now);
-        if weekday >= day {
-            for (id, _, email, _) in db::digest_recipients(&mut tx).await? {
-                let m = NewMail {
-                    id: ids::new_id(),
-                    kind: "digest",
-                    dedup_key: format!("digest:{id}:{week}"),
-                    user_id: id,
-                    certificate_id: None,
-                    threshold_days: None,
-                    recipient: email,
-                };
-                if db::queue_mail(&mut tx, &m, now).await? {
-                    queued += 1;
-                }
-            }
+    for (id, email, key) in digests {
+        let m = NewMail {
+            id: ids::new_id(),
+            kind: "digest",
+            dedup_key: key,
+            user_id: id,
+            certificate_id: None,
+            threshold_days: None,
+            recipient: email,
+        };
+        if db::queue_mail(&mut tx, &m, now).await? {
+            queued += 1;
         }
     }
     tx.commit().await?;
@@ -135,33 +150,39 @@ pub async fn run(s: &Services, mailer: &Mailer) -> Result<RunReport, DbError> {
         ..RunReport::default()
     };
     let now = s.now();
-    // Claims whose sender died: never resent.
-    let mut tx = s.db.begin().await?;
-    for m in db::stale_claims(&mut tx, now).await? {
-        if db::finish_mail(
-            &mut tx,
-            &m.id,
-            "abandoned",
-            "the sender stopped during the attempt; not sent again",
-            m.next_attempt_at,
-            None,
-        )
-        .await?
-        {
-            history(
+    // Claims whose sender died: never resent (a write only when there is one).
+    let stale = {
+        let mut c = s.conn().await?;
+        db::stale_claims(&mut c, now).await?
+    };
+    if !stale.is_empty() {
+        let mut tx = s.db.begin().await?;
+        for m in &stale {
+            if db::finish_mail(
                 &mut tx,
-                now,
-                &m,
-                action::MAIL_ABANDONED,
-                "error",
-                "sender stopped",
+                &m.id,
+                "abandoned",
+                "the sender stopped during the attempt; not sent again",
+                m.next_attempt_at,
+                None,
             )
-            .await?;
-            s.metrics.mail(&m.kind, "abandoned");
-            report.abandoned += 1;
+            .await?
+            {
+                history(
+                    &mut tx,
+                    now,
+                    m,
+                    action::MAIL_ABANDONED,
+                    "error",
+                    "sender stopped",
+                )
+                .await?;
+                s.metrics.mail(&m.kind, "abandoned");
+                report.abandoned += 1;
+            }
         }
+        tx.commit().await?;
     }
-    tx.commit().await?;
 
     let due = {
         let mut c = s.conn().await?;

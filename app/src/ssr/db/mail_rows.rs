@@ -112,6 +112,17 @@ pub async fn queue_mail(c: &mut Conn, m: &NewMail, now: i64) -> Result<bool, DbE
     Ok(r.rows_affected() == 1)
 }
 
+/// Whether a mail with this `dedup_key` was decided already.
+pub async fn mail_decided(c: &mut Conn, dedup_key: &str) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM mails WHERE dedup_key = $1")
+            .bind(dedup_key)
+            .fetch_optional(&mut *c)
+            .await?
+            .is_some(),
+    )
+}
+
 /// One row of `mails`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailRow {
