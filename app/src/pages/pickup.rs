@@ -21,10 +21,13 @@ pub fn PickupPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
-    // While the bundle is being made (after the tap on the download), the button is disabled
-    // and the page asks every moment whether the download went through, then says so.
+    // While a bundle is being made (after the tap on a .p12/.pfx download), the button is
+    // disabled and the page asks every second whether the download went through, then says
+    // so; after 30 s without an answer the button comes back.
     let busy = RwSignal::new(false);
     let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    let polls = RwSignal::new(0u32);
     let info = Resource::new(
         move || (token(), query.read().get("platform"), tick.get()),
         |(tok, platform, _)| pickup_info(tok, platform),
@@ -32,8 +35,15 @@ pub fn PickupPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if busy.get() {
+            polls.set(0);
             if let Ok(h) = set_interval_with_handle(
-                move || tick.update(|t| *t += 1),
+                move || {
+                    tick.update(|t| *t += 1);
+                    polls.update(|n| *n += 1);
+                    if polls.get_untracked() >= 30 {
+                        busy.set(false);
+                    }
+                },
                 std::time::Duration::from_millis(1_000),
             ) {
                 on_cleanup(move || h.clear());
@@ -77,13 +87,17 @@ pub fn PickupPage() -> impl IntoView {
                                 _ if v.downloaded_at.is_some() => view! {
                                     <p class="notice ok" role="status" data-testid="pickup-downloaded">{tr(Msg::PickupDownloaded)}</p>
                                 }.into_any(),
-                                (Some(label), Some(format)) if v.unlocked => view! {
+                                (Some(label), Some(format)) if v.unlocked => {
+                                    // A profile uses nothing up (the device enrolls later): only a
+                                    // bundle signed now waits for its download.
+                                    let bundle = format != "mobileconfig";
+                                    view! {
                                     <p class="notice ok" role="status" data-testid="pickup-unlocked">{tr(Msg::PickupUnlocked)}</p>
                                     <form method="post" action=format!("/pickup/{tok}/download") class="form" data-testid="download-form"
                                         on:submit=move |ev| {
                                             if busy.get_untracked() {
                                                 ev.prevent_default();
-                                            } else {
+                                            } else if bundle {
                                                 busy.set(true);
                                             }
                                         }>
@@ -98,7 +112,8 @@ pub fn PickupPage() -> impl IntoView {
                                     } else {
                                         view! { <p class="hint" data-testid="pin-reminder">{tr(Msg::PickupOnce)}</p> }.into_any()
                                     }}
-                                }.into_any(),
+                                    }.into_any()
+                                }
                                 (Some(_), Some(_)) => view! {
                                     <form method="post" action=format!("/pickup/{tok}/unlock") class="form pin-form" data-testid="pin-form">
                                         <input type="hidden" name="platform" value=platform.code()/>
