@@ -343,7 +343,8 @@ test('a rejected request shows the administrator\'s note to the user (Japanese, 
   const ctx = await browser.newContext({ ...PHONE, locale: 'ja-JP' });
   await ctx.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], url: portal.base }]);
   const page = await ctx.newPage();
-  await page.goto(`${portal.base}/certificates`);
+  // SPEC rule 4: a rejected request is listed with "Show all"; there it carries the note.
+  await page.goto(`${portal.base}/certificates?all=1`);
   await waitHydrated(page);
   const card = page.locator(`[data-entry="${entry}"]`);
   assert.match(await card.locator('[data-testid=rejection-note]').textContent(), /会社支給の端末で申請してください/);

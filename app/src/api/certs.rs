@@ -219,13 +219,7 @@ pub async fn my_certificates(show_all: bool) -> Result<CertificateList, AppError
     let total = all.len();
     let entries: Vec<EntryView> = all
         .into_iter()
-        // A rejection stays in view for a month, with the administrator's note.
-        .filter(|e| {
-            show_all
-                || e.state.visible_by_default()
-                || (e.state == crate::domain::lifecycle::State::Rejected
-                    && now - e.created_at < 30 * 86_400)
-        })
+        .filter(|e| show_all || e.state.visible_by_default())
         .collect();
     Ok(CertificateList {
         hidden: total - entries.len(),

@@ -287,6 +287,15 @@ async fn history(
     db::append_audit(c, now, &e).await
 }
 
+/// A `Message-ID` (without brackets) under the portal's public host name.
+fn message_id(s: &Services, local: &str) -> String {
+    let host = url::Url::parse(&s.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "certportal".into());
+    format!("{local}@{host}")
+}
+
 /// The message for a claimed mail, from the state of things now; `None` when it is no longer
 /// due (the certificate was renewed, revoked or superseded, or its user deactivated).
 async fn compose(
@@ -296,11 +305,7 @@ async fn compose(
 ) -> Result<Option<Outgoing>, DbError> {
     let now = s.now();
     let mut c = s.conn().await?;
-    let host = url::Url::parse(&s.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "certportal".into());
-    let message_id = format!("{}@{host}", m.id);
+    let message_id = message_id(s, &m.id);
     match m.kind.as_str() {
         "reminder" => {
             let Some(cert_id) = &m.certificate_id else {
@@ -369,17 +374,13 @@ async fn compose(
 /// `certportal mail test --to ADDRESS`: one test mail, recorded in the history.
 pub async fn send_test(s: &Services, mailer: &Mailer, to: &str) -> Result<String, String> {
     let text = mail_text::test_mail(&s.public_url);
-    let host = url::Url::parse(&s.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "certportal".into());
     let out = Outgoing {
         to: to.to_string(),
         to_name: String::new(),
         subject: text.subject,
         text: text.text,
         html: text.html,
-        message_id: format!("{}@{host}", ids::new_id()),
+        message_id: message_id(s, &ids::new_id()),
     };
     let result = mailer.send(&out).await;
     let (res, detail) = match &result {
