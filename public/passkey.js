@@ -118,7 +118,7 @@ if (window.PublicKeyCredential) {
         location.href = me && me.must_change_password ? '/account?change=1' : sameSitePath(button.dataset.next);
       } else if (kind === 'confirm') {
         await authenticate(true);
-        status(button, '✓', true);
+        status(button, button.dataset.done || '✓', true);
       } else if (kind === 'setup') {
         // The first administrator with a passkey and no password.
         const val = (id) => (document.getElementById(id) || {}).value || '';
@@ -166,5 +166,35 @@ document.addEventListener('keydown', (ev) => {
   for (const menu of document.querySelectorAll('details.menu[open]')) {
     menu.open = false;
     menu.querySelector('summary')?.focus();
+  }
+});
+
+// Times are shown in this browser's time zone: keep it in the `tz` cookie the server renders
+// with (the next page load uses it). A zone the user chose on the account page (`tz_set=1`)
+// is left alone.
+(() => {
+  const cookies = Object.fromEntries(
+    document.cookie.split(';').map((c) => c.trim().split('=')).filter((kv) => kv.length === 2),
+  );
+  if (cookies.tz_set === '1') return;
+  let zone;
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {
+    return;
+  }
+  if (!zone || !/^[A-Za-z0-9/_+-]{1,64}$/.test(zone) || cookies.tz === zone) return;
+  document.cookie = `tz=${zone}; Path=/; Max-Age=31536000; SameSite=Lax`;
+})();
+
+// The account page's time-zone form tells the server this browser's zone, so "Automatic"
+// shows the right times on the very next page.
+document.addEventListener('submit', (ev) => {
+  const form = ev.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-zone-form')) return;
+  try {
+    form.elements.browser.value = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  } catch {
+    /* the server falls back to the portal's zone */
   }
 });

@@ -345,6 +345,14 @@ pub enum Msg {
     OcspErrors,
     Minutes,
     Save,
+    NotActivatedYet,
+    BulkDownloaded,
+    ConfirmedByPasskey,
+    ZoneTitle,
+    ZoneShownIn,
+    ZoneLabel,
+    ZoneAutomatic,
+    ZoneAutomaticHint,
     CreateAdminPasskey,
     NavCertificates,
     CertsTitle,
@@ -609,7 +617,7 @@ pub fn result_label(lang: Lang, result: &str) -> Option<&'static str> {
 }
 
 /// A history detail with its Unix times (`expires_at=1796000235`) written as dates.
-pub fn readable_detail(detail: &str) -> String {
+pub fn readable_detail(detail: &str, zone: &crate::zone::Zone) -> String {
     detail
         .split(' ')
         .map(|word| match word.split_once('=') {
@@ -622,7 +630,7 @@ pub fn readable_detail(detail: &str) -> String {
                         || k.ends_with("until")) =>
             {
                 v.parse::<i64>()
-                    .map(|t| format!("{k}={}", fmt_utc(t)))
+                    .map(|t| format!("{k}={}", zone.time(t)))
                     .unwrap_or_else(|_| word.to_string())
             }
             _ => word.to_string(),
@@ -733,6 +741,10 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::ConfirmWithPassword => ("Confirm with password", "パスワードで確認"),
         Msg::ConfirmWithPasskey => ("Confirm with a passkey", "パスキーで確認"),
         Msg::Confirmed => ("Confirmed.", "確認しました。"),
+        Msg::ConfirmedByPasskey => (
+            "Confirmed with your passkey: no password is needed for the next 5 minutes.",
+            "パスキーで確認しました。これから5分間はパスワードは不要です。",
+        ),
         Msg::SessionsTitle => ("Sessions", "セッション"),
         Msg::SignOutEverywhere => ("Sign out everywhere", "すべての端末からログアウト"),
         Msg::SignOutEverywhereHint => ("Ends every session of your account, on all devices.", "すべての端末で、このアカウントのセッションを終了します。"),
@@ -912,6 +924,19 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::OcspErrors => ("errors", "エラー"),
         Msg::Minutes => ("minutes", "分"),
         Msg::Save => ("Save", "保存"),
+        Msg::NotActivatedYet => ("Not activated yet", "未有効化"),
+        Msg::BulkDownloaded => (
+            "certificates made and downloaded. Hand each bundle over with its PIN from the second download (PINs) below, separately.",
+            "件の証明書を発行し、ダウンロードしました。各証明書は、下の2つ目のダウンロード(PIN)のPINとは別の経路で渡してください。",
+        ),
+        Msg::ZoneTitle => ("Time zone", "タイムゾーン"),
+        Msg::ZoneShownIn => ("Times are shown in", "時刻の表示:"),
+        Msg::ZoneLabel => ("Show times in", "時刻を表示するタイムゾーン"),
+        Msg::ZoneAutomatic => ("Automatic (this browser's time zone)", "自動(このブラウザーのタイムゾーン)"),
+        Msg::ZoneAutomaticHint => (
+            "Automatic uses the time zone of the browser you sign in with; without JavaScript, the portal's:",
+            "自動では、サインインしたブラウザーのタイムゾーンを使います。JavaScript が無効な場合はポータルの既定:",
+        ),
         Msg::CreateAdminPasskey => ("Create with a passkey instead (no password)", "パスワードの代わりにパスキーで作成"),
         Msg::NavCertificates => ("My certificates", "証明書"),
         Msg::CertsTitle => ("My certificates", "証明書の管理"),
@@ -972,7 +997,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::LinkPin => ("PIN — the phone asks for it before anything is installed", "PIN(スマートフォンでインストールの前に入力します)"),
         Msg::LinkPinOnlyHere => ("The PIN is shown only on this screen. Never send it together with the link.", "PINはこの画面にのみ表示されます。リンクと一緒に送らないでください。"),
         Msg::LinkExpiresIn => ("Expires in", "残り時間"),
-        Msg::LinkValidUntil => ("Valid until (UTC)", "有効期限(UTC)"),
+        Msg::LinkValidUntil => ("This link works until", "このリンクの有効期限"),
         Msg::LinkExpired => ("This link has expired. Make a new one.", "このリンクは期限切れです。新しいリンクを作成してください。"),
         Msg::MakeNewLink => ("Make a new link", "新しいリンクを作成"),
         Msg::MakeLink => ("Show the link and QR code", "リンクとQRコードを表示"),
@@ -1091,6 +1116,10 @@ pub fn error_text(lang: Lang, code: crate::domain::error_code::ErrorCode) -> &'s
         E::InvalidCaName => ("CA name: at most 64 characters, no control characters.", "CA名: 制御文字を含まない64文字以内で入力してください。"),
         E::InvalidReason => ("Choose a revocation reason from the list.", "一覧から失効理由を選んでください。"),
         E::InvalidLanguage => ("This language is not supported.", "この言語には対応していません。"),
+        E::InvalidTimeZone => (
+            "Choose a time zone from the list (for example Asia/Tokyo).",
+            "一覧からタイムゾーンを選んでください(例: Asia/Tokyo)。",
+        ),
         E::InvalidSearch => ("The search text is too long (at most 128 characters).", "検索語が長すぎます(128文字以内)。"),
         E::InvalidStatus => ("Choose a certificate status from the list.", "一覧から証明書の状態を選んでください。"),
         E::InvalidDate => ("Enter dates like 2027-03-31.", "日付は 2027-03-31 の形式で入力してください。"),
@@ -1362,6 +1391,34 @@ pub fn fmt_date(unix: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// A span from now in words: `in 14 minutes`, `3 days ago` (`14分後`, `3日前`). Under a
+/// minute ahead reads "in less than a minute"; days are whole days (rounded down).
+pub fn fmt_relative(lang: Lang, secs: i64) -> String {
+    let future = secs >= 0;
+    let a = secs.unsigned_abs();
+    if a < 60 {
+        return match (lang, future) {
+            (Lang::En, true) => "in less than a minute".into(),
+            (Lang::Ja, true) => "1分以内".into(),
+            (Lang::En, false) => "just now".into(),
+            (Lang::Ja, false) => "たった今".into(),
+        };
+    }
+    let (n, en_unit, ja_unit) = if a < 3600 {
+        (a / 60, "minute", "分")
+    } else if a < 48 * 3600 {
+        (a / 3600, "hour", "時間")
+    } else {
+        (a / 86_400, "day", "日")
+    };
+    match (lang, future) {
+        (Lang::En, true) => format!("in {n} {en_unit}{}", if n == 1 { "" } else { "s" }),
+        (Lang::En, false) => format!("{n} {en_unit}{} ago", if n == 1 { "" } else { "s" }),
+        (Lang::Ja, true) => format!("{n}{ja_unit}後"),
+        (Lang::Ja, false) => format!("{n}{ja_unit}前"),
+    }
+}
+
 /// A countdown such as `14:05` (or `1:02:03` past an hour); `0:00` once passed.
 pub fn fmt_countdown(secs: i64) -> String {
     let s = secs.max(0);
@@ -1373,7 +1430,7 @@ pub fn fmt_countdown(secs: i64) -> String {
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -1384,6 +1441,18 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (the inverse of [`civil_from_days`]).
+#[allow(dead_code)] // used by the browser's zone offsets (hydrate) and the tests
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// The label of a lifecycle state (SPEC.md's table).
@@ -1423,13 +1492,19 @@ mod tests {
     #[test]
     fn unix_times_in_details_become_dates() {
         assert_eq!(
-            readable_detail("state=ready expires_at=1796000235 count=1796000235"),
+            readable_detail(
+                "state=ready expires_at=1796000235 count=1796000235",
+                &crate::zone::Zone::utc()
+            ),
             format!(
                 "state=ready expires_at={} count=1796000235",
                 fmt_utc(1_796_000_235)
             )
         );
-        assert_eq!(readable_detail("note=a b"), "note=a b");
+        assert_eq!(
+            readable_detail("note=a b", &crate::zone::Zone::utc()),
+            "note=a b"
+        );
     }
 
     #[test]
@@ -1457,9 +1532,21 @@ mod tests {
 
     #[test]
     fn dates_format_in_utc() {
+        assert_eq!(fmt_relative(Lang::En, 14 * 60 + 59), "in 14 minutes");
+        assert_eq!(fmt_relative(Lang::En, 30), "in less than a minute");
+        assert_eq!(fmt_relative(Lang::En, -60), "1 minute ago");
+        assert_eq!(fmt_relative(Lang::En, 3 * 3600), "in 3 hours");
+        assert_eq!(fmt_relative(Lang::En, 23 * 86_400 + 5), "in 23 days");
+        assert_eq!(fmt_relative(Lang::Ja, 23 * 86_400), "23日後");
+        assert_eq!(fmt_relative(Lang::Ja, -3 * 86_400), "3日前");
+        assert_eq!(fmt_relative(Lang::Ja, -5), "たった今");
         assert_eq!(fmt_utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(fmt_utc(1_767_225_600), "2026-01-01 00:00 UTC");
         assert_eq!(fmt_utc(1_709_164_799), "2024-02-28 23:59 UTC");
+        for days in [-800_000, -1, 0, 59, 365, 11_016, 20_788, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
         assert_eq!(fmt_date(1_709_251_200), "2024-03-01");
         assert_eq!(fmt_date(-86_400), "1969-12-31");
         assert_eq!(fmt_countdown(899), "14:59");

@@ -11,6 +11,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod web;
+pub mod zone;
 
 pub use pages::{shell, App};
 

@@ -94,6 +94,37 @@ mod server {
         request_cookie(&use_context::<Parts>()?.headers, name)
     }
 
+    /// The time-zone cookies. `tz` names the zone pages are rendered in; `tz_set=1` says the
+    /// user chose it, so the page script does not replace it with the browser's zone. Not
+    /// `HttpOnly`: the script keeps `tz` up to date, and neither is a secret.
+    pub fn set_zone_cookies(zone: ZoneCookies<'_>) {
+        let Some(res) = use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        const YEAR: i64 = 31_536_000;
+        let cookies: &[(&str, &str, i64)] = match zone {
+            ZoneCookies::Chosen(z) => &[("tz", z, YEAR), ("tz_set", "1", YEAR)],
+            ZoneCookies::Browser(z) => &[("tz", z, YEAR), ("tz_set", "", 0)],
+            ZoneCookies::Forget => &[("tz", "", 0), ("tz_set", "", 0)],
+        };
+        for (name, value, age) in cookies {
+            let v = format!("{name}={value}; Path=/; Max-Age={age}; SameSite=Lax");
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                res.append_header(header::SET_COOKIE, v);
+            }
+        }
+    }
+
+    /// What [`set_zone_cookies`] writes.
+    pub enum ZoneCookies<'a> {
+        /// The user chose this zone (pinned).
+        Chosen(&'a str),
+        /// Automatic, and the browser said its zone (the script filled the form).
+        Browser(&'a str),
+        /// Automatic, zone unknown: the portal's default until the script sets one.
+        Forget,
+    }
+
     /// A cookie for the current response: `HttpOnly`, `Path=/`, the given `SameSite`, and
     /// `Secure` when the portal is served over HTTPS. `max_age` 0 deletes it.
     pub fn set_cookie(https: bool, name: &str, value: &str, same_site: &str, max_age: i64) {

@@ -351,3 +351,56 @@ test('a rejected request shows the administrator\'s note to the user (Japanese, 
   await page.screenshot({ path: path.join(SHOTS, 'rejected-note-phone-ja.png'), fullPage: true });
   await ctx.close();
 });
+
+test('times are local: the phone shows its own zone with JavaScript, the account\'s choice applies without, and it follows the user', async () => {
+  const cookie = await user('kimura');
+  const link = await pickupLink(cookie, 'Pixel 9');
+  // Tokyo wall clock of the link's end, as `YYYY-MM-DD HH:MM`.
+  const tokyo = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .format(new Date(link.expires_at * 1000));
+  // The phone, in Japanese, in Tokyo, with JavaScript: the first page teaches the portal the zone.
+  const phone = await browser.newContext({ ...PHONE, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+  const p = await phone.newPage();
+  await p.goto(`${portal.base}/`);
+  await waitHydrated(p);
+  await p.goto(link.url);
+  await waitHydrated(p);
+  const until = p.locator('[data-testid=link-until]');
+  assert.equal((await until.textContent()).trim().slice(0, 25), `${tokyo} (UTC+9)`);
+  assert.match(await until.textContent(), /\d+分後/);
+  const label = await p.locator('dt', { hasText: 'このリンクの有効期限' }).count();
+  assert.equal(label, 1, 'the label names the link, not the certificate');
+  await p.screenshot({ path: path.join(SHOTS, 'pickup-phone-ja-tokyo.png'), fullPage: true });
+  await phone.close();
+
+  // A desktop without JavaScript: the portal's zone (UTC) until the user chooses one.
+  const desk = await browser.newContext({ ...DESKTOP, locale: 'en-US', javaScriptEnabled: false, timezoneId: 'America/New_York' });
+  const d = await desk.newPage();
+  await signInForm(d, portal, { login: 'kimura', password: PASSWORD, js: false, next: '/account' });
+  assert.match(await d.textContent('[data-testid=zone-now]'), /UTC$/);
+  const created = d.locator('[data-testid=history-row] td').first();
+  assert.match(await created.textContent(), / UTC$/);
+  await d.selectOption('[data-testid=zone-select]', 'America/New_York');
+  await Promise.all([d.waitForURL(/zone=saved/), d.click('form[data-zone-form] button[type=submit]')]);
+  await d.waitForSelector('[data-testid=zone-saved]');
+  assert.match(await d.textContent('[data-testid=zone-now]'), /America\/New_York \(UTC-[45]\)/);
+  assert.match(await d.locator('[data-testid=history-row] td').first().textContent(), /\(UTC-[45]\)$/);
+  await d.goto(`${portal.base}/certificates`);
+  assert.match(await d.locator('dd', { hasText: '(UTC-' }).first().textContent(), /\(UTC-[45]\)/);
+  await desk.close();
+
+  // The choice follows the user to a new browser (sign-in sets it) and beats the browser's zone.
+  const other = await browser.newContext({ ...DESKTOP, locale: 'en-US', timezoneId: 'Asia/Tokyo' });
+  const o = await other.newPage();
+  await signInForm(o, portal, { login: 'kimura', password: PASSWORD, js: true, next: '/account' });
+  assert.match(await o.textContent('[data-testid=zone-now]'), /America\/New_York/);
+  await o.reload();
+  await waitHydrated(o);
+  assert.match(await o.textContent('[data-testid=zone-now]'), /America\/New_York/, 'the script keeps a chosen zone');
+  // Automatic again: this browser's zone from the next page on.
+  await o.selectOption('[data-testid=zone-select]', '');
+  await Promise.all([o.waitForURL(/zone=saved/), o.click('form[data-zone-form] button[type=submit]')]);
+  await waitHydrated(o);
+  assert.match(await o.textContent('[data-testid=zone-now]'), /Asia\/Tokyo \(UTC\+9\)/);
+  await other.close();
+});

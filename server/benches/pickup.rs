@@ -92,6 +92,7 @@ async fn main() {
             identity: profile::Identity::Pkcs12(p.clone()),
             ca_der: &signer.cert_der,
             removal_date: now + 86_400,
+            lang: app::i18n::Lang::En,
         });
     }
     println!(

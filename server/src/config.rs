@@ -52,6 +52,7 @@ struct FileConfig {
     reminder_days: Option<String>,
     digest_day: Option<String>,
     metrics_token_file: Option<String>,
+    time_zone: Option<String>,
 }
 
 /// The effective configuration.
@@ -81,6 +82,8 @@ pub struct Config {
     pub thresholds: app::domain::reminders::Thresholds,
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
+    /// The zone times are shown in when neither the user nor their browser chose one.
+    pub time_zone: app::zone::Zone,
 }
 
 /// The settings naming the profile signer's files.
@@ -313,6 +316,18 @@ impl Config {
             }
         };
 
+        let time_zone = match pick("CERTPORTAL_TIME_ZONE", fc.time_zone) {
+            None => app::zone::Zone::utc(),
+            Some(z) => app::zone::Zone::parse(&z).ok_or_else(|| {
+                err(
+                    "CERTPORTAL_TIME_ZONE",
+                    format!(
+                        "{z:?} is not a time zone of the IANA database (for example Asia/Tokyo)"
+                    ),
+                )
+            })?,
+        };
+
         Ok(Config {
             data_dir,
             listen,
@@ -329,6 +344,7 @@ impl Config {
             mail,
             thresholds,
             metrics_token,
+            time_zone,
         })
     }
 
@@ -704,6 +720,10 @@ mod tests {
                 ],
                 "CERTPORTAL_METRICS_TOKEN_FILE",
             ),
+            (
+                &[PASS, ("CERTPORTAL_TIME_ZONE", "Asia/Atlantis")],
+                "CERTPORTAL_TIME_ZONE",
+            ),
         ];
         for (vars, setting) in cases {
             let e = load(vars).unwrap_err();
@@ -719,6 +739,7 @@ mod tests {
         std::fs::write(&f, "listen = \"0.0.0.0:8443\"\npublic_url = \"https://certs.example.com/\"\nca_passphrase = \"from the file 123\"\n").unwrap();
         let c = Config::load(Some(&f), &|_| None).unwrap();
         assert_eq!(c.listen.port(), 8443);
+        assert_eq!(c.time_zone.name(), "UTC", "UTC unless set");
         assert_eq!(c.public_url, "https://certs.example.com");
         assert_eq!(c.ca_passphrase.expose(), "from the file 123");
         let c = Config::load(Some(&f), &|k| {

@@ -81,6 +81,7 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
     s.trusted_proxies = Arc::new(cfg.trusted_proxies.clone());
     s.thresholds = cfg.thresholds.clone();
     s.metrics_token = cfg.metrics_token.clone();
+    s.time_zone = cfg.time_zone.clone();
     if let Some(m) = &cfg.mail {
         let mailer = app::ssr::mail::Mailer::new(m.clone()).map_err(StartError::Mail)?;
         s.mailer = Some(Arc::new(mailer));

@@ -270,7 +270,14 @@ pub async fn pickup_download(
         return back_to_landing(&token, "error=pin_required");
     };
     let started = std::time::Instant::now();
-    let outcome = links::redeem(&s, &token, &grant, format, ip).await;
+    // The profile's descriptions speak the phone's language.
+    let h = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let lang = app::i18n::Lang::for_request(h(header::COOKIE), h(header::ACCEPT_LANGUAGE));
+    let outcome = links::redeem(&s, &token, &grant, format, ip, lang).await;
     match &outcome {
         Ok(d) if d.serial_hex.is_some() => {
             s.metrics.pickup("issued");
@@ -500,11 +507,22 @@ pub async fn create_download(
     };
     let form = app::api::admin::CreateDownloadForm::from_pairs(pairs);
     match app::api::admin::create_and_download(&s, &mut admin, form).await {
-        Ok(files) => attachment(
-            "application/zip",
-            &format!("certportal-bundles-{}.zip", app::i18n::fmt_date(s.now())),
-            crate::zip::build(&files),
-        ),
+        Ok(files) => {
+            let made = files.iter().filter(|(n, _)| n.ends_with(".p12")).count();
+            let mut r = attachment(
+                "application/zip",
+                &format!("certportal-bundles-{}.zip", app::i18n::fmt_date(s.now())),
+                crate::zip::build(&files),
+            );
+            // The directory page (with JavaScript) waits for this to say the download
+            // happened and to show the new states; not a secret, so readable by the script.
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "bulk_downloaded={made}; Path=/admin; Max-Age=300; SameSite=Strict"
+            )) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
         Err(e) => back_to_directory(&e),
     }
 }

@@ -77,6 +77,8 @@ pub struct DirectoryUser {
     pub status: crate::domain::directory::UserCertStatus,
     /// The newest certificate's end, where the status shows it.
     pub not_after: Option<i64>,
+    /// Has used the activation link (set a password or added a passkey).
+    pub activated: bool,
 }
 
 /// A page of the directory.

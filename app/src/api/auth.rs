@@ -34,8 +34,18 @@ pub struct Expiring {
 pub struct PasskeyInfo {
     pub id: String,
     pub name: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// The signed-in user's time zone: their choice (`None`: automatic), the portal's default
+/// and every zone they may choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneChoice {
+    pub chosen: Option<String>,
+    pub portal_default: String,
+    pub names: Vec<String>,
+    pub now: i64,
 }
 
 /// A user as listed for administrators.
@@ -81,14 +91,24 @@ pub mod session {
         }
     }
 
-    pub fn set(s: &Services, token: &str) {
+    /// The session cookie of a sign-in, and the time zone the user chose (or automatic).
+    pub fn set(s: &Services, n: &auth::NewSession) {
         crate::web::set_cookie(
             s.is_https(),
             cookie_name(s),
-            token,
+            &n.token,
             "Lax",
             auth::SESSION_ABSOLUTE_SECS,
         );
+        // A zone chosen on the account page follows the user to this browser; a zone another
+        // account pinned here is dropped; otherwise the browser's own zone stays.
+        match &n.time_zone {
+            Some(z) => crate::web::set_zone_cookies(crate::web::ZoneCookies::Chosen(z)),
+            None if crate::web::cookie("tz_set").is_some() => {
+                crate::web::set_zone_cookies(crate::web::ZoneCookies::Forget)
+            }
+            None => {}
+        }
     }
 
     pub fn clear(s: &Services) {
@@ -196,7 +216,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
     .await;
     crate::ssr::auth::count_sign_in(&s, "password", &result);
     let result = result.map_err(AppError::from).map(|n| {
-        session::set(&s, &n.token);
+        session::set(&s, &n);
         me_of(&n.user)
     });
     let dest = match &result {
@@ -336,14 +356,13 @@ pub async fn passkey_login_finish(
     .await;
     crate::ssr::auth::count_sign_in(&s, "passkey", &n);
     let n = n?;
-    session::set(&s, &n.token);
+    session::set(&s, &n);
     Ok(me_of(&n.user))
 }
 
 /// The signed-in user's passkeys.
 #[server(endpoint = "list_passkeys")]
 pub async fn list_passkeys() -> Result<Vec<PasskeyInfo>, AppError> {
-    use crate::ssr::clock::rfc3339;
     let s = super::services()?;
     let a = session::require(&s).await?;
     let mut c = s.conn().await?;
@@ -353,10 +372,56 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyInfo>, AppError> {
         .map(|p| PasskeyInfo {
             id: p.id,
             name: p.name,
-            created_at: rfc3339(p.created_at),
-            last_used_at: p.last_used_at.map(rfc3339),
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
         })
         .collect())
+}
+
+/// The signed-in user's time zone choice and the zones on offer.
+#[server(endpoint = "my_time_zone")]
+pub async fn my_time_zone() -> Result<ZoneChoice, AppError> {
+    let s = super::services()?;
+    let a = session::require(&s).await?;
+    let mut c = s.conn().await?;
+    let chosen = crate::ssr::db::user_time_zone(&mut c, &a.user.id).await?;
+    Ok(ZoneChoice {
+        chosen,
+        portal_default: s.time_zone.describe(s.now()),
+        names: crate::zone::Zone::all_names(),
+        now: s.now(),
+    })
+}
+
+/// Chooses the zone times are shown in (empty: automatic — the browser's zone with
+/// JavaScript, else the portal's). Remembered for the account and set in this browser;
+/// `browser` is the browser's own zone, which the page script fills in.
+#[server(endpoint = "set_time_zone")]
+pub async fn set_time_zone(zone: String, browser: Option<String>) -> Result<(), AppError> {
+    let s = super::services()?;
+    let result = async {
+        let a = session::require(&s).await?;
+        let z = zone.trim();
+        let chosen = if z.is_empty() {
+            None
+        } else {
+            let parsed = crate::zone::Zone::parse(z)
+                .ok_or_else(|| AppError::field(ErrorCode::InvalidTimeZone, "zone"))?;
+            Some(parsed.name().to_string())
+        };
+        let mut c = s.conn().await?;
+        crate::ssr::db::set_user_time_zone(&mut c, &a.user.id, chosen.as_deref()).await?;
+        use crate::web::{set_zone_cookies, ZoneCookies};
+        let browser = browser.as_deref().and_then(crate::zone::Zone::parse);
+        match (&chosen, &browser) {
+            (Some(z), _) => set_zone_cookies(ZoneCookies::Chosen(z)),
+            (None, Some(b)) => set_zone_cookies(ZoneCookies::Browser(b.name())),
+            (None, None) => set_zone_cookies(ZoneCookies::Forget),
+        }
+        Ok(())
+    }
+    .await;
+    crate::web::finish_form(result, "/account?zone=saved", "/account")
 }
 
 /// Renames one of the signed-in user's passkeys.
@@ -499,7 +564,7 @@ pub async fn activate(token: String, password: String) -> Result<Me, AppError> {
         .await
         .map_err(AppError::from)
         .map(|n| {
-            session::set(&s, &n.token);
+            session::set(&s, &n);
             me_of(&n.user)
         });
     finish_form(result, "/account", &format!("/activate/{token}"))

@@ -21,8 +21,8 @@ pub struct PortalSummary {
     pub ca_id: String,
     pub ca_subject: String,
     pub ca_fingerprint: String,
-    pub ca_not_after: String,
-    pub crl_next_update: Option<String>,
+    pub ca_not_after: i64,
+    pub crl_next_update: Option<i64>,
     pub setup_needed: bool,
 }
 
@@ -41,7 +41,7 @@ pub(crate) use crate::web::{client_ip, is_plain_form_post};
 /// The CA the portal signs with, and whether first-run setup is still needed.
 #[server(endpoint = "portal_info")]
 pub async fn portal_info() -> Result<PortalSummary, AppError> {
-    use crate::ssr::{clock::rfc3339, db};
+    use crate::ssr::db;
     let s = services()?;
     let mut c = s.conn().await?;
     let ca_id = s.current_ca_id(&mut c).await?;
@@ -53,8 +53,8 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
         ca_id: ca.id,
         ca_subject: ca.subject,
         ca_fingerprint: ca.fingerprint_sha256,
-        ca_not_after: rfc3339(ca.not_after),
-        crl_next_update: ca.crl_next_update.map(rfc3339),
+        ca_not_after: ca.not_after,
+        crl_next_update: ca.crl_next_update,
         setup_needed: admins == 0,
     })
 }
@@ -119,7 +119,7 @@ pub async fn complete_setup(
             let session =
                 crate::ssr::auth::start_session(&s, &user, &auth::session::client(), "setup")
                     .await?;
-            auth::session::set(&s, &session.token);
+            auth::session::set(&s, &session);
             if is_plain_form_post() {
                 crate::web::redirect(&format!("/setup/{token}?done=1"));
             }
@@ -161,7 +161,7 @@ pub async fn setup_passkey_finish(
     let session =
         crate::ssr::setup::passkey_setup_finish(&s, &ceremony, &cred, &auth::session::client())
             .await?;
-    auth::session::set(&s, &session.token);
+    auth::session::set(&s, &session);
     Ok(session.user.login)
 }
 

@@ -73,6 +73,7 @@ error_codes! {
     InvalidCaName = "invalid_ca_name",
     InvalidReason = "invalid_reason",
     InvalidLanguage = "invalid_language",
+    InvalidTimeZone = "invalid_time_zone",
     InvalidSearch = "invalid_search",
     InvalidStatus = "invalid_status",
     InvalidDate = "invalid_date",

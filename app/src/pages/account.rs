@@ -4,7 +4,7 @@ use super::auth::go;
 use super::errors::{query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::auth::{
-    list_passkeys, whoami, ChangePassword, ConfirmPassword, Logout, LogoutEverywhere,
+    list_passkeys, my_time_zone, whoami, ChangePassword, ConfirmPassword, Logout, LogoutEverywhere,
     RemovePasskey, RenamePasskey,
 };
 use crate::i18n::{t, Msg};
@@ -33,6 +33,7 @@ pub fn AccountPage() -> impl IntoView {
                                 </dl>
                                 <ErrorNote error=Signal::derive(query_error()) testid="account-error"/>
                             </section>
+                            <ZoneCard/>
                             <PasswordCard must=must/>
                             <PasskeysCard/>
                             <SessionsCard/>
@@ -50,6 +51,50 @@ pub fn AccountPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The zone times are shown in. A plain form (a full page load with or without JavaScript),
+/// so every time on the next page is written in the new zone.
+#[component]
+fn ZoneCard() -> impl IntoView {
+    let lang = use_lang();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let zone = super::use_zone();
+    let query = use_query_map();
+    let choice = Resource::new(|| (), |_| my_time_zone());
+    let saved = move || query.read().get("zone").is_some_and(|v| v == "saved");
+    view! {
+        <section class="card" aria-labelledby="zone-title">
+            <h2 id="zone-title">{tr(Msg::ZoneTitle)}</h2>
+            <Suspense fallback=|| ()>
+                {move || {
+                    Suspend::new(async move {
+                        choice.await.ok().map(|c| {
+                            let chosen = c.chosen.clone().unwrap_or_default();
+                            let options = c.names.iter().map(|n| {
+                                let selected = *n == chosen;
+                                view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
+                            }).collect_view();
+                            view! {
+                                <p data-testid="zone-now">{tr(Msg::ZoneShownIn)}" "<strong>{zone.describe(c.now)}</strong></p>
+                                {move || saved().then(|| view! { <p class="success" role="status" data-testid="zone-saved">{tr(Msg::Saved)}</p> })}
+                                <form method="post" action="/api/set_time_zone" class="form" data-zone-form="">
+                                    <input type="hidden" name="browser" value=""/>
+                                    <label for="zone">{tr(Msg::ZoneLabel)}</label>
+                                    <select id="zone" name="zone" aria-describedby="zone-hint" data-testid="zone-select">
+                                        <option value="" selected=chosen.is_empty()>{tr(Msg::ZoneAutomatic)}</option>
+                                        {options}
+                                    </select>
+                                    <p class="hint" id="zone-hint">{tr(Msg::ZoneAutomaticHint)}" "{c.portal_default.clone()}</p>
+                                    <button type="submit" class="primary">{tr(Msg::Save)}</button>
+                                </form>
+                            }
+                        })
+                    })
+                }}
+            </Suspense>
+        </section>
     }
 }
 
@@ -90,6 +135,7 @@ fn PasswordCard(must: bool) -> impl IntoView {
 #[component]
 fn PasskeysCard() -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let rename = ServerAction::<RenamePasskey>::new();
     let remove = ServerAction::<RemovePasskey>::new();
@@ -116,8 +162,8 @@ fn PasskeysCard() -> impl IntoView {
                                     view! {
                                         <li>
                                             <strong>{k.name.clone()}</strong>
-                                            <span class="hint">{tr(Msg::Created)}": "{k.created_at.clone()}</span>
-                                            {k.last_used_at.clone().map(|u| view! { <span class="hint">{tr(Msg::LastUsed)}": "{u}</span> })}
+                                            <span class="hint">{tr(Msg::Created)}": "{zone.time(k.created_at)}</span>
+                                            {k.last_used_at.map(|u| view! { <span class="hint">{tr(Msg::LastUsed)}": "{zone.time(u)}</span> })}
                                             <ActionForm action=rename attr:class="inline-form">
                                                 <input type="hidden" name="id" value=k.id.clone()/>
                                                 <label class="sr-only" for=format!("name-{}", k.id)>{tr(Msg::PasskeyName)}</label>

@@ -15,7 +15,7 @@ use crate::api::auth::AdminCreateUser;
 use crate::api::AppError;
 use crate::domain::directory::UserCertStatus;
 use crate::domain::error_code::ErrorCode;
-use crate::i18n::{admin_reason_label, fmt_utc, t, Lang, Msg};
+use crate::i18n::{admin_reason_label, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -94,6 +94,8 @@ pub fn UsersPage() -> impl IntoView {
     // Bumped after a bulk run that went through: the directory shows the new states. A failed
     // run leaves the directory (and what is ticked in it) as it is.
     let reload = RwSignal::new(0u32);
+    // Bundles a "Create & Download" just delivered (with JavaScript).
+    let downloaded = RwSignal::new(None::<usize>);
     let dir = Resource::new(
         move || {
             (
@@ -162,11 +164,14 @@ pub fn UsersPage() -> impl IntoView {
         <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") != "create")) testid="bulk-error"/>
         {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
         {move || js_results.get().map(|rows| view! { <Results rows=results_from_action(&rows) lang=lang/> })}
+        {move || downloaded.get().map(|n| view! {
+            <p class="success" role="status" data-testid="bulk-downloaded">{n}" "{tr(Msg::BulkDownloaded)}</p>
+        })}
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match dir.await {
                     Err(e) => denied(lang, &e, "/admin/users"),
-                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress reload=reload/> }.into_any(),
+                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress reload=reload downloaded=downloaded/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -207,6 +212,7 @@ fn Directory(
     js_results: RwSignal<Option<Vec<UserResult>>>,
     progress: RwSignal<Option<(usize, usize)>>,
     reload: RwSignal<u32>,
+    downloaded: RwSignal<Option<usize>>,
 ) -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     let query = use_query_map();
@@ -266,6 +272,34 @@ fn Directory(
             js_results.set(Some(rows));
             reload.update(|n| *n += 1);
         });
+    };
+    // "Create & Download" is a plain form post answered by a file: the page itself does not
+    // change. With JavaScript, wait (up to 2 minutes) for the cookie the download sets, then
+    // say so and show the new states (which also clears the form and its password).
+    let watch_download = move |_ev: leptos::ev::MouseEvent| {
+        downloaded.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            let handle = StoredValue::new(None::<IntervalHandle>);
+            let ticks = StoredValue::new(0u32);
+            let tick = move || {
+                ticks.update_value(|t| *t += 1);
+                let found = take_cookie("bulk_downloaded").and_then(|v| v.parse::<usize>().ok());
+                if let Some(n) = found {
+                    downloaded.set(Some(n));
+                    selected.set(Vec::new());
+                    reload.update(|r| *r += 1);
+                }
+                if found.is_some() || ticks.get_value() > 240 {
+                    if let Some(h) = handle.get_value() {
+                        h.clear();
+                    }
+                }
+            };
+            handle.set_value(
+                set_interval_with_handle(tick, std::time::Duration::from_millis(500)).ok(),
+            );
+        }
     };
     let from = page.page * page.page_size + 1;
     let to = (page.page * page.page_size + page.users.len() as i64).max(0);
@@ -345,6 +379,7 @@ fn Directory(
                 <label for="b-password">{tr(Msg::ConfirmPasswordField)}</label>
                 <input id="b-password" name="password" type="password" autocomplete="current-password" data-testid="bulk-password"/>
                 <p class="hint">{tr(Msg::BulkConfirmHint)}</p>
+                <super::PasskeyConfirm/>
                 <ErrorNote error=bulk_error testid="bulk-js-error"/>
                 {move || progress.get().map(|(i, n)| view! {
                     <p role="status" data-testid="bulk-progress">
@@ -353,7 +388,7 @@ fn Directory(
                 })}
                 <div class="row">
                     <button type="submit" class="primary" on:click=run_create data-testid="bulk-create">{tr(Msg::BulkCreate)}</button>
-                    <button type="submit" class="secondary" formaction="/admin/create-download" data-testid="bulk-download">{tr(Msg::BulkCreateDownload)}</button>
+                    <button type="submit" class="secondary" formaction="/admin/create-download" on:click=watch_download data-testid="bulk-download">{tr(Msg::BulkCreateDownload)}</button>
                     <button type="submit" class="danger" formaction="/admin/revoke" data-testid="bulk-revoke">{tr(Msg::BulkRevoke)}</button>
                 </div>
             </fieldset>
@@ -385,7 +420,11 @@ fn UserRowView(
         Msg::RoleUser
     };
     let status = u.status;
-    let expiry = u.not_after.map(fmt_utc).unwrap_or_else(|| "-".into());
+    let zone = super::use_zone();
+    let expiry = u
+        .not_after
+        .map(|x| zone.time(x))
+        .unwrap_or_else(|| "-".into());
     let on_change = {
         let id = id.clone();
         move |ev: leptos::ev::Event| {
@@ -409,7 +448,14 @@ fn UserRowView(
                 </label>
             </td>
             <td class="mono"><a href=format!("/admin/users/{}", u.id)>{u.login.clone()}</a></td>
-            <td>{u.display_name.clone()}{(!u.active).then(|| view! { " " <span class="badge off">{move || t(lang.get(), Msg::StatusDeactivated)}</span> })}</td>
+            <td>
+                {u.display_name.clone()}
+                {(!u.active).then(|| view! { " " <span class="badge off">{move || t(lang.get(), Msg::StatusDeactivated)}</span> })}
+                // Who has not used their activation link yet, with the way to a new one.
+                {(u.active && !u.activated).then(|| view! {
+                    " " <a class="badge warn" href=format!("/admin/users/{}#activation", u.id) data-testid="not-activated">{move || t(lang.get(), Msg::NotActivatedYet)}</a>
+                })}
+            </td>
             <td class="wide">{u.department.clone().unwrap_or_default()}</td>
             <td class="wide">{move || t(lang.get(), role)}</td>
             <td><span class=status_class(status) data-testid="user-status">{move || status_label(lang.get(), status)}</span></td>
@@ -422,11 +468,17 @@ fn UserRowView(
 #[component]
 pub fn RevokeUsersPage() -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let query = use_query_map();
     let ids = move || query.with(|q| q.get_all("users[]").unwrap_or_default());
-    let users = Resource::new(ids, |ids| admin_users_by_id(Some(ids)));
     let revoke = ServerAction::<AdminBulkRevoke>::new();
+    // Read again after a revocation, so the table shows the new states.
+    let users = Resource::new(
+        move || (ids(), revoke.version().get()),
+        |(ids, _)| admin_users_by_id(Some(ids)),
+    );
+    let done = move || matches!(revoke.value().get(), Some(Ok(_)));
     view! {
         <AdminNav/>
         <h1>{tr(Msg::RevokeUsersTitle)}</h1>
@@ -466,13 +518,15 @@ pub fn RevokeUsersPage() -> impl IntoView {
                                                         <td class="mono">{u.login}</td>
                                                         <td>{u.display_name}</td>
                                                         <td><span class=status_class(s)>{move || status_label(lang.get(), s)}</span></td>
-                                                        <td>{u.not_after.map(fmt_utc).unwrap_or_else(|| "-".into())}</td>
+                                                        <td>{u.not_after.map(|x| zone.time(x)).unwrap_or_else(|| "-".into())}</td>
                                                     </tr>
                                                 }
                                             }).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
+                                // Done: the form is put away (no armed Revoke with the password still in it).
+                                {move || { let hidden = hidden.clone(); (!done()).then(move || view! {
                                 <ActionForm action=revoke attr:class="form" attr:data-testid="revoke-form">
                                     {hidden.into_iter().map(|id| view! { <input type="hidden" name="users[]" value=id/> }).collect_view()}
                                     <input type="hidden" name="back" value="/admin/users"/>
@@ -485,11 +539,13 @@ pub fn RevokeUsersPage() -> impl IntoView {
                                     <label for="r-password">{tr(Msg::ConfirmPasswordField)}</label>
                                     <input id="r-password" name="password" type="password" autocomplete="current-password"/>
                                     <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <super::PasskeyConfirm/>
                                     <div class="row">
                                         <button type="submit" class="danger" data-testid="revoke-execute">{tr(Msg::RevokeExecute)}</button>
                                         <a href="/admin/users">{tr(Msg::BackToUsers)}</a>
                                     </div>
                                 </ActionForm>
+                                })}}
                             </section>
                         }.into_any()
                     }
@@ -586,4 +642,18 @@ fn bulk_fields(ev: &leptos::ev::MouseEvent) -> Option<BulkFields> {
 #[cfg(not(feature = "hydrate"))]
 fn bulk_fields(_: &leptos::ev::MouseEvent) -> Option<BulkFields> {
     None
+}
+
+/// Reads and deletes a script-readable cookie (`document.cookie`).
+#[cfg(feature = "hydrate")]
+fn take_cookie(name: &str) -> Option<String> {
+    use wasm_bindgen::JsValue;
+    let doc: JsValue = document().into();
+    let all = js_sys::Reflect::get(&doc, &JsValue::from_str("cookie"))
+        .ok()?
+        .as_string()?;
+    let value = crate::web::cookie_value(&all, name)?.to_string();
+    let gone = JsValue::from_str(&format!("{name}=; Path=/admin; Max-Age=0; SameSite=Strict"));
+    let _ = js_sys::Reflect::set(&doc, &JsValue::from_str("cookie"), &gone);
+    Some(value)
 }

@@ -4,7 +4,7 @@
 use super::errors::{action_error, denied, ErrorNote};
 use super::use_lang;
 use crate::api::admin::{admin_revocation_status, AdminRotateCa, CaRevocation, OcspState};
-use crate::i18n::{fmt_date, fmt_utc, t, Lang, Msg};
+use crate::i18n::{t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -46,6 +46,7 @@ pub fn CaPage() -> impl IntoView {
                                     <label for="ca-password">{tr(Msg::ConfirmPasswordField)}</label>
                                     <input id="ca-password" name="password" type="password" autocomplete="current-password"/>
                                     <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <super::PasskeyConfirm/>
                                     <label class="check"><input type="checkbox" name="confirm" value="yes"/>{tr(Msg::RotateConfirm)}</label>
                                     <button type="submit" class="danger" data-testid="rotate-ca">{tr(Msg::RotateButton)}</button>
                                 </ActionForm>
@@ -60,6 +61,7 @@ pub fn CaPage() -> impl IntoView {
 
 #[component]
 fn OcspCard(ocsp: OcspState, lang: RwSignal<Lang>) -> impl IntoView {
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let counts = move || {
         let l = lang.get();
@@ -85,7 +87,7 @@ fn OcspCard(ocsp: OcspState, lang: RwSignal<Lang>) -> impl IntoView {
                 <dt>{tr(Msg::OcspTtl)}</dt><dd>{move || format!("{} {}", ocsp.response_ttl_secs / 60, t(lang.get(), Msg::Minutes))}</dd>
                 <dt>{tr(Msg::OcspCounts)}</dt><dd data-testid="ocsp-counts">{counts}</dd>
                 <dt>{tr(Msg::OcspLast)}</dt>
-                <dd>{move || last.map(fmt_utc).unwrap_or_else(|| t(lang.get(), Msg::OcspNever).to_string())}</dd>
+                <dd>{move || last.map(|x| zone.time(x)).unwrap_or_else(|| t(lang.get(), Msg::OcspNever).to_string())}</dd>
             </dl>
         </section>
     }
@@ -93,6 +95,7 @@ fn OcspCard(ocsp: OcspState, lang: RwSignal<Lang>) -> impl IntoView {
 
 #[component]
 fn CaCard(ca: CaRevocation, now: i64, lang: RwSignal<Lang>) -> impl IntoView {
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let title_id = format!("ca-{}", ca.id);
     let labelled_by = title_id.clone();
@@ -114,16 +117,16 @@ fn CaCard(ca: CaRevocation, now: i64, lang: RwSignal<Lang>) -> impl IntoView {
             <dl class="facts">
                 <dt>{"ID"}</dt><dd class="mono">{ca.id.clone()}</dd>
                 <dt>{tr(Msg::CaFingerprint)}</dt><dd class="mono">{ca.fingerprint.clone()}</dd>
-                <dt>{tr(Msg::CaValidity)}</dt><dd>{format!("{} – {}", fmt_date(ca.not_before), fmt_date(ca.not_after))}</dd>
+                <dt>{tr(Msg::CaValidity)}</dt><dd>{format!("{} – {}", zone.date(ca.not_before), zone.date(ca.not_after))}</dd>
                 <dt>{tr(Msg::CaIssuedCount)}</dt><dd data-testid="ca-issued">{ca.issued}</dd>
             </dl>
             <h3>{tr(Msg::CrlTitle)}</h3>
             <dl class="facts">
                 <dt>{tr(Msg::CrlLastUpdate)}</dt>
-                <dd data-testid="crl-signed">{move || crl_signed.map(fmt_utc).unwrap_or_else(|| t(lang.get(), Msg::CrlMissing).to_string())}</dd>
+                <dd data-testid="crl-signed">{move || crl_signed.map(|x| zone.time(x)).unwrap_or_else(|| t(lang.get(), Msg::CrlMissing).to_string())}</dd>
                 <dt>{tr(Msg::CrlNextUpdate)}</dt>
                 <dd>
-                    {move || crl_next.map(fmt_utc).unwrap_or_default()}
+                    {move || crl_next.map(|x| zone.time(x)).unwrap_or_default()}
                     {overdue.then(|| view! { " " <span class="badge off">{tr(Msg::CrlOverdue)}</span> })}
                 </dd>
                 <dt>{tr(Msg::CrlEntries)}</dt><dd data-testid="crl-entries">{ca.crl_entries.unwrap_or(0)}</dd>

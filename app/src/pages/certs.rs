@@ -13,7 +13,7 @@ use crate::domain::error_code::ErrorCode;
 use crate::domain::lifecycle::{
     allowed_actions, check_action, Action, Actor as RuleActor, PermissionError, State,
 };
-use crate::i18n::{fmt_countdown, fmt_date, fmt_utc, reason_label, state_label, t, Msg};
+use crate::i18n::{fmt_countdown, fmt_relative, reason_label, state_label, t, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -141,6 +141,7 @@ pub fn CertificatesPage() -> impl IntoView {
 #[component]
 fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let actions = allowed_actions(who, e.state);
     let renew_refused = matches!(
@@ -223,9 +224,15 @@ fn EntryCard(e: EntryView, who: RuleActor, now: i64, fresh: bool) -> impl IntoVi
             <dl class="facts">
                 {e.serial.clone().map(|s| view! { <dt>{tr(Msg::ColSerial)}</dt><dd class="mono" data-testid="cert-serial">{s}</dd> })}
                 {e.fingerprint.clone().map(|f| view! { <dt>{tr(Msg::ColFingerprint)}</dt><dd class="mono wrap">{f}</dd> })}
-                {e.not_after.map(|n| view! { <dt>{tr(Msg::ColNotAfter)}</dt><dd>{fmt_date(n)}</dd> })}
+                {e.not_after.map(|n| view! {
+                    <dt>{tr(Msg::ColNotAfter)}</dt>
+                    <dd data-testid="cert-not-after">
+                        {zone.date(n)}
+                        {(state == State::Issued).then(|| view! { <span class="relative">{move || format!(" ({})", fmt_relative(lang.get(), n - now))}</span> })}
+                    </dd>
+                })}
                 {e.ca_name.clone().map(|c| view! { <dt>{tr(Msg::ColIssuer)}</dt><dd>{c}</dd> })}
-                {e.pickup_deadline.filter(|_| state == State::Ready).map(|d| view! { <dt>{tr(Msg::ColPickupBy)}</dt><dd>{fmt_utc(d)}</dd> })}
+                {e.pickup_deadline.filter(|_| state == State::Ready).map(|d| view! { <dt>{tr(Msg::ColPickupBy)}</dt><dd>{zone.time(d)}<span class="relative">{move || format!(" ({})", fmt_relative(lang.get(), d - now))}</span></dd> })}
                 {e.revocation_reason.clone().map(|r| view! { <dt>{tr(Msg::ColReason)}</dt><dd>{move || reason_label(lang.get(), &r)}</dd> })}
             </dl>
         </li>
@@ -382,6 +389,7 @@ pub fn LinkPage() -> impl IntoView {
 #[component]
 fn LinkPanel(l: LinkView) -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let elapsed = RwSignal::new(0i64);
     // Cleared when the panel is replaced (the status is re-read every few seconds).
@@ -421,7 +429,7 @@ fn LinkPanel(l: LinkView) -> impl IntoView {
                     {move || if left() > 0 { fmt_countdown(left()) } else { t(lang.get(), Msg::LinkExpired).to_string() }}
                 </dd>
                 <dt>{tr(Msg::LinkValidUntil)}</dt>
-                <dd>{fmt_utc(l.expires_at)}</dd>
+                <dd data-testid="link-until">{zone.time(l.expires_at)}</dd>
             </dl>
             <LinkStatusNote st=l.status.clone()/>
         </div>
@@ -432,9 +440,10 @@ fn LinkPanel(l: LinkView) -> impl IntoView {
 #[component]
 fn LinkStatusNote(st: LinkStatusView) -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let at = |m: Msg, when: i64| {
-        view! { <p class="notice ok" data-testid="link-status">{tr(m)}" "{fmt_utc(when)}</p> }
+        view! { <p class="notice ok" data-testid="link-status">{tr(m)}" "{zone.time(when)}</p> }
             .into_any()
     };
     let body = if st.problem == Some(ErrorCode::LinkLocked) {

@@ -12,13 +12,14 @@ use crate::api::admin::{
     HistoryItem,
 };
 use crate::api::auth::AdminActivationLink;
-use crate::i18n::{admin_reason_label, fmt_utc, state_label, t, Lang, Msg};
+use crate::i18n::{admin_reason_label, state_label, t, Lang, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let decide = ServerAction::<AdminDecide>::new();
     let pending = Resource::new(move || decide.version().get(), |_| admin_pending());
@@ -63,7 +64,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                         <dl class="facts">
                                             <dt>{tr(Msg::ColDevice)}</dt><dd>{p.device_label.clone()}</dd>
                                             <dt>{tr(Msg::ColDepartment)}</dt><dd>{p.department.clone().unwrap_or_else(|| "-".into())}</dd>
-                                            <dt>{tr(Msg::ColRequested)}</dt><dd>{fmt_utc(p.created_at)}</dd>
+                                            <dt>{tr(Msg::ColRequested)}</dt><dd>{zone.time(p.created_at)}</dd>
                                         </dl>
                                         <ActionForm action=decide attr:class="form">
                                             <input type="hidden" name="enrollment" value=p.enrollment_id.clone()/>
@@ -88,6 +89,7 @@ pub fn ApprovalsPage() -> impl IntoView {
 #[component]
 pub fn AdminUserPage() -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
@@ -202,7 +204,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                                 </div>
                                                 <dl class="facts">
                                                     {e.serial.clone().map(|sn| view! { <dt>"Serial"</dt><dd class="mono">{sn}</dd> })}
-                                                    {e.not_after.map(|na| view! { <dt>{tr(Msg::ColExpiry)}</dt><dd>{fmt_utc(na)}</dd> })}
+                                                    {e.not_after.map(|na| view! { <dt>{tr(Msg::ColExpiry)}</dt><dd>{zone.time(na)}</dd> })}
                                                     {e.ca_name.clone().map(|ca| view! { <dt>"CA"</dt><dd>{ca}</dd> })}
                                                 </dl>
                                                 {can_revoke.then({ let back = back.clone(); move || view! {
@@ -219,6 +221,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                                             </select>
                                                             <label for=pw_id.clone()>{tr(Msg::ConfirmPasswordField)}</label>
                                                             <input id=pw_id name="password" type="password" autocomplete="current-password"/>
+                                                            <super::PasskeyConfirm/>
                                                             <button type="submit" class="danger" data-testid="revoke-one">{tr(Msg::RevokeExecute)}</button>
                                                         </ActionForm>
                                                     </details>
@@ -238,6 +241,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                     <label for="lost-pw">{tr(Msg::ConfirmPasswordField)}</label>
                                     <input id="lost-pw" name="password" type="password" autocomplete="current-password"/>
                                     <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <super::PasskeyConfirm/>
                                     <label class="check"><input type="checkbox" name="confirm" value="yes"/>{tr(Msg::LostDeviceConfirmBox)}</label>
                                     <button type="submit" class="danger" data-testid="lost-device">{tr(Msg::LostDeviceButton)}</button>
                                 </ActionForm>
@@ -278,6 +282,7 @@ pub fn AdminUserPage() -> impl IntoView {
 
 #[component]
 pub fn HistoryTable(items: Vec<HistoryItem>, lang: RwSignal<Lang>) -> impl IntoView {
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     if items.is_empty() {
         return view! { <p data-testid="history-empty">{tr(Msg::HistoryEmpty)}</p> }.into_any();
@@ -297,7 +302,7 @@ pub fn HistoryTable(items: Vec<HistoryItem>, lang: RwSignal<Lang>) -> impl IntoV
                 <tbody>
                     {items.into_iter().map(|h| view! {
                         <tr data-testid="history-row" data-action=h.action.clone()>
-                            <td>{fmt_utc(h.at)}</td>
+                            <td>{zone.time(h.at)}</td>
                             <td class="mono">{h.actor}</td>
                             <td class="mono">{h.subject.unwrap_or_default()}</td>
                             <td title=h.action.clone() data-testid="history-action">{
@@ -308,7 +313,7 @@ pub fn HistoryTable(items: Vec<HistoryItem>, lang: RwSignal<Lang>) -> impl IntoV
                                 let r = h.result.clone();
                                 move || crate::i18n::result_label(lang.get(), &r).map(str::to_string).unwrap_or_else(|| r.clone())
                             }</td>
-                            <td class="wide detail" data-testid="history-detail">{crate::i18n::readable_detail(&h.detail)}</td>
+                            <td class="wide detail" data-testid="history-detail">{crate::i18n::readable_detail(&h.detail, &zone.zone())}</td>
                             <td class="wide mono">{h.ip.unwrap_or_default()}</td>
                         </tr>
                     }).collect_view()}

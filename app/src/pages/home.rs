@@ -9,6 +9,7 @@ use leptos::prelude::*;
 #[component]
 pub fn Home() -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let info = Resource::new(|| (), |_| portal_info());
     let steps = [
@@ -55,9 +56,9 @@ pub fn Home() -> impl IntoView {
                                     <dt>{tr(Msg::CaFingerprint)}</dt>
                                     <dd class="mono">{i.ca_fingerprint.clone()}</dd>
                                     <dt>{tr(Msg::CaValidUntil)}</dt>
-                                    <dd>{i.ca_not_after.clone()}</dd>
+                                    <dd>{zone.time(i.ca_not_after)}</dd>
                                     <dt>{tr(Msg::CrlNextUpdate)}</dt>
-                                    <dd>{i.crl_next_update.clone().unwrap_or_default()}</dd>
+                                    <dd>{i.crl_next_update.map(|x| zone.time(x)).unwrap_or_default()}</dd>
                                 </dl>
                                 <ul class="links">
                                     <li><a href="/ca.pem" download="certportal-ca.pem">{tr(Msg::CaDownload)}</a></li>

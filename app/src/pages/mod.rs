@@ -26,9 +26,10 @@ use leptos_router::{path, SsrMode};
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
+    let zone = initial_zone();
     view! {
         <!DOCTYPE html>
-        <html lang=lang.code()>
+        <html lang=lang.code() data-tz=zone.name().to_string()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -78,6 +79,78 @@ fn initial_lang() -> Lang {
     }
 }
 
+/// The zone times are shown in: on the server from the `tz` cookie (the user's choice or
+/// their browser's zone) or the portal's default; in the browser from the `data-tz` the
+/// server put on `<html>`, so hydration renders exactly what the server did.
+fn initial_zone() -> crate::zone::Zone {
+    #[cfg(feature = "ssr")]
+    {
+        let default = use_context::<crate::ssr::Services>()
+            .map(|s| s.time_zone.clone())
+            .unwrap_or_default();
+        use_context::<axum::http::request::Parts>()
+            .and_then(|p| crate::web::request_cookie(&p.headers, "tz"))
+            .and_then(|z| crate::zone::Zone::parse(&z))
+            .unwrap_or(default)
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        document()
+            .document_element()
+            .and_then(|e| e.get_attribute("data-tz"))
+            .and_then(|z| crate::zone::Zone::parse(&z))
+            .unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        crate::zone::Zone::default()
+    }
+}
+
+/// "Confirm with a passkey" beside a password confirmation (rule 8): a fresh passkey check
+/// stands in for the password for 5 minutes. Shown only where the browser supports WebAuthn
+/// (`html.webauthn`); `public/passkey.js` runs the ceremony.
+#[component]
+pub fn PasskeyConfirm() -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <div class="passkey-block" data-passkey="">
+            <button type="button" class="secondary" data-passkey="confirm" data-testid="passkey-confirm"
+                data-done=move || t(lang.get(), Msg::ConfirmedByPasskey)>
+                {move || t(lang.get(), Msg::ConfirmWithPasskey)}
+            </button>
+            <p class="passkey-status" role="status" aria-live="polite"></p>
+        </div>
+    }
+}
+
+/// The zone times are shown in, as a `Copy` handle views can move into every closure.
+#[derive(Clone, Copy)]
+pub struct Times(StoredValue<crate::zone::Zone>);
+
+impl Times {
+    /// `2026-12-01 09:30 (UTC+9)`.
+    pub fn time(&self, unix: i64) -> String {
+        self.0.with_value(|z| z.time(unix))
+    }
+    /// `2026-12-01`.
+    pub fn date(&self, unix: i64) -> String {
+        self.0.with_value(|z| z.date(unix))
+    }
+    /// `Asia/Tokyo (UTC+9)`.
+    pub fn describe(&self, now: i64) -> String {
+        self.0.with_value(|z| z.describe(now))
+    }
+    pub fn zone(&self) -> crate::zone::Zone {
+        self.0.get_value()
+    }
+}
+
+/// The zone times are shown in, provided by [`App`].
+pub fn use_zone() -> Times {
+    use_context::<Times>().unwrap_or_else(|| Times(StoredValue::new(Default::default())))
+}
+
 /// The current language signal, provided by [`App`].
 pub fn use_lang() -> RwSignal<Lang> {
     use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(Lang::default()))
@@ -88,6 +161,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = RwSignal::new(initial_lang());
     provide_context(lang);
+    provide_context(Times(StoredValue::new(initial_zone())));
     // Who is signed in: read once per page for the header and the expiry banner.
     provide_context(MeResource(Resource::new(|| (), |_| whoami())));
     #[cfg(feature = "hydrate")]

@@ -10,13 +10,14 @@ use crate::api::certs::{pickup_info, ALL_PLATFORMS};
 use crate::api::AppError;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::platform::Offer;
-use crate::i18n::{fmt_utc, install_steps_for, platform_name, t, Msg};
+use crate::i18n::{fmt_relative, install_steps_for, platform_name, t, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn PickupPage() -> impl IntoView {
     let lang = use_lang();
+    let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let params = use_params_map();
     let query = use_query_map();
@@ -144,7 +145,10 @@ pub fn PickupPage() -> impl IntoView {
                                     <dt>{tr(Msg::ColDevice)}</dt>
                                     <dd data-testid="pickup-device">{if v.device_label.is_empty() { "—".to_string() } else { v.device_label.clone() }}</dd>
                                     <dt>{tr(Msg::LinkValidUntil)}</dt>
-                                    <dd>{fmt_utc(v.expires_at)}</dd>
+                                    <dd data-testid="link-until">
+                                        {zone.time(v.expires_at)}
+                                        <span class="relative">{move || format!(" ({})", fmt_relative(lang.get(), v.expires_at - v.now))}</span>
+                                    </dd>
                                 </dl>
                                 {v.renewal.then(|| view! { <p class="notice">{tr(Msg::PickupRenewal)}</p> })}
                                 {crate::domain::platform::label_names_another_platform(&v.device_label, platform).then(|| view! {

@@ -645,6 +645,7 @@ pub async fn redeem(
     grant: &str,
     format: Format,
     ip: Option<String>,
+    lang: crate::i18n::Lang,
 ) -> Result<Download, RedeemError> {
     // An unknown link or a missing grant is answered from reads alone: anonymous traffic
     // that changes nothing does not queue for the writer or leave rows behind.
@@ -659,7 +660,7 @@ pub async fn redeem(
             .filter(|g| g.link_id == l.id && g.expires_at > now)
             .ok_or(LinkProblem::PinRequired)?;
     }
-    let result = redeem_in_tx(s, token, grant, format, ip.clone()).await;
+    let result = redeem_in_tx(s, token, grant, format, ip.clone(), lang).await;
     if let Err(RedeemError::Link(p)) = &result {
         let now = s.now();
         if let Ok(mut c) = s.conn().await {
@@ -684,6 +685,7 @@ async fn redeem_in_tx(
     grant: &str,
     format: Format,
     ip: Option<String>,
+    lang: crate::i18n::Lang,
 ) -> Result<Download, RedeemError> {
     let now = s.now();
     let mut tx = s.db.begin().await?;
@@ -735,6 +737,7 @@ async fn redeem_in_tx(
             identity,
             ca_der,
             removal_date,
+            lang,
         })
         .into_bytes();
         match &s.profile_signer {

@@ -29,21 +29,11 @@ pub struct ReminderFacts {
     pub support: String,
 }
 
-fn date(unix: i64) -> String {
-    let t = super::clock::to_offset(unix);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
-
 impl ReminderFacts {
-    pub fn ends_at(unix: i64) -> String {
-        date(unix)
+    /// The certificate's end in the user's zone (their choice, else the portal's), with its
+    /// offset: `2027-03-11 00:00 (UTC+9)`.
+    pub fn ends_at(unix: i64, zone: &crate::zone::Zone) -> String {
+        zone.time(unix)
     }
 }
 

@@ -17,6 +17,27 @@ pub struct ProfileInput<'a> {
     pub ca_der: &'a [u8],
     /// When the device removes the profile by itself: the certificate's end.
     pub removal_date: i64,
+    /// The language of the descriptions iOS shows (the phone's; the consent text carries
+    /// both languages).
+    pub lang: crate::i18n::Lang,
+}
+
+/// The profile's descriptions in `lang`: (SCEP identity, PKCS#12 identity, CA, profile).
+fn descriptions(lang: crate::i18n::Lang, who: &str, host: &str) -> [String; 4] {
+    match lang {
+        crate::i18n::Lang::En => [
+            "Makes your client certificate on this device: the key never leaves it.".into(),
+            "Your client certificate and its private key. The device asks for the PIN shown in the portal.".into(),
+            "The certificate authority that issued your client certificate.".into(),
+            format!("Client certificate for {who}, from certportal at {host}. Installing it replaces an earlier one from the same portal."),
+        ],
+        crate::i18n::Lang::Ja => [
+            "この端末でクライアント証明書を作成します。秘密鍵が端末の外に出ることはありません。".into(),
+            "クライアント証明書とその秘密鍵です。インストール時に、ポータルに表示されたPINを入力します。".into(),
+            "クライアント証明書を発行した認証局です。".into(),
+            format!("{host} の certportal が発行した {who} のクライアント証明書です。同じポータルの以前の証明書は置き換えられます。"),
+        ],
+    }
 }
 
 /// How the device gets its identity.
@@ -184,13 +205,14 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
     let who = format!("{} ({})", p.display_name, p.login);
+    let [d_scep, d_p12, d_ca, d_profile] = descriptions(p.lang, &who, &host);
     let identity = match &p.identity {
         Identity::Scep(scep) => format!(
             r#"		<dict>
 			<key>PayloadContent</key>
 			{content}
 			<key>PayloadDescription</key>
-			<string>Makes your client certificate on this device: the key never leaves it.</string>
+			<string>{description}</string>
 			<key>PayloadDisplayName</key>
 			<string>{who}</string>
 			<key>PayloadIdentifier</key>
@@ -204,6 +226,7 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
 		</dict>
 "#,
             content = scep_dict(scep),
+            description = esc(&d_scep),
             who = esc(&who),
             id = esc(&id),
             uuid = uuid_v4(),
@@ -216,7 +239,7 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
 			<data>
 {p12}</data>
 			<key>PayloadDescription</key>
-			<string>Your client certificate and its private key. The device asks for the PIN shown in the portal.</string>
+			<string>{description}</string>
 			<key>PayloadDisplayName</key>
 			<string>{who}</string>
 			<key>PayloadIdentifier</key>
@@ -231,6 +254,7 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
 "#,
             login = esc(p.login),
             p12 = data(p12),
+            description = esc(&d_p12),
             who = esc(&who),
             id = esc(&id),
             uuid = uuid_v4(),
@@ -259,7 +283,7 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
 			<data>
 {ca}</data>
 			<key>PayloadDescription</key>
-			<string>The certificate authority that issued your client certificate.</string>
+			<string>{d_ca}</string>
 			<key>PayloadDisplayName</key>
 			<string>{ca_name}</string>
 			<key>PayloadIdentifier</key>
@@ -273,7 +297,7 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
 		</dict>
 {identity}	</array>
 	<key>PayloadDescription</key>
-	<string>Client certificate for {who}, from certportal at {host}. Installing it replaces an earlier one from the same portal.</string>
+	<string>{d_profile}</string>
 	<key>PayloadDisplayName</key>
 	<string>{who}</string>
 	<key>PayloadIdentifier</key>
@@ -301,6 +325,8 @@ pub fn mobileconfig(p: &ProfileInput<'_>) -> String {
         )),
         ca = data(p.ca_der),
         ca_name = esc(&ca_name),
+        d_ca = esc(&d_ca),
+        d_profile = esc(&d_profile),
         id = esc(&id),
         u1 = uuid_v4(),
         who = esc(&who),
@@ -333,6 +359,7 @@ mod tests {
             identity: Identity::Pkcs12(b"p12".to_vec()),
             ca_der: b"not a certificate",
             removal_date: 1_767_225_600,
+            lang: crate::i18n::Lang::En,
         });
         assert!(xml.contains("Amy &lt;&quot;R&amp;D&quot;&gt; (amy)"));
         assert!(!xml.contains("<key>Password</key>"));
@@ -341,6 +368,27 @@ mod tests {
         assert!(xml.contains("cDEy\n</data>"));
         assert!(xml.contains("<key>RemovalDate</key>\n\t<date>2026-01-01T00:00:00Z</date>"));
         assert!(xml.contains("<key>ja</key>"));
+        assert!(xml.contains("The device asks for the PIN shown in the portal."));
+    }
+
+    #[test]
+    fn a_japanese_phone_reads_the_descriptions_in_japanese() {
+        let xml = mobileconfig(&ProfileInput {
+            portal_url: "https://p.example",
+            user_id: "u1",
+            login: "amy",
+            display_name: "山田 <花子>",
+            identity: Identity::Pkcs12(b"p12".to_vec()),
+            ca_der: b"not a certificate",
+            removal_date: 1_767_225_600,
+            lang: crate::i18n::Lang::Ja,
+        });
+        assert!(xml.contains("<string>クライアント証明書とその秘密鍵です。"));
+        assert!(xml.contains("<string>クライアント証明書を発行した認証局です。</string>"));
+        assert!(xml.contains(
+            "p.example の certportal が発行した 山田 &lt;花子&gt; (amy) のクライアント証明書です。"
+        ));
+        assert!(!xml.contains("Your client certificate and its private key"));
     }
 
     #[test]
@@ -360,6 +408,7 @@ mod tests {
             }),
             ca_der: b"not a certificate",
             removal_date: 1_767_225_600,
+            lang: crate::i18n::Lang::En,
         });
         assert!(xml.contains("<string>com.apple.security.scep</string>"));
         assert!(!xml.contains("com.apple.security.pkcs12"));

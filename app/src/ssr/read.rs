@@ -73,6 +73,7 @@ pub fn directory_user(r: db::admin_rows::DirectoryRow, now: i64) -> DirectoryUse
         is_admin: r.is_admin,
         active: r.active,
         reissue_allowed: r.reissue_allowed,
+        activated: r.activated,
     }
 }
 

@@ -318,6 +318,10 @@ async fn compose(
             if cert.certificate_state != "issued" || !cert.user_active || left < 0 {
                 return Ok(None);
             }
+            let zone = db::user_time_zone(&mut c, &cert.user_id)
+                .await?
+                .and_then(|z| crate::zone::Zone::parse(&z))
+                .unwrap_or_else(|| s.time_zone.clone());
             let policy = s
                 .policy(&mut c)
                 .await
@@ -325,7 +329,7 @@ async fn compose(
             let facts = ReminderFacts {
                 display_name: cert.display_name.clone(),
                 device_label: cert.device_label.clone(),
-                ends: ReminderFacts::ends_at(cert.not_after),
+                ends: ReminderFacts::ends_at(cert.not_after, &zone),
                 days_left: left,
                 renew_url: format!("{}/certificates/{}/link", s.public_url, cert.enrollment_id),
                 reissue_allowed: cert

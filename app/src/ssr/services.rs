@@ -77,6 +77,8 @@ pub struct Services {
     pub mailer: Option<Arc<super::mail::Mailer>>,
     /// When set, `/metrics` needs `Authorization: Bearer <this>`.
     pub metrics_token: Option<Secret>,
+    /// The zone times are shown in when neither the user nor their browser chose one.
+    pub time_zone: crate::zone::Zone,
 }
 
 impl std::fmt::Debug for Services {
@@ -141,6 +143,7 @@ impl Services {
             passkey_starts: Arc::default(),
             metrics: Arc::default(),
             thresholds: Default::default(),
+            time_zone: Default::default(),
             mailer: None,
             metrics_token: None,
         };

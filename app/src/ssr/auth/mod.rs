@@ -82,6 +82,8 @@ impl From<sqlx::Error> for AuthError {
 pub struct NewSession {
     pub token: String,
     pub user: UserRow,
+    /// The time zone the user chose, if any (the browser gets it as a cookie).
+    pub time_zone: Option<String>,
 }
 
 impl fmt::Debug for NewSession {

@@ -50,9 +50,11 @@ pub(crate) async fn open_session(
         how,
     )
     .await?;
+    let time_zone = super::super::db::user_time_zone(c, &user.id).await?;
     Ok(NewSession {
         token,
         user: user.clone(),
+        time_zone,
     })
 }
 

@@ -29,7 +29,13 @@ pub struct DirectoryRow {
     pub reissue_allowed: Option<bool>,
     pub summary: String,
     pub not_after: Option<i64>,
+    /// Has set a password or added a passkey (used their activation link).
+    pub activated: bool,
 }
+
+/// Whether the user has set a password or a passkey, as a column `activated`.
+const ACTIVATED_COL: &str = "CASE WHEN u.password_hash IS NOT NULL OR EXISTS \
+     (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) THEN 1 ELSE 0 END AS activated";
 
 fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");
@@ -109,6 +115,7 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<DirectoryRow, DbError> {
         reissue_allowed: get_opt_i64(r, "reissue_allowed")?.map(|v| v != 0),
         summary: get_str(r, "cert_summary")?,
         not_after: get_opt_i64(r, "cert_not_after")?,
+        activated: get_i64(r, "activated")? != 0,
     })
 }
 
@@ -132,8 +139,8 @@ pub async fn directory(
     let base = params.len() + usize::from(uses_now(q));
     let page_sql = format!(
         "SELECT u.id, u.login, u.display_name, u.email, d.path AS department, u.is_admin, \
-         u.active, u.reissue_allowed, u.cert_summary, u.cert_not_after {from} {where_sql} \
-         ORDER BY u.login LIMIT ${} OFFSET ${}",
+         u.active, u.reissue_allowed, u.cert_summary, u.cert_not_after, {ACTIVATED_COL} \
+         {from} {where_sql} ORDER BY u.login LIMIT ${} OFFSET ${}",
         base + 1,
         base + 2
     );
@@ -154,14 +161,12 @@ pub async fn directory(
 
 /// One user as the directory lists them.
 pub async fn directory_row(c: &mut Conn, id: &str) -> Result<Option<DirectoryRow>, DbError> {
-    let row = sqlx::query(
+    let sql = format!(
         "SELECT u.id, u.login, u.display_name, u.email, d.path AS department, u.is_admin, \
-         u.active, u.reissue_allowed, u.cert_summary, u.cert_not_after FROM users u \
-         LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *c)
-    .await?;
+         u.active, u.reissue_allowed, u.cert_summary, u.cert_not_after, {ACTIVATED_COL} \
+         FROM users u LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = $1"
+    );
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;
     row.as_ref().map(row_of).transpose()
 }
 

@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0006_mail.sql"),
         postgres: include_str!("../../../../migrations/postgres/0006_mail.sql"),
     },
+    Migration {
+        version: 7,
+        name: "time_zone",
+        sqlite: include_str!("../../../../migrations/sqlite/0007_time_zone.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0007_time_zone.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -91,6 +91,28 @@ pub async fn user_by_id(c: &mut Conn, id: &str) -> Result<Option<UserRow>, DbErr
     row.as_ref().map(user_from).transpose()
 }
 
+/// The time zone the user chose (`None`: automatic).
+pub async fn user_time_zone(c: &mut Conn, id: &str) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT time_zone FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(match row {
+        Some(r) => get_opt_str(&r, "time_zone")?,
+        None => None,
+    })
+}
+
+/// Records the user's time zone (`None`: automatic). The caller checked the name.
+pub async fn set_user_time_zone(c: &mut Conn, id: &str, zone: Option<&str>) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET time_zone = $2 WHERE id = $1")
+        .bind(id)
+        .bind(zone)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// Takes the user's row lock for the rest of the transaction (a no-op update: `FOR UPDATE`
 /// is not portable). Every use case that changes a user's certificates, enrollments or links
 /// takes it first, so on PostgreSQL they serialise per user (on SQLite `BEGIN IMMEDIATE`
