@@ -3,7 +3,8 @@
 // the error and sends on retry what the screen shows; a double tap on the download is not
 // an error; the history finds sign-ins; the 404 page is styled and knows who is signed in;
 // the language switch without JavaScript stays on the page; a rejected request shows the
-// administrator's note.
+// administrator's note; times in the reader's zone; finished dangerous forms reset; who has not
+// activated yet.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -350,6 +351,7 @@ test('a rejected request shows the administrator\'s note to the user (Japanese, 
   assert.match(await card.locator('[data-testid=rejection-note]').textContent(), /会社支給の端末で申請してください/);
   await page.screenshot({ path: path.join(SHOTS, 'rejected-note-phone-ja.png'), fullPage: true });
   await ctx.close();
+  await updatePolicy(portal, adminCookie, PASSWORD, { distribution_mode: 'auto' });
 });
 
 test('times are local: the phone shows its own zone with JavaScript, the account\'s choice applies without, and it follows the user', async () => {
@@ -366,7 +368,7 @@ test('times are local: the phone shows its own zone with JavaScript, the account
   await p.goto(link.url);
   await waitHydrated(p);
   const until = p.locator('[data-testid=link-until]');
-  assert.equal((await until.textContent()).trim().slice(0, 25), `${tokyo} (UTC+9)`);
+  assert.ok((await until.textContent()).trim().startsWith(`${tokyo} (UTC+9) (`), await until.textContent());
   assert.match(await until.textContent(), /\d+分後/);
   const label = await p.locator('dt', { hasText: 'このリンクの有効期限' }).count();
   assert.equal(label, 1, 'the label names the link, not the certificate');
@@ -403,4 +405,80 @@ test('times are local: the phone shows its own zone with JavaScript, the account
   await waitHydrated(o);
   assert.match(await o.textContent('[data-testid=zone-now]'), /Asia\/Tokyo \(UTC\+9\)/);
   await other.close();
+});
+
+test('finished dangerous actions leave nothing armed, show the new state, and offer the passkey check (JavaScript)', async () => {
+  const single = await user('nakamura');
+  await pickupLink(single, 'Pixel 7');
+  await user('fujita');
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US', acceptDownloads: true });
+  const page = await ctx.newPage();
+  await signIn(page, true);
+
+  // One certificate revoked from the user's page: the form goes with the revoked entry.
+  await Promise.all([page.waitForURL(/\/admin\/users\/\w+/), page.click('[data-testid=user-row][data-login="nakamura"] a')]);
+  await waitHydrated(page);
+  const card = page.locator('[data-testid=admin-cert]').first();
+  await card.locator('summary').click();
+  assert.ok(await card.locator('[data-testid=passkey-confirm]').isVisible(), 'the passkey check beside the password');
+  await card.locator('input[type=password]').fill(PASSWORD);
+  await card.locator('[data-testid=revoke-one]').click();
+  await page.waitForSelector('[data-testid=revoked]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=revoke-one]').length === 0);
+  assert.deepEqual(await page.$$eval('input[type=password]', (xs) => xs.map((x) => x.value).filter(Boolean)), [], 'no password left in any form');
+
+  // Create & Download: the ZIP arrives, the page says so and shows the new state.
+  await page.goto(`${portal.base}/admin/users`);
+  await waitHydrated(page);
+  const row = '[data-testid=user-row][data-login="fujita"]';
+  assert.equal((await page.textContent(`${row} [data-testid=user-status]`)).trim(), 'Not issued');
+  await page.check(`${row} input[type=checkbox]`);
+  await page.fill('#b-password', PASSWORD);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=bulk-download]')]);
+  assert.match(download.suggestedFilename(), /\.zip$/);
+  await page.waitForSelector('[data-testid=bulk-downloaded]');
+  assert.match(await page.textContent('[data-testid=bulk-downloaded]'), /^1 certificates made and downloaded/);
+  await page.waitForFunction((r) => document.querySelector(`${r} [data-testid=user-status]`)?.textContent.trim() !== 'Not issued', row);
+  assert.equal(await page.inputValue('#b-password'), '', 'the password is not left in the form');
+  assert.equal(await page.isChecked(`${row} input[type=checkbox]`), false);
+
+  // Revoked from the revocation page: the results and the new states, no armed form.
+  await page.goto(`${portal.base}/admin/users`);
+  await waitHydrated(page);
+  await page.check('[data-testid=user-row][data-login="fujita"] input[type=checkbox]');
+  await Promise.all([page.waitForURL(/\/admin\/revoke/), page.click('[data-testid=bulk-revoke]')]);
+  await waitHydrated(page);
+  assert.ok(await page.locator('[data-testid=passkey-confirm]').isVisible());
+  await page.fill('#r-password', PASSWORD);
+  await page.click('[data-testid=revoke-execute]');
+  await page.waitForSelector('[data-testid=bulk-results]');
+  assert.equal(await page.locator('[data-testid=revoke-form]').count(), 0, 'the form is put away');
+  await page.waitForFunction(() => /Revoked/.test(document.querySelector('[data-testid=revoke-table]')?.textContent ?? ''));
+
+  // A CA rotation: done, and the tick and the password are gone.
+  await page.goto(`${portal.base}/admin/ca`);
+  await waitHydrated(page);
+  assert.ok(await page.locator('[data-testid=rotate-form] [data-testid=passkey-confirm]').isVisible());
+  await page.fill('#ca-name', 'Walkthrough CA 2');
+  await page.fill('#ca-password', PASSWORD);
+  await page.check('[data-testid=rotate-form] input[name=confirm]');
+  await page.click('[data-testid=rotate-ca]');
+  await page.waitForSelector('[data-testid=rotated]');
+  await page.waitForFunction(() => document.querySelector('#ca-password')?.value === '' && !document.querySelector('[data-testid=rotate-form] input[name=confirm]')?.checked);
+  await ctx.close();
+});
+
+test('the directory shows who has not activated yet, with the way to a new link (no JavaScript)', async () => {
+  await api(portal, 'admin_create_user', { login: 'hirano', display_name: 'Hirano San', email: 'hirano@example.com' }, adminCookie);
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'ja-JP', javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await signIn(page, false);
+  const badge = page.locator('[data-testid=user-row][data-login="hirano"] [data-testid=not-activated]');
+  assert.equal((await badge.textContent()).trim(), '未有効化');
+  assert.equal(await page.locator('[data-testid=user-row][data-login="admin"] [data-testid=not-activated]').count(), 0);
+  await Promise.all([page.waitForURL(/#activation$/), badge.click()]);
+  await page.fill('#act-pw', PASSWORD);
+  await Promise.all([page.waitForURL(/link=1/), page.click('[data-testid=new-activation]')]);
+  assert.match(await page.textContent('[data-testid=new-activation-link]'), /\/activate\//);
+  await ctx.close();
 });

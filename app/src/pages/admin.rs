@@ -269,6 +269,8 @@ fn Directory(
             }
             progress.set(None);
             selected.set(Vec::new());
+            #[cfg(feature = "hydrate")]
+            clear_field("b-password");
             js_results.set(Some(rows));
             reload.update(|n| *n += 1);
         });
@@ -288,6 +290,7 @@ fn Directory(
                 if let Some(n) = found {
                     downloaded.set(Some(n));
                     selected.set(Vec::new());
+                    clear_field("b-password");
                     reload.update(|r| *r += 1);
                 }
                 if found.is_some() || ticks.get_value() > 240 {
@@ -642,6 +645,15 @@ fn bulk_fields(ev: &leptos::ev::MouseEvent) -> Option<BulkFields> {
 #[cfg(not(feature = "hydrate"))]
 fn bulk_fields(_: &leptos::ev::MouseEvent) -> Option<BulkFields> {
     None
+}
+
+/// Empties a form field (a confirmation password once its action is done).
+#[cfg(feature = "hydrate")]
+fn clear_field(id: &str) {
+    use wasm_bindgen::JsValue;
+    if let Some(el) = document().get_element_by_id(id) {
+        let _ = js_sys::Reflect::set(&el, &JsValue::from_str("value"), &JsValue::from_str(""));
+    }
 }
 
 /// Reads and deletes a script-readable cookie (`document.cookie`).

@@ -124,6 +124,36 @@ pub fn PasskeyConfirm() -> impl IntoView {
     }
 }
 
+/// Empties `form` once `done` turns true: a finished dangerous action leaves no password or
+/// tick behind, so nothing stays armed for a second, accidental run.
+pub fn reset_when(
+    done: impl Fn() -> bool + Send + Sync + 'static,
+    form: NodeRef<leptos::html::Form>,
+) {
+    Effect::new(move |_| {
+        if done() {
+            if let Some(f) = form.get() {
+                f.reset();
+            }
+        }
+    });
+}
+
+/// Empties one field (a confirmation password) once `done` turns true, where the rest of the
+/// form shows saved values that must stay.
+pub fn clear_when(
+    done: impl Fn() -> bool + Send + Sync + 'static,
+    input: NodeRef<leptos::html::Input>,
+) {
+    Effect::new(move |_| {
+        if done() {
+            if let Some(i) = input.get() {
+                i.set_value("");
+            }
+        }
+    });
+}
+
 /// The zone times are shown in, as a `Copy` handle views can move into every closure.
 #[derive(Clone, Copy)]
 pub struct Times(StoredValue<crate::zone::Zone>);

@@ -653,3 +653,123 @@ async fn expired_sessions_are_purged() {
     assert_eq!(whoami(&app, &a).await, None);
     app.stop().await;
 }
+
+/// The zone a user chooses: a name not in the IANA database is refused and changes nothing;
+/// a real one is remembered, set in the browser (`tz` + `tz_set`), given again at every
+/// sign-in, and pages render in it (`<html data-tz>`, offsets in the times).
+async fn a_chosen_time_zone(backend: Backend) {
+    let app = crate::helpers::spawn_backend_with(
+        backend,
+        &[("CERTPORTAL_TIME_ZONE", "Europe/Berlin".into())],
+    )
+    .await;
+    let token = activated_user(&app, "sakura", false).await;
+    let cookie = format!("certportal={token}");
+    let set_cookies = |r: &reqwest::Response| -> Vec<String> {
+        r.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let page = |c: String| {
+        let base = app.base.clone();
+        async move {
+            client()
+                .get(format!("{base}/account"))
+                .header(COOKIE, c)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    // Without a choice and without the script's cookie: the portal's zone.
+    assert!(page(cookie.clone())
+        .await
+        .contains(r#"data-tz="Europe/Berlin""#));
+    for bad in [
+        "Mars/Olympus_Mons",
+        "../../etc/passwd",
+        "Asia/Tokyo; tz_set=1",
+    ] {
+        let r = call(&app, "set_time_zone", &[("zone", bad)], Some(&cookie)).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        assert!(
+            set_cookies(&r).iter().all(|c| !c.starts_with("tz")),
+            "{bad}"
+        );
+        assert!(r.text().await.unwrap().contains("invalid_time_zone"));
+    }
+    let mut c = app.services.conn().await.unwrap();
+    let id = app::ssr::db::user_by_login(&mut c, "sakura")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(
+        app::ssr::db::user_time_zone(&mut c, &id).await.unwrap(),
+        None
+    );
+    // Signed out, nothing is remembered.
+    let r = call(&app, "set_time_zone", &[("zone", "Asia/Tokyo")], None).await;
+    assert_eq!(r.status(), 401);
+
+    let r = call(
+        &app,
+        "set_time_zone",
+        &[("zone", "Asia/Tokyo")],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let sc = set_cookies(&r);
+    assert!(sc.contains(&"tz=Asia/Tokyo".to_string()), "{sc:?}");
+    assert!(sc.contains(&"tz_set=1".to_string()), "{sc:?}");
+    assert_eq!(
+        app::ssr::db::user_time_zone(&mut c, &id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Asia/Tokyo")
+    );
+    drop(c);
+    // A new browser: the sign-in hands the choice over, and pages render in it.
+    let r = call(
+        &app,
+        "login",
+        &[("login", "sakura"), ("password", PW)],
+        None,
+    )
+    .await;
+    let sc = set_cookies(&r);
+    assert!(sc.contains(&"tz=Asia/Tokyo".to_string()), "{sc:?}");
+    let fresh = session_cookie(&r).unwrap();
+    let html = page(format!("certportal={fresh}; tz=Asia/Tokyo; tz_set=1")).await;
+    assert!(html.contains(r#"data-tz="Asia/Tokyo""#));
+    assert!(html.contains("(UTC+9)"), "times carry the offset");
+    // A cookie naming no zone falls back to the portal's.
+    let html = page(format!("certportal={fresh}; tz=Nowhere/Atlantis")).await;
+    assert!(html.contains(r#"data-tz="Europe/Berlin""#));
+    // Automatic again, with the browser's zone from the page script: not pinned.
+    let r = call(
+        &app,
+        "set_time_zone",
+        &[("zone", ""), ("browser", "America/New_York")],
+        Some(&format!("certportal={fresh}")),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let sc = set_cookies(&r);
+    assert!(sc.contains(&"tz=America/New_York".to_string()), "{sc:?}");
+    assert!(sc.contains(&"tz_set=".to_string()), "pin removed: {sc:?}");
+    let mut c = app.services.conn().await.unwrap();
+    assert_eq!(
+        app::ssr::db::user_time_zone(&mut c, &id).await.unwrap(),
+        None
+    );
+}
+crate::both!(chosen_time_zone, a_chosen_time_zone);
