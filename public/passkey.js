@@ -198,3 +198,48 @@ document.addEventListener('submit', (ev) => {
     /* the server falls back to the portal's zone */
   }
 });
+
+// The phone's pickup page runs no WebAssembly (it is two buttons and instructions): while a
+// bundle is being made after the tap on a .p12/.pfx download, the button is disabled and
+// says so, and the page asks every second whether the download went through, then shows
+// it (a reload renders "Downloaded"); after 30 s without an answer the button comes back.
+document.addEventListener('submit', (ev) => {
+  const form = ev.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-bundle')) return;
+  const button = form.querySelector('button[type=submit]');
+  if (!button) return;
+  if (button.getAttribute('aria-busy') === 'true') {
+    ev.preventDefault();
+    return;
+  }
+  const label = button.textContent;
+  button.setAttribute('aria-busy', 'true');
+  button.textContent = button.dataset.busyLabel || label;
+  // Disabled after the submission has started (a disabled button would stop it).
+  setTimeout(() => { button.disabled = true; }, 0);
+  let polls = 0;
+  const done = () => {
+    clearInterval(timer);
+    button.disabled = false;
+    button.setAttribute('aria-busy', 'false');
+    button.textContent = label;
+  };
+  const timer = setInterval(async () => {
+    polls += 1;
+    if (polls > 30) return done();
+    try {
+      const params = { token: form.dataset.token };
+      if (form.dataset.platform) params.platform = form.dataset.platform;
+      const info = await call('pickup_info', params);
+      if (info.downloaded_at != null) {
+        clearInterval(timer);
+        location.reload();
+      }
+    } catch {
+      /* asked again in a second */
+    }
+  }, 1000);
+});
+
+// Pages without WebAssembly are ready once this script has run (tests wait for it).
+document.body.dataset.ready = 'true';

@@ -86,9 +86,10 @@ export async function launchBrowser() {
   });
 }
 
-/** Waits until the WebAssembly bundle has hydrated the page (it marks <body>). */
+/** Waits until the page is interactive: the WebAssembly bundle has hydrated it (it marks
+ * <body>), or, on a page that ships none (`<html data-wasm="none">`), the page script ran. */
 export async function waitHydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  await page.waitForSelector('body[data-hydrated="true"], html[data-wasm="none"] body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
 }
 
 /** Calls a server function of `portal` with a form body; fails the test unless it answers 200. */

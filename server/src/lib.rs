@@ -13,6 +13,7 @@ use app::ssr::{certs, setup, Services};
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::http::{Extensions, HeaderMap, StatusCode, Version};
 use axum::routing::get;
 use axum::Router;
 use config::Config;
@@ -22,6 +23,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -188,6 +191,17 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             },
             shell,
         ))
+        // Pages and API answers compressed on the fly (brotli at quality 4: quality 11, the
+        // library's default, costs far too much per request); the static files are
+        // precompressed at build time and pass through. A `no-store` answer — a pickup or
+        // link page, a PIN, a bundle — is never compressed: it holds a secret beside text
+        // the request chose, and a compressed length would tell an observer about the secret
+        // (BREACH).
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Precise(4))
+                .compress_when(DefaultPredicate::new().and(not_no_store as fn(StatusCode, Version, &HeaderMap, &Extensions) -> bool)),
+        )
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
@@ -200,6 +214,9 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        // Pages are asked for again every time (they show the current state); the static
+        // files revalidate with `Last-Modified`. Answers that set their own keep it.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
@@ -211,6 +228,17 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         }))
         .layer(SetRequestIdLayer::new(x_request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// Whether a response may be compressed: not when it is `no-store` (see the layer).
+fn not_no_store(_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions) -> bool {
+    !headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
+        })
 }
 
 /// A request path as logged: the secret segment after `/pickup/`, `/setup/` or `/activate/`

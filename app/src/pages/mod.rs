@@ -27,9 +27,10 @@ use leptos_router::{path, SsrMode};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
     let zone = initial_zone();
+    let wasm = page_uses_wasm(&request_path());
     view! {
         <!DOCTYPE html>
-        <html lang=lang.code() data-tz=zone.name().to_string()>
+        <html lang=lang.code() data-tz=zone.name().to_string() data-wasm=if wasm { "app" } else { "none" }>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -37,13 +38,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <script type="module" src="/passkey.js"></script>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                {wasm.then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Whether the page at `path` loads the WebAssembly bundle. The phone's pickup page does
+/// not: it is server-rendered HTML and plain forms, with `public/passkey.js` for its busy
+/// state, so a phone gets it in a few kilobytes.
+pub fn page_uses_wasm(path: &str) -> bool {
+    !path.starts_with("/pickup/")
+}
+
+/// The path of the request being rendered (on the server; empty elsewhere).
+fn request_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>()
+            .map(|p| p.uri.path().to_string())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        String::new()
     }
 }
 
@@ -369,5 +391,26 @@ fn NotFound() -> impl IntoView {
                 <a href="/">{move || t(lang.get(), Msg::BackHome)}</a>
             </p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_uses_wasm;
+
+    #[test]
+    fn only_the_pickup_page_goes_without_webassembly() {
+        assert!(!page_uses_wasm("/pickup/abc123"));
+        assert!(!page_uses_wasm("/pickup/abc123/"));
+        for p in [
+            "/",
+            "/certificates",
+            "/certificates/x/link",
+            "/admin/users",
+            "/pickupx",
+            "/login",
+        ] {
+            assert!(page_uses_wasm(p), "{p}");
+        }
     }
 }

@@ -22,35 +22,15 @@ pub fn PickupPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
-    // While a bundle is being made (after the tap on a .p12/.pfx download), the button is
-    // disabled and the page asks every second whether the download went through, then says
-    // so; after 30 s without an answer the button comes back.
-    let busy = RwSignal::new(false);
-    let tick = RwSignal::new(0u32);
-    #[cfg(feature = "hydrate")]
-    let polls = RwSignal::new(0u32);
+    // This page ships no WebAssembly (see `page_uses_wasm`): it is server-rendered HTML and
+    // plain forms. While a bundle is being made after the tap on a .p12/.pfx download,
+    // `public/passkey.js` disables the button, says so (`data-busy-label`) and asks every
+    // second whether the download went through (`data-bundle`, `data-token`,
+    // `data-platform`), then reloads; after 30 s without an answer the button comes back.
     let info = Resource::new(
-        move || (token(), query.read().get("platform"), tick.get()),
-        |(tok, platform, _)| pickup_info(tok, platform),
+        move || (token(), query.read().get("platform")),
+        |(tok, platform)| pickup_info(tok, platform),
     );
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if busy.get() {
-            polls.set(0);
-            if let Ok(h) = set_interval_with_handle(
-                move || {
-                    tick.update(|t| *t += 1);
-                    polls.update(|n| *n += 1);
-                    if polls.get_untracked() >= 30 {
-                        busy.set(false);
-                    }
-                },
-                std::time::Duration::from_millis(1_000),
-            ) {
-                on_cleanup(move || h.clear());
-            }
-        }
-    });
     view! {
         <section class="card narrow" aria-labelledby="pickup-title">
             <h1 id="pickup-title">{tr(Msg::PickupTitle)}</h1>
@@ -92,20 +72,15 @@ pub fn PickupPage() -> impl IntoView {
                                     // A profile uses nothing up (the device enrolls later): only a
                                     // bundle signed now waits for its download.
                                     let bundle = format != "mobileconfig";
+                                    let asked = query.read_untracked().get("platform").unwrap_or_default();
                                     view! {
                                     <p class="notice ok" role="status" data-testid="pickup-unlocked">{tr(Msg::PickupUnlocked)}</p>
                                     <form method="post" action=format!("/pickup/{tok}/download") class="form" data-testid="download-form"
-                                        on:submit=move |ev| {
-                                            if busy.get_untracked() {
-                                                ev.prevent_default();
-                                            } else if bundle {
-                                                busy.set(true);
-                                            }
-                                        }>
+                                        data-bundle=bundle.then_some("") data-token=tok.clone() data-platform=asked>
                                         <input type="hidden" name="format" value=format/>
                                         <button type="submit" class="primary big" data-testid="download" data-platform=platform.code()
-                                            disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
-                                            {move || if busy.get() { t(lang.get(), Msg::PickupPreparing) } else { t(lang.get(), label) }}
+                                            aria-busy="false" data-busy-label=move || t(lang.get(), Msg::PickupPreparing)>
+                                            {tr(label)}
                                         </button>
                                     </form>
                                     {if apple_scep {

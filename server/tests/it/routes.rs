@@ -164,3 +164,94 @@ async fn start_page_renders_on_the_server_in_both_languages() {
     assert!(bad.text().await.unwrap().contains("invalid_language"));
     app.stop().await;
 }
+
+/// Bytes on the wire: pages compressed (gzip here, read back with `gzip -d`) and asked for
+/// again each time; the static files' precompressed siblings served as they are; a
+/// `no-store` page (the phone's pickup page, which holds a secret beside text the request
+/// chose) never compressed, and shipping no WebAssembly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_caching_and_the_pickup_page_without_webassembly() {
+    let app = spawn(Backend::Sqlite).await;
+    let http = crate::helpers::client();
+    let pkg = app.dir.path().join("site").join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("certportal.css"),
+        "body { margin: 0 }\n".repeat(100),
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("certportal.css.br"),
+        b"brotli bytes made at build time",
+    )
+    .unwrap();
+
+    let home = http
+        .get(format!("{}/", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert_eq!(home.headers()["content-encoding"], "gzip");
+    assert_eq!(home.headers()["cache-control"], "no-cache");
+    assert!(home.headers()["vary"]
+        .to_str()
+        .unwrap()
+        .contains("accept-encoding"));
+    let gz = home.bytes().await.unwrap();
+    let file = app.dir.path().join("home.html.gz");
+    std::fs::write(&file, &gz).unwrap();
+    let html = crate::helpers::ok("gzip", &["-dc", file.to_str().unwrap()]);
+    assert!(html.contains("data-wasm=\"app\""), "{html}");
+    assert!(
+        html.contains("/pkg/certportal.js"),
+        "the start page hydrates"
+    );
+    assert!(gz.len() * 2 < html.len(), "{} → {}", html.len(), gz.len());
+
+    let css = http
+        .get(format!("{}/pkg/certportal.css", app.base))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-encoding"], "br");
+    assert_eq!(
+        css.bytes().await.unwrap().as_ref(),
+        b"brotli bytes made at build time",
+        "the precompressed file, not a second compression"
+    );
+    let plain = http
+        .get(format!("{}/pkg/certportal.css", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(plain
+        .text()
+        .await
+        .unwrap()
+        .starts_with("body { margin: 0 }"));
+
+    let pickup = http
+        .get(format!("{}/pickup/{}", app.base, "a".repeat(43)))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pickup.status(), 200);
+    assert!(pickup.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("no-store"));
+    assert!(
+        pickup.headers().get("content-encoding").is_none(),
+        "no-store is never compressed"
+    );
+    let html = pickup.text().await.unwrap();
+    assert!(html.contains("data-wasm=\"none\""), "{html}");
+    assert!(!html.contains("certportal.wasm") && !html.contains("/pkg/certportal.js"));
+    assert!(html.contains("/pkg/certportal.css"), "still styled");
+}
