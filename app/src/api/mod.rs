@@ -48,14 +48,15 @@ pub async fn portal_info() -> Result<PortalSummary, AppError> {
     let ca = db::ca_by_id(&mut c, &ca_id)
         .await?
         .ok_or(AppError::NOT_FOUND)?;
-    let admins = db::count_admins(&mut c).await?;
+    drop(c);
+    let setup_needed = s.setup_needed().await?;
     Ok(PortalSummary {
         ca_id: ca.id,
         ca_subject: ca.subject,
         ca_fingerprint: ca.fingerprint_sha256,
         ca_not_after: ca.not_after,
         crl_next_update: ca.crl_next_update,
-        setup_needed: admins == 0,
+        setup_needed,
     })
 }
 

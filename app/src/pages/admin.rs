@@ -221,7 +221,8 @@ fn Directory(
     let back = page_href(&q, &dept, &status, page.page);
     let selected = RwSignal::new(Vec::<String>::new());
     let bulk_error = RwSignal::new(None::<AppError>);
-    // With JavaScript: one call per user, so the page can show progress. What is sent is read
+    // With JavaScript: one call per 50 users, so the page can show progress (the server
+    // writes each call as one batch, with one CRL per CA). What is sent is read
     // from the form at the moment of the click — the ticked users, the date, "remove
     // existing", the password — so it is always what the screen shows.
     let run_create = move |ev: leptos::ev::MouseEvent| {
@@ -243,10 +244,10 @@ fn Directory(
         leptos::task::spawn_local(async move {
             let total = users.len();
             let mut rows = Vec::new();
-            for (i, u) in users.into_iter().enumerate() {
-                progress.set(Some((i, total)));
+            for (i, chunk) in users.chunks(50).enumerate() {
+                progress.set(Some((i * 50, total)));
                 match admin_bulk_create(
-                    Some(vec![u]),
+                    Some(chunk.to_vec()),
                     Some(end.clone()),
                     remove.clone(),
                     password.take(),

@@ -43,8 +43,8 @@ pub async fn check_end_date(s: &Services, not_after: Option<i64>) -> Result<(), 
     Ok(())
 }
 
-/// Rule 2 for each user in turn: a `ready` enrollment (the user picks it up through a link),
-/// with or without removing their existing certificates first.
+/// Rule 2 for each user: a `ready` enrollment (the user picks it up through a link), with or
+/// without removing their existing certificates first.
 pub async fn bulk_create(
     s: &Services,
     actor: &Actor,
@@ -52,15 +52,16 @@ pub async fn bulk_create(
     not_after: Option<i64>,
     remove_existing: bool,
 ) -> Vec<UserOutcome<db::EnrollmentRow>> {
-    for_each_user(s, user_ids, |id| {
+    in_batches(s, user_ids, |tx, id| {
+        let (s, actor) = (s.clone(), actor.clone());
         let req = NewEnrollment {
-            user_id: id.to_string(),
+            user_id: id,
             device_label: Default::default(),
             not_after,
             remove_existing,
             renews_certificate_id: None,
         };
-        async move { certs::create_enrollment(s, actor, &req).await }
+        Box::pin(async move { certs::create_enrollment_unpublished(&s, tx, &actor, &req).await })
     })
     .await
 }
@@ -86,6 +87,98 @@ where
         });
     }
     out
+}
+
+/// Users per transaction in a bulk run: each batch holds the write lock for a moment, so
+/// other requests go on between batches.
+pub const BULK_BATCH: usize = 100;
+
+/// One user's change inside a batch's transaction: its result and the CAs whose CRL must be
+/// republished.
+type BatchStep<'c, T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(T, Vec<String>), CertError>> + Send + 'c>,
+>;
+
+/// Runs `change` for each user, [`BULK_BATCH`] users per transaction, each user inside its
+/// own savepoint (a refused user changes nothing and does not stop the others). Each
+/// affected CA's CRL is republished once per batch, in the batch's transaction, so the
+/// revocations and the CRL that lists them commit together — and a run of n users signs
+/// n / BULK_BATCH CRLs, not n.
+async fn in_batches<T, F>(s: &Services, user_ids: &[String], change: F) -> Vec<UserOutcome<T>>
+where
+    F: for<'c> Fn(&'c mut db::Conn, String) -> BatchStep<'c, T>,
+{
+    let mut out = Vec::with_capacity(user_ids.len());
+    for batch in user_ids.chunks(BULK_BATCH) {
+        let results = run_batch(s, batch, &change).await;
+        for (id, result) in batch.iter().zip(results) {
+            out.push(UserOutcome {
+                login: login_of(s, id).await,
+                user_id: id.clone(),
+                result,
+            });
+        }
+    }
+    out
+}
+
+/// One batch of [`in_batches`]: a result per user, in order.
+async fn run_batch<T, F>(s: &Services, batch: &[String], change: &F) -> Vec<Result<T, CertError>>
+where
+    F: for<'c> Fn(&'c mut db::Conn, String) -> BatchStep<'c, T>,
+{
+    use sqlx::Acquire;
+    let failed = |n: usize, e: &dyn std::fmt::Display| -> Vec<Result<T, CertError>> {
+        (0..n)
+            .map(|_| Err(CertError::Internal(e.to_string())))
+            .collect()
+    };
+    let mut tx = match s.db.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return failed(batch.len(), &e),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    let mut crl_cas: Vec<String> = Vec::new();
+    for id in batch {
+        let mut sp = match (*tx).begin().await {
+            Ok(sp) => sp,
+            Err(e) => return failed(batch.len(), &e),
+        };
+        match change(&mut sp, id.clone()).await {
+            Ok((value, cas)) => {
+                if let Err(e) = sp.commit().await {
+                    return failed(batch.len(), &e);
+                }
+                for ca in cas {
+                    if !crl_cas.contains(&ca) {
+                        crl_cas.push(ca);
+                    }
+                }
+                results.push(Ok(value));
+            }
+            Err(e) => {
+                if let Err(e) = sp.rollback().await {
+                    return failed(batch.len(), &e);
+                }
+                results.push(Err(e));
+            }
+        }
+    }
+    let published = async {
+        let now = s.now();
+        let policy = s.policy(&mut tx).await?;
+        for ca_id in &crl_cas {
+            let signer = s.signer(ca_id).await?;
+            publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+        }
+        tx.commit().await?;
+        Ok::<(), CertError>(())
+    }
+    .await;
+    match published {
+        Ok(()) => results,
+        Err(e) => failed(batch.len(), &e),
+    }
 }
 
 /// A bundle made by "Create & Download" for one user: the PKCS#12 and its PIN.
@@ -164,7 +257,7 @@ pub async fn create_and_deliver(
     })
 }
 
-/// "Create & Download" for each user in turn.
+/// "Create & Download" for each user, in batches like [`bulk_create`].
 pub async fn bulk_create_and_download(
     s: &Services,
     actor: &Actor,
@@ -172,8 +265,32 @@ pub async fn bulk_create_and_download(
     not_after: Option<i64>,
     remove_existing: bool,
 ) -> Vec<UserOutcome<HandOver>> {
-    for_each_user(s, user_ids, |id| {
-        create_and_download(s, actor, id, not_after, remove_existing, None)
+    in_batches(s, user_ids, |tx, id| {
+        let (s, actor) = (s.clone(), actor.clone());
+        Box::pin(async move {
+            let (s, actor) = (&s, &actor);
+            let req = NewEnrollment {
+                user_id: id,
+                device_label: Default::default(),
+                not_after,
+                remove_existing,
+                renews_certificate_id: None,
+            };
+            let (e, cas) = certs::create_enrollment_unpublished(s, tx, actor, &req).await?;
+            let pin = s.authority.pin_for_handover(&e.id)?;
+            let picked = certs::pick_up_in(s, tx, actor, &e.id, &pin, None).await?;
+            db::mark_handover(tx, &picked.certificate.id).await?;
+            Ok((
+                HandOver {
+                    login: picked.user.login.clone(),
+                    serial_hex: picked.certificate.serial_hex.clone(),
+                    not_after: picked.certificate.not_after,
+                    pin,
+                    p12: picked.p12,
+                },
+                cas,
+            ))
+        })
     })
     .await
 }

@@ -100,6 +100,23 @@ pub(crate) async fn create_enrollment_in(
     actor: &Actor,
     req: &NewEnrollment,
 ) -> Result<EnrollmentRow, CertError> {
+    let (e, crl_cas) = create_enrollment_unpublished(s, tx, actor, req).await?;
+    let policy = s.policy(&mut *tx).await?;
+    for ca_id in crl_cas {
+        let signer = s.signer(&ca_id).await?;
+        publish_crl(&mut *tx, &signer, s.now(), policy.crl_next_update_days).await?;
+    }
+    Ok(e)
+}
+
+/// [`create_enrollment_in`] without republishing the CRLs: returns the CAs whose CRL the
+/// caller must republish in the same transaction (a bulk run does it once per batch).
+pub(crate) async fn create_enrollment_unpublished(
+    s: &Services,
+    tx: &mut Conn,
+    actor: &Actor,
+    req: &NewEnrollment,
+) -> Result<(EnrollmentRow, Vec<String>), CertError> {
     let now = s.now();
     let user = db::user_by_id(&mut *tx, &req.user_id)
         .await?
@@ -151,7 +168,7 @@ pub(crate) async fn create_enrollment_in(
         // instances) reuses it. Decided under the user's lock taken above.
         if !req.remove_existing {
             if let Some(open) = db::link_rows::open_renewal_of(&mut *tx, old_id).await? {
-                return Ok(open);
+                return Ok((open, Vec::new()));
             }
         }
     }
@@ -247,11 +264,7 @@ pub(crate) async fn create_enrollment_in(
         ),
     )
     .await?;
-    for ca_id in crl_cas {
-        let signer = s.signer(&ca_id).await?;
-        publish_crl(&mut *tx, &signer, now, policy.crl_next_update_days).await?;
-    }
-    Ok(e)
+    Ok((e, crl_cas))
 }
 
 /// What a pickup hands out. Holds the bundle (and thus the key, encrypted under the PIN).

@@ -79,6 +79,10 @@ pub struct Services {
     pub metrics_token: Option<Secret>,
     /// The zone times are shown in when neither the user nor their browser chose one.
     pub time_zone: crate::zone::Zone,
+    /// Set once an active administrator is known to exist. It never goes back: the last
+    /// active administrator can be neither demoted nor deactivated. Spares the anonymous
+    /// start page a count over the users on every request.
+    pub admin_seen: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Services {
@@ -144,6 +148,7 @@ impl Services {
             metrics: Arc::default(),
             thresholds: Default::default(),
             time_zone: Default::default(),
+            admin_seen: Default::default(),
             mailer: None,
             metrics_token: None,
         };
@@ -162,6 +167,21 @@ impl Services {
             clock: Arc::new(FixedClock(self.clock.now())),
             ..self
         }
+    }
+
+    /// Whether first-run setup is still needed (no active administrator). Counted until an
+    /// administrator exists, then answered from memory.
+    pub async fn setup_needed(&self) -> Result<bool, super::db::DbError> {
+        use std::sync::atomic::Ordering;
+        if self.admin_seen.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let mut c = self.conn().await?;
+        let none = super::db::count_admins(&mut c).await? == 0;
+        if !none {
+            self.admin_seen.store(true, Ordering::Release);
+        }
+        Ok(none)
     }
 
     /// Whether the portal is served over HTTPS (cookies get `Secure` and `__Host-`).

@@ -44,3 +44,16 @@ pub async fn portal() -> Bench {
 pub fn rate(n: usize, t: Instant) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
+
+/// This process's resident set size in kB (`VmRSS` in `/proc/self/status`).
+#[allow(dead_code)] // not every bench binary uses it
+pub fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1354,3 +1354,38 @@ async fn console(backend: Backend) {
     app.stop().await;
 }
 both!(console_flows, console);
+
+/// A bulk run with "remove existing" signs one CRL per batch, not one per certificate
+/// (which made long runs quadratic), and that CRL lists every certificate it revoked.
+async fn bulk_crl_once_per_batch(backend: Backend) {
+    use app::ssr::admin;
+    use app::ssr::audit::Actor;
+    use x509_parser::prelude::FromDer;
+    let app = spawn(backend).await;
+    let s = &app.services;
+    let mut ids = Vec::new();
+    for login in ["dan", "eve", "fay", "gus"] {
+        ids.push(with_certificate(&app, login).await.1);
+    }
+    let ca = |app: &TestApp| {
+        let s = app.services.clone();
+        async move {
+            let mut c = s.conn().await.unwrap();
+            let id = s.current_ca_id(&mut c).await.unwrap();
+            app::ssr::db::ca_by_id(&mut c, &id).await.unwrap().unwrap()
+        }
+    };
+    let before = ca(&app).await.crl_number;
+    let out = admin::bulk_create(s, &Actor::cli(), &ids, None, true).await;
+    assert!(out.iter().all(|o| o.result.is_ok()));
+    let after = ca(&app).await;
+    assert_eq!(after.crl_number, before + 1, "one CRL for the batch");
+    let der = after.crl_der.unwrap();
+    let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&der).unwrap();
+    assert_eq!(
+        crl.iter_revoked_certificates().count(),
+        4,
+        "every revoked certificate listed"
+    );
+}
+crate::both!(bulk_crl_once_per_batch_runs, bulk_crl_once_per_batch);

@@ -1,0 +1,67 @@
+// Bytes on the wire (issue 17), counted as Chromium counts them (CDP
+// Network.loadingFinished.encodedDataLength, a cold cache, a phone): the pickup page a phone
+// opens from the QR code stays under 60 KiB and loads no WebAssembly; pages that do hydrate
+// get the bundle precompressed (brotli), never raw.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPortal, launchBrowser, api, firstAdmin, PHONE } from '../support/portal.mjs';
+
+let portal;
+let browser;
+let adminCookie;
+const PASSWORD = 'correct horse battery staple';
+
+before(async () => {
+  portal = await startPortal();
+  browser = await launchBrowser();
+  adminCookie = await firstAdmin(portal, PASSWORD);
+});
+
+after(async () => {
+  await browser?.close();
+  await portal?.stop();
+});
+
+/** Opens `url` in a fresh phone context; returns { total, byUrl } in bytes on the wire. */
+async function weigh(url, cookie) {
+  const ctx = await browser.newContext({ ...PHONE, locale: 'ja-JP' });
+  if (cookie) await ctx.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], url: portal.base }]);
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const urls = new Map();
+  const byUrl = new Map();
+  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, { url: e.response.url, encoding: e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] }));
+  cdp.on('Network.loadingFinished', (e) => {
+    const r = urls.get(e.requestId);
+    if (r) byUrl.set(r.url, { bytes: e.encodedDataLength, encoding: r.encoding });
+  });
+  await page.goto(url, { waitUntil: 'networkidle' });
+  await ctx.close();
+  const total = [...byUrl.values()].reduce((n, r) => n + r.bytes, 0);
+  return { total, byUrl };
+}
+
+test('the phone\'s pickup page is under 60 KiB on the wire and loads no WebAssembly', async () => {
+  const { json: link } = await api(portal, 'admin_create_user', { login: 'mori', display_name: 'Mori', email: 'mori@example.com' }, adminCookie);
+  const token = String(link.url ?? link).split('/').pop();
+  const { headers } = await api(portal, 'activate', { token, password: PASSWORD });
+  const cookie = headers.get('set-cookie').split(';')[0];
+  const { json: entry } = await api(portal, 'request_certificate', { device_label: 'iPhone' }, cookie);
+  const { json: answer } = await api(portal, 'show_renewal_link', { entry }, cookie);
+  const { total, byUrl } = await weigh(answer.Link.url);
+  const list = [...byUrl].map(([u, r]) => `${r.bytes}\t${r.encoding ?? '-'}\t${new URL(u).pathname.replace(/\/pickup\/[^/]+/, '/pickup/…')}`).join('\n');
+  console.log(`pickup page: ${total} bytes on the wire\n${list}`);
+  assert.ok(![...byUrl.keys()].some((u) => u.endsWith('.wasm')), list);
+  assert.ok(total <= 60 * 1024, `${total} bytes\n${list}`);
+});
+
+test('a page that hydrates gets its WebAssembly and script precompressed', async () => {
+  const { total, byUrl } = await weigh(`${portal.base}/`);
+  const wasm = [...byUrl].find(([u]) => u.endsWith('.wasm'));
+  assert.ok(wasm, 'the start page hydrates');
+  assert.equal(wasm[1].encoding, 'br', 'brotli, precompressed at build');
+  const js = [...byUrl].find(([u]) => /\/pkg\/certportal[^/]*\.js$/.test(u));
+  assert.equal(js[1].encoding, 'br');
+  console.log(`start page: ${total} bytes on the wire (wasm ${wasm[1].bytes})`);
+});
