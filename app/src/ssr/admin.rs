@@ -52,7 +52,7 @@ pub async fn bulk_create(
     not_after: Option<i64>,
     remove_existing: bool,
 ) -> Vec<UserOutcome<db::EnrollmentRow>> {
-    in_batches(s, user_ids, |tx, id| {
+    in_batches(s, user_ids, (BULK_BATCH, BULK_BATCH_MAX), |tx, id| {
         let (s, actor) = (s.clone(), actor.clone());
         let req = NewEnrollment {
             user_id: id,
@@ -89,9 +89,17 @@ where
     out
 }
 
-/// Users per transaction in a bulk run: each batch holds the write lock for a moment, so
-/// other requests go on between batches.
+/// Users per transaction in a bulk run, at least: each batch holds the write lock for a
+/// moment, so other requests go on between batches. A batch grows to a quarter of the
+/// entries of the CRL it republishes (at most [`BULK_BATCH_MAX`]): signing a CRL costs in
+/// proportion to its entries, so the CRLs a run signs cost in proportion to the run, not to
+/// the run times the CRL.
 pub const BULK_BATCH: usize = 100;
+pub const BULK_BATCH_MAX: usize = 1_000;
+/// The same for "Create & Download", whose every user also costs a key, a signature and a
+/// PKCS#12 (about 2.5 ms) inside the transaction.
+pub const BUNDLE_BATCH: usize = 20;
+pub const BUNDLE_BATCH_MAX: usize = 200;
 
 /// One user's change inside a batch's transaction: its result and the CAs whose CRL must be
 /// republished.
@@ -99,18 +107,30 @@ type BatchStep<'c, T> = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<(T, Vec<String>), CertError>> + Send + 'c>,
 >;
 
-/// Runs `change` for each user, [`BULK_BATCH`] users per transaction, each user inside its
+/// Runs `change` for each user, `batch.0` to `batch.1` users per transaction (see
+/// [`BULK_BATCH`]), each user inside its
 /// own savepoint (a refused user changes nothing and does not stop the others). Each
 /// affected CA's CRL is republished once per batch, in the batch's transaction, so the
 /// revocations and the CRL that lists them commit together — and a run of n users signs
-/// n / BULK_BATCH CRLs, not n.
-async fn in_batches<T, F>(s: &Services, user_ids: &[String], change: F) -> Vec<UserOutcome<T>>
+/// a few CRLs, not n.
+async fn in_batches<T, F>(
+    s: &Services,
+    user_ids: &[String],
+    (least, most): (usize, usize),
+    change: F,
+) -> Vec<UserOutcome<T>>
 where
     F: for<'c> Fn(&'c mut db::Conn, String) -> BatchStep<'c, T>,
 {
+    let (least, most) = (least.max(1), most.max(least).max(1));
     let mut out = Vec::with_capacity(user_ids.len());
-    for batch in user_ids.chunks(BULK_BATCH) {
-        let results = run_batch(s, batch, &change).await;
+    let mut rest = user_ids;
+    let mut size = least;
+    while !rest.is_empty() {
+        let (batch, next) = rest.split_at(size.min(rest.len()));
+        rest = next;
+        let (results, crl_entries) = run_batch(s, batch, &change).await;
+        size = (crl_entries / 4).clamp(least, most);
         for (id, result) in batch.iter().zip(results) {
             out.push(UserOutcome {
                 login: login_of(s, id).await,
@@ -123,15 +143,20 @@ where
 }
 
 /// One batch of [`in_batches`]: a result per user, in order.
-async fn run_batch<T, F>(s: &Services, batch: &[String], change: &F) -> Vec<Result<T, CertError>>
+async fn run_batch<T, F>(
+    s: &Services,
+    batch: &[String],
+    change: &F,
+) -> (Vec<Result<T, CertError>>, usize)
 where
     F: for<'c> Fn(&'c mut db::Conn, String) -> BatchStep<'c, T>,
 {
     use sqlx::Acquire;
-    let failed = |n: usize, e: &dyn std::fmt::Display| -> Vec<Result<T, CertError>> {
-        (0..n)
+    let failed = |n: usize, e: &dyn std::fmt::Display| -> (Vec<Result<T, CertError>>, usize) {
+        let all = (0..n)
             .map(|_| Err(CertError::Internal(e.to_string())))
-            .collect()
+            .collect();
+        (all, 0)
     };
     let mut tx = match s.db.begin().await {
         Ok(tx) => tx,
@@ -167,16 +192,18 @@ where
     let published = async {
         let now = s.now();
         let policy = s.policy(&mut tx).await?;
+        let mut largest = 0;
         for ca_id in &crl_cas {
             let signer = s.signer(ca_id).await?;
-            publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+            let entries = publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
+            largest = largest.max(entries);
         }
         tx.commit().await?;
-        Ok::<(), CertError>(())
+        Ok::<usize, CertError>(largest)
     }
     .await;
     match published {
-        Ok(()) => results,
+        Ok(largest) => (results, largest),
         Err(e) => failed(batch.len(), &e),
     }
 }
@@ -265,7 +292,7 @@ pub async fn bulk_create_and_download(
     not_after: Option<i64>,
     remove_existing: bool,
 ) -> Vec<UserOutcome<HandOver>> {
-    in_batches(s, user_ids, |tx, id| {
+    in_batches(s, user_ids, (BUNDLE_BATCH, BUNDLE_BATCH_MAX), |tx, id| {
         let (s, actor) = (s.clone(), actor.clone());
         Box::pin(async move {
             let (s, actor) = (&s, &actor);

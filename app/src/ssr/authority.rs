@@ -344,13 +344,13 @@ impl Authority {
 }
 
 /// Signs and stores a new CRL for `signer`'s CA with the next CRL number, inside the
-/// caller's transaction, and records it in the history.
+/// caller's transaction, and records it in the history. Returns how many entries it lists.
 pub async fn publish_crl(
     c: &mut Conn,
     signer: &CaSigner,
     now: i64,
     next_update_days: i64,
-) -> Result<Vec<u8>, ServiceError> {
+) -> Result<usize, ServiceError> {
     let number = db::next_crl_number(c, &signer.id).await?;
     let entries = db::revoked_for_ca(c, &signer.id, now).await?;
     let next_update = now + next_update_days * 86_400;
@@ -367,7 +367,7 @@ pub async fn publish_crl(
         &format!("ca={} number={number} entries={}", signer.id, entries.len()),
     )
     .await?;
-    Ok(der)
+    Ok(entries.len())
 }
 
 /// Creates a directory readable only by the owner.
