@@ -386,6 +386,7 @@ test('times are local: the phone shows its own zone with JavaScript, the account
   await Promise.all([d.waitForURL(/zone=saved/), d.click('form[data-zone-form] button[type=submit]')]);
   await d.waitForSelector('[data-testid=zone-saved]');
   assert.match(await d.textContent('[data-testid=zone-now]'), /America\/New_York \(UTC-[45]\)/);
+  await d.screenshot({ path: path.join(SHOTS, 'account-zone-desktop-nojs.png'), fullPage: true });
   assert.match(await d.locator('[data-testid=history-row] td').first().textContent(), /\(UTC-[45]\)$/);
   await d.goto(`${portal.base}/certificates`);
   assert.match(await d.locator('dd', { hasText: '(UTC-' }).first().textContent(), /\(UTC-[45]\)/);
@@ -475,6 +476,7 @@ test('the directory shows who has not activated yet, with the way to a new link 
   await signIn(page, false);
   const badge = page.locator('[data-testid=user-row][data-login="hirano"] [data-testid=not-activated]');
   assert.equal((await badge.textContent()).trim(), '未有効化');
+  await page.screenshot({ path: path.join(SHOTS, 'directory-not-activated-ja.png'), fullPage: true });
   assert.equal(await page.locator('[data-testid=user-row][data-login="admin"] [data-testid=not-activated]').count(), 0);
   await Promise.all([page.waitForURL(/#activation$/), badge.click()]);
   await page.fill('#act-pw', PASSWORD);
