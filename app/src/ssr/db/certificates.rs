@@ -99,17 +99,29 @@ pub async fn certificates_for_user(
     rows.iter().map(certificate_from).collect()
 }
 
+/// The query of [`active_certificates_for_user`]. `+not_after` keeps SQLite on the user's
+/// index (`certificates_user`): with a plain `not_after` it picks the expiry index and reads
+/// every issued certificate of every user — on each revocation, each "remove existing" of a
+/// bulk run, each page's expiry banner. The unary plus changes nothing in PostgreSQL.
+fn active_for_user_sql() -> String {
+    format!(
+        "SELECT {CERT_COLS} FROM certificates WHERE user_id = $1 AND state = 'issued' \
+         AND +not_after > $2 ORDER BY created_at, id"
+    )
+}
+
+/// The query of [`revoked_for_ca`], on the CA's index (see [`active_for_user_sql`]).
+const REVOKED_FOR_CA: &str = "SELECT serial_hex, revoked_at, revocation_reason FROM certificates \
+     WHERE ca_id = $1 AND state IN ('revoked','superseded') AND +not_after > $2 \
+     ORDER BY revoked_at, serial_hex";
+
 /// Certificates stored as `issued` and not yet past `not_after` at `now`.
 pub async fn active_certificates_for_user(
     c: &mut Conn,
     user_id: &str,
     now: i64,
 ) -> Result<Vec<CertificateRow>, DbError> {
-    let sql = format!(
-        "SELECT {CERT_COLS} FROM certificates WHERE user_id = $1 AND state = 'issued' \
-         AND not_after > $2 ORDER BY created_at, id"
-    );
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(&active_for_user_sql())
         .bind(user_id)
         .bind(now)
         .fetch_all(&mut *c)
@@ -157,15 +169,11 @@ pub async fn revoked_for_ca(
     ca_id: &str,
     now: i64,
 ) -> Result<Vec<RevokedEntry>, DbError> {
-    let rows = sqlx::query(
-        "SELECT serial_hex, revoked_at, revocation_reason FROM certificates \
-         WHERE ca_id = $1 AND state IN ('revoked','superseded') AND not_after > $2 \
-         ORDER BY revoked_at, serial_hex",
-    )
-    .bind(ca_id)
-    .bind(now)
-    .fetch_all(&mut *c)
-    .await?;
+    let rows = sqlx::query(REVOKED_FOR_CA)
+        .bind(ca_id)
+        .bind(now)
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(RevokedEntry {
@@ -231,4 +239,43 @@ pub async fn handover_certificates(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-user and per-CA lookups read the user's or the CA's rows through their own
+    /// index. With the expiry index (what SQLite chose before `+not_after`) every revocation
+    /// and every signed-in page read all issued certificates: bulk runs grew quadratic.
+    #[tokio::test]
+    async fn per_user_and_per_ca_lookups_use_their_index() {
+        use sqlx::Row;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let db = crate::ssr::db::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        for (sql, index) in [
+            (active_for_user_sql(), "certificates_user"),
+            (REVOKED_FOR_CA.to_string(), "certificates_ca"),
+            (
+                super::super::mail_rows::NEAREST_ISSUED.to_string(),
+                "certificates_user",
+            ),
+        ] {
+            let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind("user or CA")
+                .bind(0i64)
+                .fetch_all(db.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
+            assert!(
+                plan.iter().any(|d| d.contains(&format!("INDEX {index} "))),
+                "{sql}\n{plan:?}"
+            );
+        }
+    }
 }

@@ -429,6 +429,12 @@ pub async fn mail_recipient(
     .transpose()
 }
 
+/// The query of [`nearest_issued`], on the user's index (`+not_after`: see
+/// `certificates::active_for_user_sql`); it runs for every page a signed-in user opens.
+pub(crate) const NEAREST_ISSUED: &str =
+    "SELECT enrollment_id, device_label, not_after FROM certificates \
+     WHERE user_id = $1 AND state = 'issued' AND +not_after > $2 ORDER BY +not_after LIMIT 1";
+
 /// The user's issued certificate that ends first (and has not ended): (enrollment id, device
 /// label, end).
 pub async fn nearest_issued(
@@ -436,15 +442,11 @@ pub async fn nearest_issued(
     user_id: &str,
     now: i64,
 ) -> Result<Option<(String, String, i64)>, DbError> {
-    let row = sqlx::query(
-        "SELECT enrollment_id, device_label, not_after FROM certificates \
-         WHERE user_id = $1 AND state = 'issued' AND not_after > $2 \
-         ORDER BY not_after LIMIT 1",
-    )
-    .bind(user_id)
-    .bind(now)
-    .fetch_optional(&mut *c)
-    .await?;
+    let row = sqlx::query(NEAREST_ISSUED)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(&mut *c)
+        .await?;
     row.map(|r| {
         Ok((
             get_str(&r, "enrollment_id")?,
