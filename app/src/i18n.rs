@@ -1373,18 +1373,6 @@ pub fn install_steps(lang: Lang, p: crate::domain::platform::Platform) -> &'stat
     }
 }
 
-/// `unix` as `YYYY-MM-DD HH:MM UTC` — the same text on the server and in the browser, so
-/// hydration matches (no time zone guessing).
-pub fn fmt_utc(unix: i64) -> String {
-    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
-    let secs = unix.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        (secs % 3600) / 60
-    )
-}
-
 /// `unix` as `YYYY-MM-DD` (UTC).
 pub fn fmt_date(unix: i64) -> String {
     let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
@@ -1498,7 +1486,7 @@ mod tests {
             ),
             format!(
                 "state=ready expires_at={} count=1796000235",
-                fmt_utc(1_796_000_235)
+                crate::zone::Zone::utc().time(1_796_000_235)
             )
         );
         assert_eq!(
@@ -1540,9 +1528,15 @@ mod tests {
         assert_eq!(fmt_relative(Lang::Ja, 23 * 86_400), "23日後");
         assert_eq!(fmt_relative(Lang::Ja, -3 * 86_400), "3日前");
         assert_eq!(fmt_relative(Lang::Ja, -5), "たった今");
-        assert_eq!(fmt_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(fmt_utc(1_767_225_600), "2026-01-01 00:00 UTC");
-        assert_eq!(fmt_utc(1_709_164_799), "2024-02-28 23:59 UTC");
+        assert_eq!(crate::zone::Zone::utc().time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(
+            crate::zone::Zone::utc().time(1_767_225_600),
+            "2026-01-01 00:00 UTC"
+        );
+        assert_eq!(
+            crate::zone::Zone::utc().time(1_709_164_799),
+            "2024-02-28 23:59 UTC"
+        );
         for days in [-800_000, -1, 0, 59, 365, 11_016, 20_788, 2_000_000] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);

@@ -130,9 +130,16 @@ impl Zone {
         }
     }
 
-    /// Every zone name the server's database knows, sorted (for the account page's list).
+    /// Every zone name the server's database knows, sorted (for the account page's list);
+    /// read from the database once per process.
     #[cfg(feature = "ssr")]
     pub fn all_names() -> Vec<String> {
+        static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        NAMES.get_or_init(Self::read_names).clone()
+    }
+
+    #[cfg(feature = "ssr")]
+    fn read_names() -> Vec<String> {
         let mut v: Vec<String> = jiff::tz::db()
             .available()
             .map(|n| n.to_string())
