@@ -54,13 +54,7 @@ pub async fn bulk_create(
 ) -> Vec<UserOutcome<db::EnrollmentRow>> {
     in_batches(s, user_ids, (BULK_BATCH, BULK_BATCH_MAX), |tx, id| {
         let (s, actor) = (s.clone(), actor.clone());
-        let req = NewEnrollment {
-            user_id: id,
-            device_label: Default::default(),
-            not_after,
-            remove_existing,
-            renews_certificate_id: None,
-        };
+        let req = admin_enrollment(id, not_after, remove_existing);
         Box::pin(async move { certs::create_enrollment_unpublished(&s, tx, &actor, &req).await })
     })
     .await
@@ -260,28 +254,57 @@ pub async fn create_and_deliver(
     deliver: &mut (dyn FnMut(&[u8]) -> std::io::Result<()> + Send),
 ) -> Result<HandOver, CertError> {
     let mut tx = s.db.begin().await?;
-    let req = NewEnrollment {
-        user_id: user_id.to_string(),
+    let req = admin_enrollment(user_id.to_string(), not_after, remove_existing);
+    let (handed, crl_cas) = hand_over_in(s, &mut tx, actor, &req, form).await?;
+    let policy = s.policy(&mut tx).await?;
+    for ca_id in crl_cas {
+        let signer = s.signer(&ca_id).await?;
+        publish_crl(&mut tx, &signer, s.now(), policy.crl_next_update_days).await?;
+    }
+    deliver(&handed.p12)
+        .map_err(|e| CertError::Internal(format!("cannot deliver the bundle: {e}")))?;
+    tx.commit().await?;
+    Ok(handed)
+}
+
+/// An enrollment an administrator makes for a user (bulk Create, Create & Download).
+fn admin_enrollment(
+    user_id: String,
+    not_after: Option<i64>,
+    remove_existing: bool,
+) -> NewEnrollment {
+    NewEnrollment {
+        user_id,
         device_label: Default::default(),
         not_after,
         remove_existing,
         renews_certificate_id: None,
-    };
-    let e = certs::create_enrollment_in(s, &mut tx, actor, &req).await?;
+    }
+}
+
+/// "Create & Download" inside the caller's transaction: the enrollment, picked up at once
+/// under a derived PIN. Returns the bundle and the CAs whose CRL the caller must republish
+/// in the same transaction.
+async fn hand_over_in(
+    s: &Services,
+    tx: &mut db::Conn,
+    actor: &Actor,
+    req: &NewEnrollment,
+    form: Option<P12Form>,
+) -> Result<(HandOver, Vec<String>), CertError> {
+    let (e, cas) = certs::create_enrollment_unpublished(s, tx, actor, req).await?;
     // Derived, not stored: the PIN list is a second download (see `handover_pins`).
     let pin = s.authority.pin_for_handover(&e.id)?;
-    let picked = certs::pick_up_in(s, &mut tx, actor, &e.id, &pin, form).await?;
-    db::mark_handover(&mut tx, &picked.certificate.id).await?;
-    deliver(&picked.p12)
-        .map_err(|e| CertError::Internal(format!("cannot deliver the bundle: {e}")))?;
-    tx.commit().await?;
-    Ok(HandOver {
+    let picked = certs::pick_up_in(s, tx, actor, &e.id, &pin, form).await?;
+    db::mark_handover(tx, &picked.certificate.id).await?;
+    let handed = HandOver {
         login: picked.user.login.clone(),
         serial_hex: picked.certificate.serial_hex.clone(),
         not_after: picked.certificate.not_after,
         pin,
         p12: picked.p12,
-    })
+    };
+    Ok((handed, cas))
 }
 
 /// "Create & Download" for each user, in batches like [`bulk_create`].
@@ -294,30 +317,8 @@ pub async fn bulk_create_and_download(
 ) -> Vec<UserOutcome<HandOver>> {
     in_batches(s, user_ids, (BUNDLE_BATCH, BUNDLE_BATCH_MAX), |tx, id| {
         let (s, actor) = (s.clone(), actor.clone());
-        Box::pin(async move {
-            let (s, actor) = (&s, &actor);
-            let req = NewEnrollment {
-                user_id: id,
-                device_label: Default::default(),
-                not_after,
-                remove_existing,
-                renews_certificate_id: None,
-            };
-            let (e, cas) = certs::create_enrollment_unpublished(s, tx, actor, &req).await?;
-            let pin = s.authority.pin_for_handover(&e.id)?;
-            let picked = certs::pick_up_in(s, tx, actor, &e.id, &pin, None).await?;
-            db::mark_handover(tx, &picked.certificate.id).await?;
-            Ok((
-                HandOver {
-                    login: picked.user.login.clone(),
-                    serial_hex: picked.certificate.serial_hex.clone(),
-                    not_after: picked.certificate.not_after,
-                    pin,
-                    p12: picked.p12,
-                },
-                cas,
-            ))
-        })
+        let req = admin_enrollment(id, not_after, remove_existing);
+        Box::pin(async move { hand_over_in(&s, tx, &actor, &req, None).await })
     })
     .await
 }
