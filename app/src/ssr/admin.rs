@@ -52,11 +52,21 @@ pub async fn bulk_create(
     not_after: Option<i64>,
     remove_existing: bool,
 ) -> Vec<UserOutcome<db::EnrollmentRow>> {
-    in_batches(s, user_ids, (BULK_BATCH, BULK_BATCH_MAX), |tx, id| {
-        let (s, actor) = (s.clone(), actor.clone());
-        let req = admin_enrollment(id, not_after, remove_existing);
-        Box::pin(async move { certs::create_enrollment_unpublished(&s, tx, &actor, &req).await })
-    })
+    let nothing =
+        |batch: Vec<String>| -> Prep<()> { Box::pin(std::future::ready(vec![(); batch.len()])) };
+    in_batches(
+        s,
+        user_ids,
+        (BULK_BATCH, BULK_BATCH_MAX),
+        nothing,
+        |tx, id, ()| {
+            let (s, actor) = (s.clone(), actor.clone());
+            let req = admin_enrollment(id, not_after, remove_existing);
+            Box::pin(
+                async move { certs::create_enrollment_unpublished(&s, tx, &actor, &req).await },
+            )
+        },
+    )
     .await
 }
 
@@ -91,9 +101,14 @@ where
 pub const BULK_BATCH: usize = 100;
 pub const BULK_BATCH_MAX: usize = 1_000;
 /// The same for "Create & Download", whose every user also costs a key, a signature and a
-/// PKCS#12 (about 2.5 ms) inside the transaction.
+/// PKCS#12 (about 2.5 ms, made before the batch's transaction) and a bundle held in memory
+/// until the ZIP is written.
 pub const BUNDLE_BATCH: usize = 20;
 pub const BUNDLE_BATCH_MAX: usize = 200;
+
+/// What a batch makes ready for each of its users before its transaction (e.g. the signed
+/// bundles of "Create & Download", made on every core while nothing is locked).
+type Prep<P> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<P>> + Send>>;
 
 /// One user's change inside a batch's transaction: its result and the CAs whose CRL must be
 /// republished.
@@ -102,19 +117,21 @@ type BatchStep<'c, T> = std::pin::Pin<
 >;
 
 /// Runs `change` for each user, `batch.0` to `batch.1` users per transaction (see
-/// [`BULK_BATCH`]), each user inside its
+/// [`BULK_BATCH`]), with what `prepare` made for the batch beforehand, each user inside its
 /// own savepoint (a refused user changes nothing and does not stop the others). Each
 /// affected CA's CRL is republished once per batch, in the batch's transaction, so the
 /// revocations and the CRL that lists them commit together — and a run of n users signs
 /// a few CRLs, not n.
-async fn in_batches<T, F>(
+async fn in_batches<T, P, G, F>(
     s: &Services,
     user_ids: &[String],
     (least, most): (usize, usize),
+    prepare: G,
     change: F,
 ) -> Vec<UserOutcome<T>>
 where
-    F: for<'c> Fn(&'c mut db::Conn, String) -> BatchStep<'c, T>,
+    G: Fn(Vec<String>) -> Prep<P>,
+    F: for<'c> Fn(&'c mut db::Conn, String, P) -> BatchStep<'c, T>,
 {
     let (least, most) = (least.max(1), most.max(least).max(1));
     let mut out = Vec::with_capacity(user_ids.len());
@@ -123,7 +140,8 @@ where
     while !rest.is_empty() {
         let (batch, next) = rest.split_at(size.min(rest.len()));
         rest = next;
-        let (results, crl_entries) = run_batch(s, batch, &change).await;
+        let prepared = prepare(batch.to_vec()).await;
+        let (results, crl_entries) = run_batch(s, batch, prepared, &change).await;
         size = (crl_entries / 4).clamp(least, most);
         for (id, result) in batch.iter().zip(results) {
             out.push(UserOutcome {
@@ -137,13 +155,14 @@ where
 }
 
 /// One batch of [`in_batches`]: a result per user, in order.
-async fn run_batch<T, F>(
+async fn run_batch<T, P, F>(
     s: &Services,
     batch: &[String],
+    prepared: Vec<P>,
     change: &F,
 ) -> (Vec<Result<T, CertError>>, usize)
 where
-    F: for<'c> Fn(&'c mut db::Conn, String) -> BatchStep<'c, T>,
+    F: for<'c> Fn(&'c mut db::Conn, String, P) -> BatchStep<'c, T>,
 {
     use sqlx::Acquire;
     let failed = |n: usize, e: &dyn std::fmt::Display| -> (Vec<Result<T, CertError>>, usize) {
@@ -158,12 +177,12 @@ where
     };
     let mut results = Vec::with_capacity(batch.len());
     let mut crl_cas: Vec<String> = Vec::new();
-    for id in batch {
+    for (id, ready) in batch.iter().zip(prepared) {
         let mut sp = match (*tx).begin().await {
             Ok(sp) => sp,
             Err(e) => return failed(batch.len(), &e),
         };
-        match change(&mut sp, id.clone()).await {
+        match change(&mut sp, id.clone(), ready).await {
             Ok((value, cas)) => {
                 if let Err(e) = sp.commit().await {
                     return failed(batch.len(), &e);
@@ -253,9 +272,18 @@ pub async fn create_and_deliver(
     form: Option<P12Form>,
     deliver: &mut (dyn FnMut(&[u8]) -> std::io::Result<()> + Send),
 ) -> Result<HandOver, CertError> {
-    let mut tx = s.db.begin().await?;
     let req = admin_enrollment(user_id.to_string(), not_after, remove_existing);
-    let (handed, crl_cas) = hand_over_in(s, &mut tx, actor, &req, form).await?;
+    let mut attempt = 0;
+    let (mut tx, handed, crl_cas) = loop {
+        let signed = sign_handover(s, user_id, not_after, form).await?;
+        let mut tx = s.db.begin().await?;
+        match hand_over_in(s, &mut tx, actor, &req, signed).await {
+            Ok((handed, cas)) => break (tx, handed, cas),
+            // Something it was signed from changed meanwhile: sign again, once.
+            Err(CertError::Conflict) if attempt == 0 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
     let policy = s.policy(&mut tx).await?;
     for ca_id in crl_cas {
         let signer = s.signer(&ca_id).await?;
@@ -282,32 +310,68 @@ fn admin_enrollment(
     }
 }
 
+/// A "Create & Download" bundle signed ahead of its transaction: the enrollment id its PIN is
+/// derived from, the PIN, and the certificate and PKCS#12 made for the user.
+struct SignedHandOver {
+    enrollment_id: String,
+    pin: String,
+    signed: certs::Signed,
+}
+
+/// Signs a hand-over for `user_id` (on a blocking thread, nothing locked, nothing written).
+async fn sign_handover(
+    s: &Services,
+    user_id: &str,
+    not_after: Option<i64>,
+    form: Option<P12Form>,
+) -> Result<SignedHandOver, CertError> {
+    let user = {
+        let mut c = s.conn().await?;
+        db::user_by_id(&mut c, user_id)
+            .await?
+            .ok_or(CertError::NotFound("user"))?
+    };
+    let enrollment_id = super::ids::new_id();
+    // Derived, not stored: the PIN list is a second download (see `handover_pins`).
+    let pin = s.authority.pin_for_handover(&enrollment_id)?;
+    let keying = certs::Keying::Bundle {
+        pin: zeroize::Zeroizing::new(pin.clone()),
+        form,
+    };
+    let signed = certs::sign_for(s, &user, not_after, keying).await?;
+    Ok(SignedHandOver {
+        enrollment_id,
+        pin,
+        signed,
+    })
+}
+
 /// "Create & Download" inside the caller's transaction: the enrollment, picked up at once
-/// under a derived PIN. Returns the bundle and the CAs whose CRL the caller must republish
-/// in the same transaction.
+/// with the bundle signed beforehand. Returns the bundle and the CAs whose CRL the caller
+/// must republish in the same transaction.
 async fn hand_over_in(
     s: &Services,
     tx: &mut db::Conn,
     actor: &Actor,
     req: &NewEnrollment,
-    form: Option<P12Form>,
+    signed: SignedHandOver,
 ) -> Result<(HandOver, Vec<String>), CertError> {
-    let (e, cas) = certs::create_enrollment_unpublished(s, tx, actor, req).await?;
-    // Derived, not stored: the PIN list is a second download (see `handover_pins`).
-    let pin = s.authority.pin_for_handover(&e.id)?;
-    let picked = certs::pick_up_in(s, tx, actor, &e.id, &pin, form).await?;
+    let (e, cas) =
+        certs::create_enrollment_with_id(s, tx, actor, req, signed.enrollment_id).await?;
+    let picked = certs::record_pickup(s, tx, actor, &e.id, signed.signed).await?;
     db::mark_handover(tx, &picked.certificate.id).await?;
     let handed = HandOver {
         login: picked.user.login.clone(),
         serial_hex: picked.certificate.serial_hex.clone(),
         not_after: picked.certificate.not_after,
-        pin,
+        pin: signed.pin,
         p12: picked.p12,
     };
     Ok((handed, cas))
 }
 
-/// "Create & Download" for each user, in batches like [`bulk_create`].
+/// "Create & Download" for each user, in batches like [`bulk_create`]; each batch's bundles
+/// are signed first, on every core, and then recorded in the batch's transaction.
 pub async fn bulk_create_and_download(
     s: &Services,
     actor: &Actor,
@@ -315,11 +379,38 @@ pub async fn bulk_create_and_download(
     not_after: Option<i64>,
     remove_existing: bool,
 ) -> Vec<UserOutcome<HandOver>> {
-    in_batches(s, user_ids, (BUNDLE_BATCH, BUNDLE_BATCH_MAX), |tx, id| {
-        let (s, actor) = (s.clone(), actor.clone());
-        let req = admin_enrollment(id, not_after, remove_existing);
-        Box::pin(async move { hand_over_in(&s, tx, &actor, &req, None).await })
-    })
+    let sign_all = |ids: Vec<String>| -> Prep<Result<SignedHandOver, CertError>> {
+        let s = s.clone();
+        Box::pin(async move {
+            let mut jobs = tokio::task::JoinSet::new();
+            for (i, id) in ids.into_iter().enumerate() {
+                let s = s.clone();
+                jobs.spawn(async move { (i, sign_handover(&s, &id, not_after, None).await) });
+            }
+            let mut out: Vec<Option<Result<SignedHandOver, CertError>>> =
+                (0..jobs.len()).map(|_| None).collect();
+            while let Some(done) = jobs.join_next().await {
+                match done {
+                    Ok((i, r)) => out[i] = Some(r),
+                    Err(e) => tracing::error!("a signing job failed: {e}"),
+                }
+            }
+            out.into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(CertError::Internal("signing job failed".into()))))
+                .collect()
+        })
+    };
+    in_batches(
+        s,
+        user_ids,
+        (BUNDLE_BATCH, BUNDLE_BATCH_MAX),
+        sign_all,
+        |tx, id, signed| {
+            let (s, actor) = (s.clone(), actor.clone());
+            let req = admin_enrollment(id, not_after, remove_existing);
+            Box::pin(async move { hand_over_in(&s, tx, &actor, &req, signed?).await })
+        },
+    )
     .await
 }
 

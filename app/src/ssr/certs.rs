@@ -117,6 +117,18 @@ pub(crate) async fn create_enrollment_unpublished(
     actor: &Actor,
     req: &NewEnrollment,
 ) -> Result<(EnrollmentRow, Vec<String>), CertError> {
+    create_enrollment_with_id(s, tx, actor, req, ids::new_id()).await
+}
+
+/// [`create_enrollment_unpublished`] under an id chosen beforehand ("Create & Download"
+/// derives the bundle's PIN from it and signs before its transaction).
+pub(crate) async fn create_enrollment_with_id(
+    s: &Services,
+    tx: &mut Conn,
+    actor: &Actor,
+    req: &NewEnrollment,
+    id: String,
+) -> Result<(EnrollmentRow, Vec<String>), CertError> {
     let now = s.now();
     let user = db::user_by_id(&mut *tx, &req.user_id)
         .await?
@@ -230,7 +242,7 @@ pub(crate) async fn create_enrollment_unpublished(
         State::Pending
     };
     let e = EnrollmentRow {
-        id: ids::new_id(),
+        id,
         user_id: user.id.clone(),
         state,
         kind: if req.renews_certificate_id.is_some() {
@@ -283,9 +295,10 @@ impl std::fmt::Debug for PickedUp {
     }
 }
 
-/// Picks up a `ready` enrollment: makes a key, signs the certificate with the current CA,
-/// builds and checks the PKCS#12 under `pin`, and — for a renewal — supersedes the old
-/// certificate and republishes its CA's CRL. One transaction; the key is never stored.
+/// Picks up a `ready` enrollment: makes a key, signs the certificate with the current CA and
+/// builds and checks the PKCS#12 under `pin` — on a blocking thread, outside the write lock —
+/// then records it in one short transaction that re-checks the rules and, for a renewal,
+/// supersedes the old certificate and republishes its CA's CRL. The key is never stored.
 pub async fn pick_up(
     s: &Services,
     actor: &Actor,
@@ -293,61 +306,68 @@ pub async fn pick_up(
     pin: &str,
     form: Option<P12Form>,
 ) -> Result<PickedUp, CertError> {
-    let mut tx = s.db.begin().await?;
-    let picked = pick_up_in(s, &mut tx, actor, enrollment_id, pin, form).await?;
-    tx.commit().await?;
-    Ok(picked)
-}
-
-/// [`pick_up`] inside the caller's transaction (the one-time link redeems in the same one).
-pub(crate) async fn pick_up_in(
-    s: &Services,
-    tx: &mut Conn,
-    actor: &Actor,
-    enrollment_id: &str,
-    pin: &str,
-    form: Option<P12Form>,
-) -> Result<PickedUp, CertError> {
-    pick_up_with(s, tx, actor, enrollment_id, Keying::Bundle { pin, form }).await
+    let keying = Keying::Bundle {
+        pin: zeroize::Zeroizing::new(pin.to_string()),
+        form,
+    };
+    let mut attempt = 0;
+    loop {
+        let (e, user) = {
+            let mut c = s.conn().await?;
+            pickable(&mut c, actor, enrollment_id).await?
+        };
+        let signed = sign_for(s, &user, e.requested_not_after, keying.clone()).await?;
+        let mut tx = s.db.begin().await?;
+        match record_pickup(s, &mut tx, actor, enrollment_id, signed).await {
+            Ok(picked) => {
+                tx.commit().await?;
+                return Ok(picked);
+            }
+            // Changed between signing and recording (a CA rotation, a renamed user): sign
+            // again once; a lost race shows up as a lifecycle refusal on the second try.
+            Err(CertError::Conflict) if attempt == 0 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Where the key of a pickup comes from.
-#[derive(Clone, Copy)]
-pub(crate) enum Keying<'a> {
+#[derive(Clone)]
+pub(crate) enum Keying {
     /// Made here and delivered in a PKCS#12 under `pin` (`form`, or the policy's).
-    Bundle { pin: &'a str, form: Option<P12Form> },
+    Bundle {
+        pin: zeroize::Zeroizing<String>,
+        form: Option<P12Form>,
+    },
     /// Made on the device (SCEP): its SubjectPublicKeyInfo. [`PickedUp::p12`] stays empty.
-    Device(&'a [u8]),
+    Device(Vec<u8>),
 }
 
-/// Picks up a `ready` enrollment inside the caller's transaction, with the key from
-/// `keying`: the same rules, audit and supersession for every way a certificate is picked up.
-pub(crate) async fn pick_up_with(
-    s: &Services,
-    tx: &mut Conn,
+/// The rules a pickup checks before anything is signed (and again when it is recorded):
+/// the enrollment exists, is the actor's (or the actor administers), may be picked up, its
+/// user is active, and a renewal's certificate was not already replaced.
+pub(crate) async fn pickable(
+    c: &mut Conn,
     actor: &Actor,
     enrollment_id: &str,
-    keying: Keying<'_>,
-) -> Result<PickedUp, CertError> {
-    let now = s.now();
-    let e = db::enrollment_by_id(&mut *tx, enrollment_id)
+) -> Result<(EnrollmentRow, db::UserRow), CertError> {
+    let e = db::enrollment_by_id(&mut *c, enrollment_id)
         .await?
         .ok_or(CertError::NotFound("enrollment"))?;
     if !actor.is_admin && actor.user_id.as_deref() != Some(e.user_id.as_str()) {
         return Err(CertError::Forbidden);
     }
-    let next = check(e.state, Event::PickUp)?;
-    let user = db::user_by_id(&mut *tx, &e.user_id)
+    check(e.state, Event::PickUp)?;
+    let user = db::user_by_id(&mut *c, &e.user_id)
         .await?
         .ok_or(CertError::NotFound("user"))?;
     if !user.active {
         return Err(CertError::UserInactive);
     }
-    db::lock_user(&mut *tx, &user.id).await?;
     if let Some(old_id) = &e.renews_certificate_id {
         // Another renewal of the same certificate already replaced it: this one may not
         // add a second valid certificate.
-        if let Some(old) = db::certificate_by_id(&mut *tx, old_id).await? {
+        if let Some(old) = db::certificate_by_id(&mut *c, old_id).await? {
             if old.state == State::Superseded {
                 return Err(CertError::Lifecycle(LifecycleError::Final(
                     State::Superseded,
@@ -355,9 +375,49 @@ pub(crate) async fn pick_up_with(
             }
         }
     }
-    let policy = s.policy(tx).await?;
-    let not_after = policy.not_after(now, e.requested_not_after)?;
-    let ca_id = s.current_ca_id(tx).await?;
+    Ok((e, user))
+}
+
+/// A certificate signed (and bundled) for a user but not recorded yet. Made outside the
+/// write transaction; [`record_pickup`] records it, or it is dropped and its key with it
+/// (the key lives only inside the PKCS#12, encrypted under the PIN, and the plain key was
+/// wiped when the bundle was built) — a crash in between leaves nothing behind.
+pub(crate) struct Signed {
+    subject: ClientSubject,
+    requested_not_after: Option<i64>,
+    issued: IssuedCert,
+    ca_id: String,
+    ca_der: Vec<u8>,
+    p12: Vec<u8>,
+}
+
+impl Signed {
+    pub(crate) fn not_after(&self) -> i64 {
+        self.issued.not_after
+    }
+    pub(crate) fn p12(&self) -> &[u8] {
+        &self.p12
+    }
+    pub(crate) fn ca_der(&self) -> &[u8] {
+        &self.ca_der
+    }
+}
+
+/// Makes the key (or takes the device's), signs the certificate with the current CA under
+/// the policy, and builds the PKCS#12 — on a blocking thread, at most one such job per core
+/// (with the password hashes: [`Services::cpu_permits`]). Reads only; changes nothing.
+pub(crate) async fn sign_for(
+    s: &Services,
+    user: &db::UserRow,
+    requested_not_after: Option<i64>,
+    keying: Keying,
+) -> Result<Signed, CertError> {
+    let now = s.now();
+    let (policy, ca_id) = {
+        let mut c = s.conn().await?;
+        (s.policy(&mut c).await?, s.current_ca_id(&mut c).await?)
+    };
+    let not_after = policy.not_after(now, requested_not_after)?;
     let signer = s.signer(&ca_id).await?;
     let subject = ClientSubject {
         display_name: user.display_name.clone(),
@@ -365,41 +425,110 @@ pub(crate) async fn pick_up_with(
         email: user.email.clone(),
         upn: user.upn.clone(),
     };
-    let key = match keying {
-        Keying::Bundle { .. } => ca::ClientKey::Generate(policy.key_algorithm),
-        Keying::Device(spki) => ca::ClientKey::Device(spki),
-    };
-    let issued: IssuedCert =
-        ca::issue_client(&signer, &subject, key, now - 300, not_after, &s.public_url)?;
-    let p12 = match (keying, &issued.key_pkcs8) {
-        (Keying::Bundle { pin, form }, Some(key)) => bundle::build_p12(
-            form.unwrap_or(policy.p12_form),
-            pin,
+    let friendly = format!("{} ({})", user.display_name, user.login);
+    let public_url = s.public_url.clone();
+    let _permit = s
+        .cpu_permits
+        .acquire()
+        .await
+        .map_err(|e| CertError::Internal(e.to_string()))?;
+    let job_signer = signer.clone();
+    let job_subject = subject.clone();
+    let (issued, p12) = tokio::task::spawn_blocking(move || {
+        let key = match &keying {
+            Keying::Bundle { .. } => ca::ClientKey::Generate(policy.key_algorithm),
+            Keying::Device(spki) => ca::ClientKey::Device(spki),
+        };
+        let issued = ca::issue_client(
+            &job_signer,
+            &job_subject,
             key,
-            &issued.cert_der,
-            &signer.cert_der,
-            &format!("{} ({})", user.display_name, user.login),
-        )?,
-        _ => Vec::new(),
+            now - 300,
+            not_after,
+            &public_url,
+        )?;
+        let p12 = match (&keying, &issued.key_pkcs8) {
+            (Keying::Bundle { pin, form }, Some(key)) => bundle::build_p12(
+                form.unwrap_or(policy.p12_form),
+                pin,
+                key,
+                &issued.cert_der,
+                &job_signer.cert_der,
+                &friendly,
+            )?,
+            _ => Vec::new(),
+        };
+        Ok::<_, CertError>((issued, p12))
+    })
+    .await
+    .map_err(|e| CertError::Internal(e.to_string()))??;
+    let mut issued = issued;
+    // The plain key is no longer needed: wipe it now rather than when `Signed` goes.
+    issued.key_pkcs8 = None;
+    Ok(Signed {
+        subject,
+        requested_not_after,
+        issued,
+        ca_id,
+        ca_der: signer.cert_der.clone(),
+        p12,
+    })
+}
+
+/// Records a certificate [`sign_for`] made, inside the caller's (write) transaction: checks
+/// the pickup rules again under the user's lock, and that nothing it was signed from changed
+/// meanwhile (the user's names, the requested end, the current CA: else
+/// [`CertError::Conflict`], and the caller may sign again); then the certificate row, the
+/// enrollment's move to `issued`, the audit row and — for a renewal — the old certificate
+/// superseded and its CA's CRL republished, all in that transaction.
+pub(crate) async fn record_pickup(
+    s: &Services,
+    tx: &mut Conn,
+    actor: &Actor,
+    enrollment_id: &str,
+    signed: Signed,
+) -> Result<PickedUp, CertError> {
+    let now = s.now();
+    let (probe, _) = pickable(&mut *tx, actor, enrollment_id).await?;
+    db::lock_user(&mut *tx, &probe.user_id).await?;
+    let (e, user) = pickable(&mut *tx, actor, enrollment_id).await?;
+    let next = check(e.state, Event::PickUp)?;
+    let subject = ClientSubject {
+        display_name: user.display_name.clone(),
+        login: user.login.clone(),
+        email: user.email.clone(),
+        upn: user.upn.clone(),
     };
+    if subject != signed.subject
+        || e.requested_not_after != signed.requested_not_after
+        || s.current_ca_id(&mut *tx).await? != signed.ca_id
+    {
+        return Err(CertError::Conflict);
+    }
+    let Signed {
+        issued,
+        ca_id,
+        ca_der,
+        p12,
+        ..
+    } = signed;
     let row = CertificateRow {
         id: ids::new_id(),
         enrollment_id: e.id.clone(),
         user_id: user.id.clone(),
-        ca_id: ca_id.clone(),
-        serial_hex: issued.serial_hex.clone(),
-        fingerprint_sha256: issued.fingerprint_sha256.clone(),
-        subject: issued.subject.clone(),
+        ca_id,
+        serial_hex: issued.serial_hex,
+        fingerprint_sha256: issued.fingerprint_sha256,
+        subject: issued.subject,
         device_label: e.device_label.clone(),
         not_before: issued.not_before,
         not_after: issued.not_after,
-        cert_der: issued.cert_der.clone(),
+        cert_der: issued.cert_der,
         state: State::Issued,
         revoked_at: None,
         revocation_reason: None,
         created_at: now,
     };
-    drop(issued);
     db::insert_certificate(&mut *tx, &row).await?;
     if !db::cas_enrollment_state(&mut *tx, &e.id, e.state, next, Some(&row.id), None).await? {
         return Err(CertError::Conflict);
@@ -441,6 +570,7 @@ pub(crate) async fn pick_up_with(
                         &format!("by serial={}", row.serial_hex),
                     )
                     .await?;
+                    let policy = s.policy(&mut *tx).await?;
                     let old_signer = s.signer(&old.ca_id).await?;
                     publish_crl(&mut *tx, &old_signer, now, policy.crl_next_update_days).await?;
                 }
@@ -450,7 +580,7 @@ pub(crate) async fn pick_up_with(
     Ok(PickedUp {
         certificate: row,
         p12,
-        ca_der: signer.cert_der.clone(),
+        ca_der,
         user,
     })
 }

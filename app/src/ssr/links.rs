@@ -679,20 +679,18 @@ pub async fn redeem(
     result
 }
 
-async fn redeem_in_tx(
-    s: &Services,
+/// The link and grant of a redemption, checked: the link is open and the grant is this
+/// browser's, unexpired and unused. Returns them with the link's enrollment.
+async fn claimable(
+    c: &mut db::Conn,
     token: &str,
     grant: &str,
-    format: Format,
-    ip: Option<String>,
-    lang: crate::i18n::Lang,
-) -> Result<Download, RedeemError> {
-    let now = s.now();
-    let mut tx = s.db.begin().await?;
-    let l = link_rows::link_by_hash(&mut tx, &ids::token_hash(token))
+    now: i64,
+) -> Result<(LinkRow, link_rows::GrantRow, EnrollmentRow), RedeemError> {
+    let l = link_rows::link_by_hash(&mut *c, &ids::token_hash(token))
         .await?
         .ok_or(LinkProblem::Unknown)?;
-    let g = link_rows::grant_by_hash(&mut tx, &ids::token_hash(grant))
+    let g = link_rows::grant_by_hash(&mut *c, &ids::token_hash(grant))
         .await?
         .filter(|g| g.link_id == l.id && g.expires_at > now)
         .ok_or(LinkProblem::PinRequired)?;
@@ -702,28 +700,78 @@ async fn redeem_in_tx(
     if let Some(p) = problem_of(&l, now) {
         return Err(p.into());
     }
-    let owner_id = db::enrollment_by_id(&mut tx, &l.enrollment_id)
-        .await?
-        .ok_or(LinkProblem::Unknown)?
-        .user_id;
-    // The user's lock first, then the link's (the order every use case takes them in).
-    db::lock_user(&mut tx, &owner_id).await?;
-    let e = db::enrollment_by_id(&mut tx, &l.enrollment_id)
+    let e = db::enrollment_by_id(&mut *c, &l.enrollment_id)
         .await?
         .ok_or(LinkProblem::Unknown)?;
-    if transition(e.state, Event::PickUp).is_err() {
-        return Err(LinkProblem::NotReady.into());
+    Ok((l, g, e))
+}
+
+/// The pickup rules refusing a link's enrollment (renewed meanwhile, account deactivated…):
+/// the link cannot deliver.
+fn not_ready(e: CertError) -> RedeemError {
+    match e {
+        CertError::Lifecycle(_)
+        | CertError::Conflict
+        | CertError::UserInactive
+        | CertError::Forbidden => LinkProblem::NotReady.into(),
+        other => other.into(),
     }
-    let owner = db::user_by_id(&mut tx, &e.user_id)
-        .await?
-        .ok_or(CertError::NotFound("user"))?;
+}
+
+async fn redeem_in_tx(
+    s: &Services,
+    token: &str,
+    grant: &str,
+    format: Format,
+    ip: Option<String>,
+    lang: crate::i18n::Lang,
+) -> Result<Download, RedeemError> {
+    match redeem_once(s, token, grant, format, ip.clone(), lang).await {
+        // Something the bundle was signed from changed before it was recorded (a CA
+        // rotation, a renamed account): sign again, once.
+        Err(RedeemError::Cert(CertError::Conflict)) => {
+            redeem_once(s, token, grant, format, ip, lang)
+                .await
+                .map_err(|e| match e {
+                    RedeemError::Cert(c) => not_ready(c),
+                    link => link,
+                })
+        }
+        other => other,
+    }
+}
+
+/// One try of [`redeem`]: reads and checks with nothing locked; signs (key, certificate,
+/// PKCS#12, profile) on a blocking thread; then one short write transaction checks the link
+/// and grant again, uses them up and records the certificate — of two taps or two phones
+/// exactly one gets it, and the loser's bundle is dropped unrecorded, its key with it.
+async fn redeem_once(
+    s: &Services,
+    token: &str,
+    grant: &str,
+    format: Format,
+    ip: Option<String>,
+    lang: crate::i18n::Lang,
+) -> Result<Download, RedeemError> {
+    let now = s.now();
+    let (e, owner, policy) = {
+        let mut c = s.conn().await?;
+        let (_, _, e) = claimable(&mut c, token, grant, now).await?;
+        if transition(e.state, Event::PickUp).is_err() {
+            return Err(LinkProblem::NotReady.into());
+        }
+        let owner = db::user_by_id(&mut c, &e.user_id)
+            .await?
+            .ok_or(CertError::NotFound("user"))?;
+        let policy = s.policy(&mut c).await.map_err(CertError::from)?;
+        (e, owner, policy)
+    };
     let actor = Actor {
         user_id: Some(owner.id.clone()),
         label: format!("{} (one-time link)", owner.login),
         is_admin: false,
         ip,
     };
-    let policy = s.policy(&mut tx).await.map_err(CertError::from)?;
     // Signed when a signer is configured (iOS then shows it as verified).
     let profile = |identity: profile::Identity,
                    ca_der: &[u8],
@@ -747,8 +795,19 @@ async fn redeem_in_tx(
             None => Ok(xml),
         }
     };
+    let file_name = format!("certportal-{}.{}", owner.login, format.code());
     if format == Format::Mobileconfig && policy.apple_profile == AppleProfile::Scep {
         // Nothing is signed now: the device enrolls with the profile's challenge.
+        let mut tx = s.db.begin().await?;
+        let (l, _, e) = claimable(&mut tx, token, grant, now).await?;
+        // The user's lock first, then the link's (the order every use case takes them in).
+        db::lock_user(&mut tx, &e.user_id).await?;
+        let e = db::enrollment_by_id(&mut tx, &e.id)
+            .await?
+            .ok_or(LinkProblem::Unknown)?;
+        if transition(e.state, Event::PickUp).is_err() {
+            return Err(LinkProblem::NotReady.into());
+        }
         let challenge = s.authority.scep_challenge(&l.id).map_err(CertError::from)?;
         link_rows::set_scep(&mut tx, &l.id, &ids::token_hash(&challenge), now).await?;
         let ca_id = s.current_ca_id(&mut tx).await.map_err(CertError::from)?;
@@ -778,15 +837,17 @@ async fn redeem_in_tx(
         };
         let bytes = profile(profile::Identity::Scep(scep), &signer.cert_der, not_after)?;
         return Ok(Download {
-            file_name: format!("certportal-{}.{}", owner.login, format.code()),
+            file_name,
             format,
             serial_hex: None,
             bytes,
         });
     }
-    if !link_rows::use_link(&mut tx, &l.id, now, now, format.code()).await? {
-        // Another phone won the race meanwhile (PostgreSQL re-checks after the row lock).
-        return Err(LinkProblem::Used.into());
+    {
+        let mut c = s.conn().await?;
+        certs::pickable(&mut c, &actor, &e.id)
+            .await
+            .map_err(not_ready)?;
     }
     let pin = s.pin_for_token(token).map_err(CertError::from)?;
     // Apple devices reject the AES/SHA-256 form: a profile always carries the legacy one.
@@ -794,17 +855,34 @@ async fn redeem_in_tx(
         Format::Mobileconfig => Some(P12Form::Legacy),
         Format::P12 | Format::Pfx => None,
     };
-    let picked: PickedUp = match certs::pick_up_in(s, &mut tx, &actor, &e.id, &pin, form).await {
+    let keying = certs::Keying::Bundle {
+        pin: zeroize::Zeroizing::new(pin),
+        form,
+    };
+    let signed = certs::sign_for(s, &owner, e.requested_not_after, keying).await?;
+    let bytes = match format {
+        Format::Mobileconfig => profile(
+            profile::Identity::Pkcs12(signed.p12().to_vec()),
+            signed.ca_der(),
+            signed.not_after(),
+        )?,
+        Format::P12 | Format::Pfx => signed.p12().to_vec(),
+    };
+    let mut tx = s.db.begin().await?;
+    let (l, g, e) = claimable(&mut tx, token, grant, now).await?;
+    // The user's lock first, then the link's (the order every use case takes them in).
+    db::lock_user(&mut tx, &e.user_id).await?;
+    if !link_rows::use_link(&mut tx, &l.id, now, now, format.code()).await? {
+        // Another phone won the race meanwhile (PostgreSQL re-checks after the row lock).
+        return Err(LinkProblem::Used.into());
+    }
+    let picked: PickedUp = match certs::record_pickup(s, &mut tx, &actor, &e.id, signed).await {
         Ok(p) => p,
+        // Changed since it was signed: the caller signs again.
+        Err(CertError::Conflict) => return Err(CertError::Conflict.into()),
         // Refused by the rules (e.g. the certificate was already renewed, the account
         // deactivated): the link cannot deliver; nothing is committed.
-        Err(
-            CertError::Lifecycle(_)
-            | CertError::Conflict
-            | CertError::UserInactive
-            | CertError::Forbidden,
-        ) => return Err(LinkProblem::NotReady.into()),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(not_ready(e)),
     };
     if !link_rows::use_grant(&mut tx, &g.id_hash, now).await? {
         return Err(LinkProblem::Used.into());
@@ -820,17 +898,9 @@ async fn redeem_in_tx(
         &format!("format={}", format.code()),
     )
     .await?;
-    let bytes = match format {
-        Format::Mobileconfig => profile(
-            profile::Identity::Pkcs12(picked.p12.clone()),
-            &picked.ca_der,
-            picked.certificate.not_after,
-        )?,
-        Format::P12 | Format::Pfx => picked.p12.clone(),
-    };
     tx.commit().await?;
     Ok(Download {
-        file_name: format!("certportal-{}.{}", owner.login, format.code()),
+        file_name,
         format,
         serial_hex: Some(picked.certificate.serial_hex.clone()),
         bytes,
@@ -943,63 +1013,83 @@ async fn scep_enroll(
         .challenge
         .as_deref()
         .ok_or_else(|| refuse_for(None, FailInfo::BadRequest, "no challenge"))?;
-    let mut tx = s.db.begin().await?;
     let unknown = || refuse_for(None, FailInfo::BadRequest, "unknown challenge");
-    let l = link_rows::link_by_scep_hash(&mut tx, &ids::token_hash(challenge))
-        .await?
-        .ok_or_else(unknown)?;
-    let e = db::enrollment_by_id(&mut tx, &l.enrollment_id)
-        .await?
-        .ok_or_else(unknown)?;
-    let refuse = |why: &'static str| refuse_for(Some(&e.user_id), FailInfo::BadRequest, why);
-    // A profile handed out before the link expired may still enroll for a while.
-    if l.used_at.is_some() {
-        return Err(refuse("challenge already used"));
-    }
-    if l.voided_at.is_some() {
-        return Err(refuse("link voided"));
-    }
-    if l.profile_at.is_none() || l.expires_at + SCEP_GRACE_SECS <= now {
-        return Err(refuse("challenge expired"));
-    }
-    db::lock_user(&mut tx, &e.user_id).await?;
-    if !link_rows::use_link(&mut tx, &l.id, now, now - SCEP_GRACE_SECS, "scep").await? {
-        return Err(refuse("challenge already used"));
-    }
-    let owner = db::user_by_id(&mut tx, &e.user_id)
-        .await?
-        .ok_or_else(|| refuse("unknown user"))?;
+    // Checked with nothing locked, signed on a blocking thread, then checked again and
+    // recorded in one short transaction that uses the challenge up.
+    let checked = |l: &LinkRow, e: &EnrollmentRow| -> Result<(), EnrollFailure> {
+        let refuse = |why: &'static str| refuse_for(Some(&e.user_id), FailInfo::BadRequest, why);
+        // A profile handed out before the link expired may still enroll for a while.
+        if l.used_at.is_some() {
+            return Err(refuse("challenge already used"));
+        }
+        if l.voided_at.is_some() {
+            return Err(refuse("link voided"));
+        }
+        if l.profile_at.is_none() || l.expires_at + SCEP_GRACE_SECS <= now {
+            return Err(refuse("challenge expired"));
+        }
+        Ok(())
+    };
+    let refused = |e: &EnrollmentRow, err: CertError| match err {
+        CertError::Lifecycle(_)
+        | CertError::Conflict
+        | CertError::UserInactive
+        | CertError::Forbidden => refuse_for(
+            Some(&e.user_id),
+            FailInfo::BadRequest,
+            "the enrollment can no longer be picked up",
+        ),
+        CertError::Ca(_) => refuse_for(Some(&e.user_id), FailInfo::BadAlg, "key not accepted"),
+        other => other.into(),
+    };
+    let (e, owner) = {
+        let mut c = s.conn().await?;
+        let l = link_rows::link_by_scep_hash(&mut c, &ids::token_hash(challenge))
+            .await?
+            .ok_or_else(unknown)?;
+        let e = db::enrollment_by_id(&mut c, &l.enrollment_id)
+            .await?
+            .ok_or_else(unknown)?;
+        checked(&l, &e)?;
+        let owner = db::user_by_id(&mut c, &e.user_id)
+            .await?
+            .ok_or_else(|| refuse_for(Some(&e.user_id), FailInfo::BadRequest, "unknown user"))?;
+        (e, owner)
+    };
     let actor = Actor {
         user_id: Some(owner.id.clone()),
         label: format!("{} (SCEP)", owner.login),
         is_admin: false,
         ip,
     };
-    let picked = match certs::pick_up_with(
-        s,
-        &mut tx,
-        &actor,
-        &e.id,
-        certs::Keying::Device(&req.public_key),
-    )
-    .await
     {
-        Ok(p) => p,
-        Err(
-            CertError::Lifecycle(_)
-            | CertError::Conflict
-            | CertError::UserInactive
-            | CertError::Forbidden,
-        ) => return Err(refuse("the enrollment can no longer be picked up")),
-        Err(CertError::Ca(_)) => {
-            return Err(refuse_for(
-                Some(&e.user_id),
-                FailInfo::BadAlg,
-                "key not accepted",
-            ))
-        }
-        Err(other) => return Err(other.into()),
-    };
+        let mut c = s.conn().await?;
+        certs::pickable(&mut c, &actor, &e.id)
+            .await
+            .map_err(|err| refused(&e, err))?;
+    }
+    let keying = certs::Keying::Device(req.public_key.clone());
+    let signed = certs::sign_for(s, &owner, e.requested_not_after, keying)
+        .await
+        .map_err(|err| refused(&e, err))?;
+    let mut tx = s.db.begin().await?;
+    let l = link_rows::link_by_scep_hash(&mut tx, &ids::token_hash(challenge))
+        .await?
+        .ok_or_else(unknown)?;
+    checked(&l, &e)?;
+    db::lock_user(&mut tx, &e.user_id).await?;
+    if !link_rows::use_link(&mut tx, &l.id, now, now - SCEP_GRACE_SECS, "scep").await? {
+        return Err(refuse_for(
+            Some(&e.user_id),
+            FailInfo::BadRequest,
+            "challenge already used",
+        ));
+    }
+    // A change since signing (CA rotated, account renamed) is refused like a lost race:
+    // the device retries its enrollment.
+    let picked = certs::record_pickup(s, &mut tx, &actor, &l.enrollment_id, signed)
+        .await
+        .map_err(|err| refused(&e, err))?;
     audit::record(
         &mut tx,
         now,

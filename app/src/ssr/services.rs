@@ -51,8 +51,10 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub public_url: String,
     pub data_dir: PathBuf,
-    /// Bounds concurrent argon2 hashes (each takes 19 MiB and a core for ~20 ms).
-    pub hash_permits: Arc<tokio::sync::Semaphore>,
+    /// One per core: bounds the CPU-heavy jobs run on blocking threads — argon2 hashes (each
+    /// 19 MiB and a core for ~20 ms, so hashing never holds more than cores × 19 MiB) and the
+    /// key, signature and PKCS#12 of each pickup.
+    pub cpu_permits: Arc<tokio::sync::Semaphore>,
     /// A real argon2id hash of a random password: unknown accounts are verified against it
     /// so they take as long as known ones.
     pub dummy_hash: String,
@@ -135,7 +137,7 @@ impl Services {
             db,
             clock,
             public_url,
-            hash_permits: Arc::new(tokio::sync::Semaphore::new(permits)),
+            cpu_permits: Arc::new(tokio::sync::Semaphore::new(permits)),
             dummy_hash,
             webauthn,
             data_dir: cfg.data_dir.clone(),

@@ -348,6 +348,9 @@ pub const PW: &str = "correct horse battery staple";
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A request the portal never answers fails the test with its address instead of
+        // hanging the run (the portal answers every test request in well under a second).
+        .timeout(std::time::Duration::from_secs(120))
         .build()
         .unwrap()
 }

@@ -1,17 +1,13 @@
-//! Password hashing: argon2id off the async runtime, at most `hash_permits` at a time, and
+//! Password hashing: argon2id off the async runtime, at most `cpu_permits` at a time, and
 //! verification that takes as long for an unknown account as for a wrong password.
 
 use super::*;
 
 pub use crate::ssr::passwords::{hash_blocking as hash_password_blocking, verify_blocking};
 
-/// Hashes off the async runtime, at most `hash_permits` at a time.
+/// Hashes off the async runtime, at most `cpu_permits` at a time.
 pub async fn hash_password(s: &Services, password: &str) -> Result<String, AuthError> {
-    let _permit = s
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|_| AuthError::Hash)?;
+    let _permit = s.cpu_permits.acquire().await.map_err(|_| AuthError::Hash)?;
     let p = password.to_string();
     Ok(
         tokio::task::spawn_blocking(move || hash_password_blocking(&p))
@@ -27,11 +23,7 @@ pub(super) async fn verify_password(
     password: &str,
     phc: Option<String>,
 ) -> Result<bool, AuthError> {
-    let _permit = s
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|_| AuthError::Hash)?;
+    let _permit = s.cpu_permits.acquire().await.map_err(|_| AuthError::Hash)?;
     let p = password.to_string();
     let known = phc.is_some();
     let target = phc.unwrap_or_else(|| s.dummy_hash.clone());
