@@ -101,7 +101,7 @@ async fn main() {
     );
 
     // End to end: one user, one enrollment and one link per pickup.
-    let users = 400;
+    let users = 600;
     let inputs: Vec<UserInput> = (0..users)
         .map(|i| UserInput {
             login: format!("u{i}"),
@@ -154,10 +154,12 @@ async fn main() {
             .expect("grant");
         grants.push((token.clone(), cookie));
     }
-    let (p12_links, scep_links) = grants.split_at(users / 2);
+    let (p12_links, scep_links) = grants.split_at(2 * users / 3);
+    let (alone_links, crowd_links) = p12_links.split_at(p12_links.len() / 2);
 
-    // PKCS#12: each download signs, builds the bundle and uses the link up.
-    let p12_rate = run(concurrency, p12_links.to_vec(), {
+    // PKCS#12: each download signs, builds the bundle and uses the link up. One phone at a
+    // time, then eight at once: the signing runs on every core, outside the write lock.
+    let download = {
         let (http, base) = (http.clone(), base.clone());
         move |(token, grant): (String, String)| {
             let (http, base) = (http.clone(), base.clone());
@@ -172,9 +174,22 @@ async fn main() {
                 r.status() == 200 && !r.bytes().await.unwrap().is_empty()
             }
         }
-    })
-    .await;
-    println!("picked-up bundles over HTTP (p12, {concurrency} clients, SQLite): {p12_rate:8.1}/s");
+    };
+    let alone = run(1, alone_links.to_vec(), download.clone()).await;
+    println!(
+        "picked-up bundles over HTTP (p12, 1 client, SQLite):  {:8.1}/s  p50 {:6.2} ms  p99 {:6.2} ms",
+        alone.rate, alone.p50_ms, alone.p99_ms
+    );
+    let crowd = run(concurrency, crowd_links.to_vec(), download).await;
+    println!(
+        "picked-up bundles over HTTP (p12, {concurrency} clients, SQLite): {:8.1}/s  p50 {:6.2} ms  p99 {:6.2} ms",
+        crowd.rate, crowd.p50_ms, crowd.p99_ms
+    );
+    println!(
+        "ratio {concurrency} clients / 1 client: {:.2} (on {} cores)",
+        crowd.rate / alone.rate,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     // SCEP: the profile first (nothing signed), then the device's PKCSReq with its challenge.
     let mut challenges = Vec::new();
@@ -233,13 +248,24 @@ async fn main() {
         }
     })
     .await;
-    println!("SCEP enrollments over HTTP ({concurrency} clients, SQLite): {scep_rate:8.1}/s");
+    println!(
+        "SCEP enrollments over HTTP ({concurrency} clients, SQLite): {:8.1}/s  p99 {:6.2} ms",
+        scep_rate.rate, scep_rate.p99_ms
+    );
+    println!("resident memory at the end: {} kB", common::rss_kb());
     bench.running.stop().await;
 }
 
+/// What [`run`] measured.
+struct Run {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
 /// Runs `job` over `items` with `concurrency` workers; asserts every one succeeded and
-/// returns the rate per second.
-async fn run<T, F, Fut>(concurrency: usize, items: Vec<T>, job: F) -> f64
+/// returns the rate per second and the latency percentiles.
+async fn run<T, F, Fut>(concurrency: usize, items: Vec<T>, job: F) -> Run
 where
     T: Clone + Send + Sync + 'static,
     F: Fn(T) -> Fut + Clone + Send + 'static,
@@ -254,18 +280,29 @@ where
     for _ in 0..concurrency {
         let (queue, next, ok, job) = (queue.clone(), next.clone(), ok.clone(), job.clone());
         tasks.push(tokio::spawn(async move {
+            let mut took = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = queue.get(i) else { break };
+                let started = Instant::now();
                 if job(item.clone()).await {
                     ok.fetch_add(1, Ordering::Relaxed);
                 }
+                took.push(started.elapsed().as_secs_f64() * 1000.0);
             }
+            took
         }));
     }
+    let mut took = Vec::new();
     for t in tasks {
-        t.await.unwrap();
+        took.extend(t.await.unwrap());
     }
     assert_eq!(ok.load(Ordering::Relaxed), n, "every one succeeded");
-    rate(n, t)
+    took.sort_by(f64::total_cmp);
+    let at = |q: f64| took[((took.len() as f64 * q) as usize).min(took.len() - 1)];
+    Run {
+        rate: rate(n, t),
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+    }
 }

@@ -781,6 +781,40 @@ async fn directory(backend: Backend) {
         logins(&dir2(&later, vec![("q", "%".into())]).await),
         Vec::<String>::new()
     );
+    assert_eq!(
+        logins(&dir2(&later, vec![("q", "pia yam".into())]).await),
+        ["pia"]
+    );
+    if backend == Backend::Postgres {
+        // The search reads the trigram indexes (told not to scan, as it would not with
+        // 100,000 users: this table is tiny).
+        use sqlx::Row;
+        let mut c = app.services.conn().await.unwrap();
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query(
+            "EXPLAIN SELECT u.id FROM users u WHERE (LOWER(u.login) LIKE $1 ESCAPE '\\' \
+             OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')",
+        )
+        .bind("%yama%")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+        sqlx::query("RESET enable_seqscan")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("users_login_trgm") && plan.contains("users_display_name_trgm"),
+            "{plan}"
+        );
+    }
     // Department subtree.
     let v = dir2(&later, vec![("department", "Sales".into())]).await;
     assert_eq!(logins(&v), ["nora", "pia"]);

@@ -49,12 +49,29 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+/// An FTS5 phrase that matches `text` as a substring (with the trigram tokenizer).
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
 /// The WHERE clause and its string parameters (numbered from `$1`); `now` is the last one.
-fn filter(q: &DirectoryQuery) -> (String, Vec<String>) {
+/// A search term goes through a trigram index on both databases: on PostgreSQL `pg_trgm`
+/// serves the LIKE itself; on SQLite the FTS5 `user_search` table narrows the rows first
+/// (terms of three characters or more — a trigram needs three) and the LIKE decides, so the
+/// results are the same either way.
+fn filter(q: &DirectoryQuery, sqlite: bool) -> (String, Vec<String>) {
     let mut clauses = Vec::new();
     let mut params = Vec::new();
-    if !q.text.trim().is_empty() {
-        params.push(like_pattern(q.text.trim()));
+    let text = q.text.trim();
+    if !text.is_empty() {
+        if sqlite && text.chars().count() >= 3 {
+            params.push(fts_phrase(text));
+            let m = params.len();
+            clauses.push(format!(
+                "u.search_key IN (SELECT rowid FROM user_search WHERE user_search MATCH ${m})"
+            ));
+        }
+        params.push(like_pattern(text));
         let n = params.len();
         clauses.push(format!(
             "(LOWER(u.login) LIKE ${n} ESCAPE '\\' OR LOWER(u.display_name) LIKE ${n} ESCAPE '\\')"
@@ -125,7 +142,7 @@ pub async fn directory(
     q: &DirectoryQuery,
     now: i64,
 ) -> Result<(Vec<DirectoryRow>, i64), DbError> {
-    let (where_sql, params) = filter(q);
+    let (where_sql, params) = filter(q, c.backend_name() == "SQLite");
     let from = "FROM users u LEFT JOIN departments d ON d.id = u.department_id";
     let count_sql = format!("SELECT COUNT(*) AS n {from} {where_sql}");
     let mut count = sqlx::query(&count_sql);
@@ -205,14 +222,114 @@ mod tests {
     #[test]
     fn search_text_is_a_literal_pattern() {
         assert_eq!(like_pattern("Ab%_\\"), "%ab\\%\\_\\\\%");
-        let (sql, params) = filter(&DirectoryQuery {
-            text: " yam ".into(),
+        let q = DirectoryQuery {
+            text: " y\"am ".into(),
             department: Some("Sales".into()),
             status: Some(UserCertStatus::Expired),
             ..Default::default()
-        });
-        assert_eq!(params, vec!["%yam%", "Sales", "Sales/%"]);
+        };
+        let (sql, params) = filter(&q, false);
+        assert_eq!(params, vec!["%y\"am%", "Sales", "Sales/%"]);
         assert!(sql.contains("$4"), "{sql}");
+        let (sql, params) = filter(&q, true);
+        assert_eq!(params, vec!["\"y\"\"am\"", "%y\"am%", "Sales", "Sales/%"]);
+        assert!(sql.contains("MATCH $1") && sql.contains("$5"), "{sql}");
+        // Two characters make no trigram: the LIKE alone.
+        let (sql, _) = filter(
+            &DirectoryQuery {
+                text: "山田".into(),
+                ..Default::default()
+            },
+            true,
+        );
+        assert!(!sql.contains("MATCH"), "{sql}");
+    }
+
+    /// On SQLite a search of three characters or more reads the trigram index, and finds
+    /// exactly what the LIKE finds — after inserts, renames and deletes (the triggers), for
+    /// Japanese names, in any case, and for terms that hold FTS5 syntax.
+    #[tokio::test]
+    async fn search_uses_the_trigram_index_and_finds_what_like_finds() {
+        use sqlx::Row;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let db = crate::ssr::db::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let mut c = db.pool().acquire().await.unwrap();
+        for (i, (login, name)) in [
+            ("yamada.taro", "山田 太郎"),
+            ("suzuki", "Suzuki Ichiro"),
+            ("o'neil", "Ann \"AND\" O'Neil"),
+            ("tanaka", "田中 花子"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO users (id, login, display_name, email, is_admin, active, \
+                 created_at, updated_at) VALUES ($1, $2, $3, '', 0, 1, 0, 0)",
+            )
+            .bind(format!("u{i}"))
+            .bind(*login)
+            .bind(*name)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        }
+        sqlx::query("UPDATE users SET display_name = 'Suzuki Hanako' WHERE login = 'suzuki'")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM users WHERE login = 'tanaka'")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        let mut find = async |text: &str| -> Vec<String> {
+            let q = DirectoryQuery {
+                text: text.into(),
+                limit: 50,
+                ..Default::default()
+            };
+            let (rows, total) = directory(&mut c, &q, 0).await.unwrap();
+            assert_eq!(total as usize, rows.len());
+            rows.into_iter().map(|r| r.login).collect()
+        };
+        assert_eq!(find("YAMADA").await, vec!["yamada.taro"]);
+        assert_eq!(find("山田 太").await, vec!["yamada.taro"]);
+        assert_eq!(find("hanako").await, vec!["suzuki"]);
+        assert!(find("ichiro").await.is_empty(), "the rename reached the index");
+        assert!(find("田中 花").await.is_empty(), "the delete reached the index");
+        assert_eq!(find("\"and\"").await, vec!["o'neil"]);
+        assert_eq!(find("a\"nd").await, Vec::<String>::new());
+        assert_eq!(find("ta").await, vec!["yamada.taro"]);
+        let (sql, params) = filter(
+            &DirectoryQuery {
+                text: "hanako".into(),
+                ..Default::default()
+            },
+            true,
+        );
+        let explain = format!("EXPLAIN QUERY PLAN SELECT u.id FROM users u {sql} ORDER BY u.login");
+        let mut plan = sqlx::query(&explain);
+        for p in params {
+            plan = plan.bind(p);
+        }
+        let plan: Vec<String> = plan
+            .fetch_all(&mut *c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("detail"))
+            .collect();
+        assert!(
+            plan.iter().any(|d| d.contains("VIRTUAL TABLE INDEX")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|d| d.starts_with("SEARCH u USING INDEX users_search_key")),
+            "users read by key, not scanned: {plan:?}"
+        );
     }
 }
 

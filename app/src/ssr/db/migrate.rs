@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0007_time_zone.sql"),
         postgres: include_str!("../../../../migrations/postgres/0007_time_zone.sql"),
     },
+    Migration {
+        version: 8,
+        name: "search",
+        sqlite: include_str!("../../../../migrations/sqlite/0008_search.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0008_search.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
