@@ -5,7 +5,10 @@
 //! bulk with SQL (a synthetic mix of statuses), since signing 100,000 certificates would only
 //! measure the CA.
 //!
-//! Run with `cargo bench -p server --bench directory`. Prints one line per query.
+//! Run with `cargo bench -p server --bench directory`; with `CERTPORTAL_BENCH_POSTGRES_URL`
+//! (e.g. `postgres://postgres@127.0.0.1:25432/postgres`) it runs again on a new database on
+//! that PostgreSQL server. Prints one line per query: the median and p99 of one client
+//! alone, then of 64 clients at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -25,7 +28,15 @@ fn form(pairs: &[(&str, &str)]) -> String {
 
 #[tokio::main]
 async fn main() {
-    let bench = common::portal().await;
+    run("SQLite", None).await;
+    if let Ok(url) = std::env::var("CERTPORTAL_BENCH_POSTGRES_URL") {
+        run("PostgreSQL", Some(&url)).await;
+    }
+}
+
+async fn run(db_name: &str, postgres: Option<&str>) {
+    println!("== {db_name}");
+    let bench = common::portal_on(postgres).await;
     let s = bench.running.services.clone();
     let base = bench.base.clone();
 
@@ -164,29 +175,65 @@ async fn main() {
         ("page 1000 of everyone", vec![("page", "1000")]),
     ];
     for (label, args) in queries {
-        let mut times = Vec::new();
-        let mut total = 0;
-        for _ in 0..15 {
+        let body = form(&args);
+        let one = |http: reqwest::Client, cookie: String, body: String, base: String| async move {
             let t = Instant::now();
             let r = http
                 .post(format!("{base}/api/admin_directory"))
                 .header("cookie", &cookie)
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(form(&args))
+                .body(body)
                 .send()
                 .await
                 .unwrap();
             assert_eq!(r.status(), 200);
             let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-            total = v["total"].as_i64().unwrap();
+            (
+                t.elapsed().as_secs_f64() * 1000.0,
+                v["total"].as_i64().unwrap(),
+            )
+        };
+        let mut alone = Vec::new();
+        let mut total = 0;
+        for _ in 0..30 {
+            let (ms, n) = one(http.clone(), cookie.clone(), body.clone(), base.clone()).await;
+            alone.push(ms);
+            total = n;
         }
-        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let (http, cookie, body, base) =
+                (http.clone(), cookie.clone(), body.clone(), base.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut took = Vec::new();
+                for _ in 0..5 {
+                    took.push(
+                        one(http.clone(), cookie.clone(), body.clone(), base.clone())
+                            .await
+                            .0,
+                    );
+                }
+                took
+            }));
+        }
+        let mut crowd = Vec::new();
+        for t in tasks {
+            crowd.extend(t.await.unwrap());
+        }
         println!(
-            "{label:48} {total:>7} matches: median {:6.1} ms, worst {:6.1} ms",
-            times[times.len() / 2],
-            times[times.len() - 1]
+            "{label:44} {total:>7} matches: alone p50 {:6.1} ms p99 {:6.1} ms; 64 clients p50 {:6.1} ms p99 {:6.1} ms",
+            pct(&mut alone, 0.5),
+            pct(&mut alone, 0.99),
+            pct(&mut crowd, 0.5),
+            pct(&mut crowd, 0.99),
         );
     }
+    println!("resident memory at the end: {} kB", common::rss_kb());
     bench.running.stop().await;
+}
+
+/// The `q` quantile of `v`.
+fn pct(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
 }

@@ -60,6 +60,8 @@ pub enum StartError {
     Tls(String),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("site files: {0}")]
+    Site(String),
 }
 
 /// Builds the services from configuration: data directory (mode 0700), database with
@@ -119,14 +121,107 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
-/// The Leptos options for a site root and address (cargo-leptos's layout: `pkg/` inside).
+/// The Leptos options for a site root and address (cargo-leptos's layout: `pkg/` inside),
+/// with hashed file names when the build made them (see [`site_hashes`]).
 pub fn leptos_options(cfg: &Config) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("certportal")
         .site_root(cfg.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(cfg.listen)
+        .hash_files(matches!(site_hashes(&cfg.site_root), Ok(true)))
         .build()
+}
+
+/// Whether the site's `pkg/` files carry content hashes in their names: a release build
+/// (`hash-files` in Cargo.toml) writes `hash.txt` beside the binary, naming them; the pages
+/// then link `pkg/certportal.<hash>.js` and the like, which may be cached for a year. Without
+/// `hash.txt` (tests, a plain `cargo build`) the plain names are used. A `hash.txt` whose
+/// files are not in the site root (a binary copied without its site, or the other way round)
+/// is an error: every page would link files that do not exist.
+pub fn site_hashes(site_root: &std::path::Path) -> Result<bool, String> {
+    let Some(list) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("hash.txt")))
+        .filter(|p| p.exists())
+    else {
+        return Ok(false);
+    };
+    let text = std::fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
+    for ext in ["js", "wasm", "css"] {
+        let hash = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(ext)?.strip_prefix(':'))
+            .map(str::trim)
+            .ok_or_else(|| format!("{} names no {ext} file", list.display()))?;
+        let file = site_root
+            .join("pkg")
+            .join(format!("certportal.{hash}.{ext}"));
+        if !file.is_file() {
+            return Err(format!(
+                "{} names {}, which is missing: deploy the binary with the site it was built with",
+                list.display(),
+                file.display()
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// Versioned URLs of the public script and icon: the file's SHA-256 (first 16 hex digits) in
+/// `?v=`, so a changed file gets a new URL and the old one may be cached for a year.
+fn asset_urls(site_root: &std::path::Path) -> app::pages::AssetUrls {
+    use sha2::{Digest, Sha256};
+    let versioned = |name: &str| match std::fs::read(site_root.join(name)) {
+        Ok(bytes) => format!("/{name}?v={}", &hex::encode(Sha256::digest(&bytes))[..16]),
+        Err(_) => format!("/{name}"),
+    };
+    app::pages::AssetUrls {
+        script: versioned("passkey.js"),
+        icon: versioned("favicon.svg"),
+    }
+}
+
+/// What [`static_cache`] knows: whether `pkg/` names are hashed, and the versioned URLs.
+struct StaticFiles {
+    hashed: bool,
+    versioned: Vec<String>,
+}
+
+/// Cache headers of the static files. A hashed `pkg/` file and a public file asked for under
+/// its current version (`?v=`) are `immutable` for a year — only when found (a 404 must not
+/// be kept). Every static file varies by `Accept-Encoding` (it is served precompressed as
+/// brotli or gzip when the browser takes them), so a shared cache keeps the variants apart.
+async fn static_cache(
+    axum::extract::State(files): axum::extract::State<Arc<StaticFiles>>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path();
+    let in_pkg = path.starts_with("/pkg/");
+    let versioned = req
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| files.versioned.iter().any(|v| v == pq.as_str()));
+    let public = files
+        .versioned
+        .iter()
+        .any(|v| v.split('?').next() == Some(path));
+    let immutable = (in_pkg && files.hashed) || versioned;
+    let mut res = next.run(req).await;
+    if in_pkg || public {
+        res.headers_mut()
+            .entry(header::VARY)
+            .or_insert(HeaderValue::from_static("accept-encoding"));
+        let found = res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED;
+        if immutable && found {
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            );
+        }
+    }
+    res
 }
 
 /// The whole HTTP surface, without a socket (tests can call it with `oneshot`).
@@ -144,6 +239,11 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         )
     });
     let allowed_host: Arc<str> = Arc::from(public_host(&services.public_url));
+    let assets = asset_urls(std::path::Path::new(leptos_options.site_root.as_ref()));
+    let static_files = Arc::new(StaticFiles {
+        hashed: leptos_options.hash_files,
+        versioned: vec![assets.script.clone(), assets.icon.clone()],
+    });
     Router::new()
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
@@ -168,9 +268,10 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             &state,
             routes,
             {
-                let s = services.clone();
+                let (s, assets) = (services.clone(), assets.clone());
                 move || {
                     provide_context(s.clone());
+                    provide_context(assets.clone());
                     set_page_csp();
                 }
             },
@@ -183,9 +284,10 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         // page CSP that lets its stylesheet load.
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             {
-                let s = services.clone();
+                let (s, assets) = (services.clone(), assets.clone());
                 move || {
                     provide_context(s.clone());
+                    provide_context(assets.clone());
                     set_page_csp();
                 }
             },
@@ -202,6 +304,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
                 .quality(CompressionLevel::Precise(4))
                 .compress_when(DefaultPredicate::new().and(not_no_store as fn(StatusCode, Version, &HeaderMap, &Extensions) -> bool)),
         )
+        .layer(axum::middleware::from_fn_with_state(static_files, static_cache))
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
@@ -533,6 +636,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Running, Start
     let setup_link = setup::setup_link_if_needed(&services)
         .await
         .map_err(|e| StartError::Setup(e.to_string()))?;
+    site_hashes(&cfg.site_root).map_err(StartError::Site)?;
     let mut opts = leptos_options(cfg);
     opts.site_addr = addr;
     let app = router(services.clone(), opts);

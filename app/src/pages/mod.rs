@@ -19,12 +19,30 @@ use crate::api::auth::{whoami, Logout};
 use crate::api::SetLanguage;
 use crate::i18n::{t, Lang, Msg};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// Where the shell finds the public script and icon. The server gives versioned URLs (the
+/// content's hash in `?v=`), which browsers may keep for a year; the plain names otherwise.
+#[derive(Clone, Debug)]
+pub struct AssetUrls {
+    pub script: String,
+    pub icon: String,
+}
+
+impl Default for AssetUrls {
+    fn default() -> Self {
+        AssetUrls {
+            script: "/passkey.js".into(),
+            icon: "/favicon.svg".into(),
+        }
+    }
+}
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let assets = use_context::<AssetUrls>().unwrap_or_default();
     let lang = initial_lang();
     let zone = initial_zone();
     let wasm = page_uses_wasm(&request_path());
@@ -35,8 +53,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <script type="module" src="/passkey.js"></script>
+                <link rel="icon" href=assets.icon type="image/svg+xml"/>
+                <script type="module" src=assets.script></script>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 {wasm.then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
@@ -224,7 +243,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/certportal.css"/>
         <Title text=move || t(lang.get(), Msg::AppName)/>
         <Router>
             <a class="skip-link" href="#main">{move || t(lang.get(), Msg::SkipToContent)}</a>

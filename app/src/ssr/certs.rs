@@ -427,14 +427,17 @@ pub(crate) async fn sign_for(
     };
     let friendly = format!("{} ({})", user.display_name, user.login);
     let public_url = s.public_url.clone();
-    let _permit = s
+    // The permit goes with the job (a pickup whose client gave up does not free it early).
+    let permit = s
         .cpu_permits
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|e| CertError::Internal(e.to_string()))?;
     let job_signer = signer.clone();
     let job_subject = subject.clone();
     let (issued, p12) = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let key = match &keying {
             Keying::Bundle { .. } => ca::ClientKey::Generate(policy.key_algorithm),
             Keying::Device(spki) => ca::ClientKey::Device(spki),

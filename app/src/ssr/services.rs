@@ -55,6 +55,9 @@ pub struct Services {
     /// 19 MiB and a core for ~20 ms, so hashing never holds more than cores × 19 MiB) and the
     /// key, signature and PKCS#12 of each pickup.
     pub cpu_permits: Arc<tokio::sync::Semaphore>,
+    /// argon2 work areas (19 MiB each) kept for reuse: at most one per permit, made when
+    /// first needed (none at start).
+    pub work_areas: Arc<std::sync::Mutex<Vec<super::passwords::WorkArea>>>,
     /// A real argon2id hash of a random password: unknown accounts are verified against it
     /// so they take as long as known ones.
     pub dummy_hash: String,
@@ -138,6 +141,7 @@ impl Services {
             clock,
             public_url,
             cpu_permits: Arc::new(tokio::sync::Semaphore::new(permits)),
+            work_areas: Arc::default(),
             dummy_hash,
             webauthn,
             data_dir: cfg.data_dir.clone(),

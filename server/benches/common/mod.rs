@@ -11,9 +11,17 @@ pub struct Bench {
 }
 
 /// Starts a portal on a fresh SQLite database (log level `warn`).
+#[allow(dead_code)] // not every bench binary uses it
 pub async fn portal() -> Bench {
+    portal_on(None).await
+}
+
+/// Starts a portal on a fresh database: a new one on the PostgreSQL server at `postgres`
+/// (a URL of a database to connect to for `CREATE DATABASE`), else SQLite.
+#[allow(dead_code)] // not every bench binary uses it
+pub async fn portal_on(postgres: Option<&str>) -> Bench {
     let dir = tempfile::tempdir().unwrap();
-    let vars: Vec<(&str, String)> = vec![
+    let mut vars: Vec<(&str, String)> = vec![
         (
             "CERTPORTAL_DATA_DIR",
             dir.path().join("data").display().to_string(),
@@ -26,6 +34,21 @@ pub async fn portal() -> Bench {
         ),
         ("CERTPORTAL_LOG", "warn".into()),
     ];
+    if let Some(admin_url) = postgres {
+        let name = format!("cp_bench_{}", std::process::id());
+        let db = app::ssr::db::Db::connect(admin_url).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(db.pool())
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(db.pool())
+            .await
+            .unwrap();
+        db.close().await;
+        let base = admin_url.rsplit_once('/').unwrap().0;
+        vars.push(("CERTPORTAL_DATABASE_URL", format!("{base}/{name}")));
+    }
     let cfg = server::config::Config::load(None, &move |k| {
         vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
     })

@@ -297,8 +297,14 @@ mod tests {
         assert_eq!(find("YAMADA").await, vec!["yamada.taro"]);
         assert_eq!(find("山田 太").await, vec!["yamada.taro"]);
         assert_eq!(find("hanako").await, vec!["suzuki"]);
-        assert!(find("ichiro").await.is_empty(), "the rename reached the index");
-        assert!(find("田中 花").await.is_empty(), "the delete reached the index");
+        assert!(
+            find("ichiro").await.is_empty(),
+            "the rename reached the index"
+        );
+        assert!(
+            find("田中 花").await.is_empty(),
+            "the delete reached the index"
+        );
         assert_eq!(find("\"and\"").await, vec!["o'neil"]);
         assert_eq!(find("a\"nd").await, Vec::<String>::new());
         assert_eq!(find("ta").await, vec!["yamada.taro"]);
