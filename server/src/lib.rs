@@ -140,14 +140,19 @@ pub fn leptos_options(cfg: &Config) -> LeptosOptions {
 /// files are not in the site root (a binary copied without its site, or the other way round)
 /// is an error: every page would link files that do not exist.
 pub fn site_hashes(site_root: &std::path::Path) -> Result<bool, String> {
-    let Some(list) = std::env::current_exe()
+    match std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join("hash.txt")))
-        .filter(|p| p.exists())
-    else {
-        return Ok(false);
-    };
-    let text = std::fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
+    {
+        Some(list) if list.exists() => hashed_names(&list, site_root).map(|()| true),
+        _ => Ok(false),
+    }
+}
+
+/// Checks that the `js`, `wasm` and `css` files that `list` (cargo-leptos's `hash.txt`)
+/// names are in `site_root/pkg`.
+pub fn hashed_names(list: &std::path::Path, site_root: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(list).map_err(|e| format!("{}: {e}", list.display()))?;
     for ext in ["js", "wasm", "css"] {
         let hash = text
             .lines()
@@ -165,7 +170,7 @@ pub fn site_hashes(site_root: &std::path::Path) -> Result<bool, String> {
             ));
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Versioned URLs of the public script and icon: the file's SHA-256 (first 16 hex digits) in

@@ -255,3 +255,106 @@ async fn compression_caching_and_the_pickup_page_without_webassembly() {
     assert!(!html.contains("certportal.wasm") && !html.contains("/pkg/certportal.js"));
     assert!(html.contains("/pkg/certportal.css"), "still styled");
 }
+
+/// Cache headers of the static files: with hashed names (a release build) every `pkg/` file
+/// found is `immutable` for a year, a missing one is not; the public script and icon are
+/// linked under their content's hash (`?v=`) and only that exact URL is `immutable`; every
+/// static file varies by `Accept-Encoding`. A `hash.txt` naming files the site lacks is an
+/// error at start, not pages linking files that do not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hashed_and_versioned_static_files_are_cached_for_a_year() {
+    use sha2::{Digest, Sha256};
+    use tower::ServiceExt;
+    let app = spawn(Backend::Sqlite).await;
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    let script = b"export const x = 1;\n";
+    std::fs::write(site.path().join("passkey.js"), script).unwrap();
+    std::fs::write(site.path().join("favicon.svg"), b"<svg/>").unwrap();
+    std::fs::write(site.path().join("pkg/certportal.0123abc.css"), b"body{}").unwrap();
+    let version = &hex::encode(Sha256::digest(script))[..16];
+
+    let list = site.path().join("hash.txt");
+    std::fs::write(&list, "js: 0123abc\nwasm: 0123abc\ncss: 0123abc\n").unwrap();
+    let err = server::hashed_names(&list, site.path()).unwrap_err();
+    assert!(err.contains("certportal.0123abc.js"), "{err}");
+    std::fs::write(site.path().join("pkg/certportal.0123abc.js"), b"").unwrap();
+    std::fs::write(site.path().join("pkg/certportal.0123abc.wasm"), b"").unwrap();
+    server::hashed_names(&list, site.path()).unwrap();
+
+    let opts = leptos::config::LeptosOptions::builder()
+        .output_name("certportal")
+        .site_root(site.path().display().to_string())
+        .site_pkg_dir("pkg")
+        .hash_files(true)
+        .build();
+    let router = server::router(app.services.clone(), opts);
+    let get = |uri: String| {
+        let router = router.clone();
+        async move {
+            router
+                .oneshot(
+                    axum::http::Request::get(uri)
+                        .header("host", "localhost")
+                        .header("accept-encoding", "br, gzip")
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let header = |r: &axum::response::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let year = "public, max-age=31536000, immutable";
+
+    // The page itself, uncompressed (no Accept-Encoding).
+    let home = router
+        .clone()
+        .oneshot(
+            axum::http::Request::get("/")
+                .header("host", "localhost")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert_eq!(header(&home, "cache-control"), "no-cache");
+    let html = axum::body::to_bytes(home.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let html = String::from_utf8(html.to_vec()).unwrap();
+    assert!(
+        html.contains(&format!("src=\"/passkey.js?v={version}\"")),
+        "{html}"
+    );
+    assert!(html.contains("/favicon.svg?v="), "{html}");
+
+    let r = get(format!("/passkey.js?v={version}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "cache-control"), year);
+    assert!(header(&r, "vary").contains("accept-encoding"));
+    let stale = get("/passkey.js?v=0000000000000000".into()).await;
+    assert_eq!(stale.status(), 200);
+    assert_eq!(
+        header(&stale, "cache-control"),
+        "no-cache",
+        "not this version"
+    );
+    let plain = get("/passkey.js".into()).await;
+    assert_eq!(header(&plain, "cache-control"), "no-cache");
+
+    let css = get("/pkg/certportal.0123abc.css".into()).await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(header(&css, "cache-control"), year);
+    assert!(header(&css, "vary").contains("accept-encoding"));
+    let missing = get("/pkg/certportal.ffff.css".into()).await;
+    assert_eq!(missing.status(), 404);
+    assert_ne!(header(&missing, "cache-control"), year, "a 404 is not kept");
+    app.stop().await;
+}
