@@ -22,21 +22,33 @@ after(async () => {
   await portal?.stop();
 });
 
-/** Opens `url` in a fresh phone context; returns { total, byUrl } in bytes on the wire. */
-async function weigh(url, cookie) {
+/**
+ * Opens `url` in a fresh phone context (`times` times in a row, in the same context: a
+ * returning visitor); returns { total, byUrl } in bytes on the wire of the last visit.
+ */
+async function weigh(url, cookie, times = 1) {
   const ctx = await browser.newContext({ ...PHONE, locale: 'ja-JP' });
   if (cookie) await ctx.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], url: portal.base }]);
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('Network.enable');
   const urls = new Map();
-  const byUrl = new Map();
-  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, { url: e.response.url, encoding: e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] }));
+  let byUrl = new Map();
+  const header = (h, name) => h[name] ?? h[name.replace(/(^|-)./g, (c) => c.toUpperCase())];
+  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, {
+    url: e.response.url,
+    encoding: header(e.response.headers, 'content-encoding'),
+    cache: header(e.response.headers, 'cache-control'),
+    fromCache: e.response.fromDiskCache || e.response.fromMemoryCache,
+  }));
   cdp.on('Network.loadingFinished', (e) => {
     const r = urls.get(e.requestId);
-    if (r) byUrl.set(r.url, { bytes: e.encodedDataLength, encoding: r.encoding });
+    if (r) byUrl.set(r.url, { ...r, bytes: r.fromCache ? 0 : e.encodedDataLength });
   });
-  await page.goto(url, { waitUntil: 'networkidle' });
+  for (let i = 0; i < times; i++) {
+    byUrl = new Map();
+    await page.goto(url, { waitUntil: 'networkidle' });
+  }
   await ctx.close();
   const total = [...byUrl.values()].reduce((n, r) => n + r.bytes, 0);
   return { total, byUrl };
@@ -64,4 +76,20 @@ test('a page that hydrates gets its WebAssembly and script precompressed', async
   const js = [...byUrl].find(([u]) => /\/pkg\/certportal[^/]*\.js$/.test(u));
   assert.equal(js[1].encoding, 'br');
   console.log(`start page: ${total} bytes on the wire (wasm ${wasm[1].bytes})`);
+});
+
+test('a returning browser asks for nothing but the page: hashed files are immutable', async () => {
+  const { byUrl: first } = await weigh(`${portal.base}/`);
+  const wasm = [...first].find(([u]) => u.endsWith('.wasm'));
+  assert.match(new URL(wasm[0]).pathname, /^\/pkg\/certportal\.[A-Za-z0-9_-]{22}\.wasm$/, 'a hashed name');
+  assert.equal(wasm[1].cache, 'public, max-age=31536000, immutable');
+  const script = [...first].find(([u]) => new URL(u).pathname === '/passkey.js');
+  assert.match(new URL(script[0]).search, /^\?v=[0-9a-f]{16}$/, 'a versioned address');
+  assert.equal(script[1].cache, 'public, max-age=31536000, immutable');
+  const { total, byUrl } = await weigh(`${portal.base}/`, undefined, 2);
+  const list = [...byUrl].map(([u, r]) => `${r.bytes}\t${r.fromCache ? 'cache' : 'net'}\t${new URL(u).pathname}`).join('\n');
+  console.log(`start page again: ${total} bytes on the wire\n${list}`);
+  const fetched = [...byUrl].filter(([, r]) => r.bytes > 0).map(([u]) => new URL(u).pathname);
+  assert.deepEqual(fetched, ['/'], list);
+  assert.ok(total < 20 * 1024, list);
 });

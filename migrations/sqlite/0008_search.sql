@@ -24,3 +24,6 @@ END;
 CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
     DELETE FROM user_search WHERE rowid = old.search_key;
 END;
+-- A status filter walks the users of that status in login order (the directory's order), so
+-- its first page stops after 50 rows instead of sorting every user of the status.
+CREATE INDEX users_summary_login ON users(cert_summary, login);
