@@ -138,6 +138,36 @@ async fn run(db_name: &str, postgres: Option<&str>) {
     }
 
     let http = reqwest::Client::new();
+
+    // The anonymous start page with all these users: 64 clients for 3 seconds.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (http, base) = (http.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut took = Vec::new();
+            while started.elapsed().as_secs_f64() < 3.0 {
+                let t = Instant::now();
+                let r = http.get(format!("{base}/")).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap();
+                took.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            took
+        }));
+    }
+    let mut took = Vec::new();
+    for t in tasks {
+        took.extend(t.await.unwrap());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "anonymous start page, 64 clients: {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms",
+        took.len() as f64 / secs,
+        pct(&mut took, 0.5),
+        pct(&mut took, 0.99)
+    );
+
     let r = http
         .post(format!("{base}/api/login"))
         .header("content-type", "application/x-www-form-urlencoded")

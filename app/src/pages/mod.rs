@@ -243,7 +243,10 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Title text=move || t(lang.get(), Msg::AppName)/>
+        // A plain string, read now: the server renders the title after the page, when a
+        // signal of this page may already be disposed (a closure here panicked under
+        // concurrent requests).
+        <Title text=t(lang.get_untracked(), Msg::AppName)/>
         <Router>
             <a class="skip-link" href="#main">{move || t(lang.get(), Msg::SkipToContent)}</a>
             <header class="topbar">

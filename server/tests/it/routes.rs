@@ -358,3 +358,40 @@ async fn hashed_and_versioned_static_files_are_cached_for_a_year() {
     assert_ne!(header(&missing, "cache-control"), year, "a 404 is not kept");
     app.stop().await;
 }
+
+/// Many anonymous start pages at once all render: the page title once read a signal that a
+/// concurrent render could find disposed, which panicked the handler and dropped the
+/// connection (seen by the directory bench with 64 clients).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_start_pages_at_once_all_render() {
+    let app = spawn(Backend::Sqlite).await;
+    let http = crate::helpers::client();
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (http, base) = (http.clone(), app.base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut failed = Vec::new();
+            for _ in 0..20 {
+                match http.get(format!("{base}/")).send().await {
+                    Ok(r) if r.status() == 200 => match r.text().await {
+                        Ok(html) if html.contains("<title>certportal</title>") => {}
+                        other => failed.push(format!("{other:?}")),
+                    },
+                    other => failed.push(format!("{other:?}")),
+                }
+            }
+            failed
+        }));
+    }
+    let mut failed = Vec::new();
+    for t in tasks {
+        failed.extend(t.await.unwrap());
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of 640 failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    app.stop().await;
+}
