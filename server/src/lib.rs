@@ -229,13 +229,24 @@ async fn static_cache(
     res
 }
 
+/// The app's routes, listed once per process. Listing them renders the app with resource
+/// loading suppressed by a process-wide flag (`leptos_server`'s `SuppressResourceLoad`): a
+/// resource first polled meanwhile by a page another portal in this process is rendering would
+/// wait forever (leptos issue 4773). Listing them once, before the first portal serves, keeps
+/// every later start (tests, a restart in the same process) from suppressing anyone's page.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP surface, without a socket (tests can call it with `oneshot`).
 pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
     let state = AppState {
         leptos_options: leptos_options.clone(),
         services: services.clone(),
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let x_request_id = HeaderName::from_static("x-request-id");
     let hsts = services.is_https().then(|| {
         SetResponseHeaderLayer::if_not_present(

@@ -358,3 +358,53 @@ async fn hashed_and_versioned_static_files_are_cached_for_a_year() {
     assert_ne!(header(&missing, "cache-control"), year, "a 404 is not kept");
     app.stop().await;
 }
+
+/// Pages render while other portals start in the same process. Starting a portal once listed
+/// the app's routes with resource loading suppressed process-wide, and a resource first polled
+/// in that window by a concurrent render waited forever: a start page never answered (seen as
+/// 1 of 640 requests lost in the whole suite). Each request here has a bounded wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_other_portals_start() {
+    let app = spawn(Backend::Sqlite).await;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let starting = async {
+        for _ in 0..40 {
+            spawn(Backend::Sqlite).await.stop().await;
+        }
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (http, base) = (http.clone(), app.base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut failed = Vec::new();
+            for _ in 0..40 {
+                match http.get(format!("{base}/")).send().await {
+                    Ok(r) if r.status() == 200 => match r.text().await {
+                        Ok(html) if html.contains("<title>certportal</title>") => {}
+                        other => failed.push(format!("{other:?}")),
+                    },
+                    other => failed.push(format!("{other:?}")),
+                }
+            }
+            failed
+        }));
+    }
+    let rendering = async {
+        let mut failed = Vec::new();
+        for t in tasks {
+            failed.extend(t.await.unwrap());
+        }
+        failed
+    };
+    let (failed, ()) = tokio::join!(rendering, starting);
+    assert!(
+        failed.is_empty(),
+        "{} of 640 pages failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    app.stop().await;
+}
