@@ -65,6 +65,37 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RemindersCommand,
     },
+    /// SCIM provisioning (the company's directory at /scim/v2).
+    Scim {
+        #[command(subcommand)]
+        command: ScimCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ScimCommand {
+    /// Bearer tokens of SCIM clients.
+    Token {
+        #[command(subcommand)]
+        command: ScimTokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ScimTokenCommand {
+    /// Make a token and print it (once: only its hash is kept).
+    Create {
+        /// What the token is for ("Entra ID provisioning").
+        #[arg(long)]
+        name: String,
+    },
+    /// List the tokens: id, name, who made it, when, last use, revoked.
+    List,
+    /// Revoke a token by its id: its client is refused from the next request on.
+    Revoke {
+        /// The token's id (from `list`).
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,6 +245,55 @@ pub(crate) enum CrlCommand {
     },
 }
 
+async fn scim_token_command(command: ScimTokenCommand, cfg: Config) -> Result<(), String> {
+    use app::ssr::scim;
+    let s = server::services(&cfg, server::system_clock())
+        .await
+        .map_err(|e| e.to_string())?;
+    let actor = Actor::cli();
+    match command {
+        ScimTokenCommand::Create { name } => {
+            let (row, token) = scim::create_token(&s, &actor, &name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            eprintln!(
+                "token {} ({}) made; it is shown only now. SCIM endpoint: {}",
+                row.id,
+                row.name,
+                scim::base(&s)
+            );
+        }
+        ScimTokenCommand::List => {
+            for t in scim::list_tokens(&s, &actor)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{}\t{}\tmade {} by {}\tlast used {}\t{}",
+                    t.id,
+                    t.name,
+                    rfc3339(t.created_at),
+                    t.created_by,
+                    t.last_used_at
+                        .map(rfc3339)
+                        .unwrap_or_else(|| "never".into()),
+                    t.revoked_at
+                        .map(|r| format!("revoked {}", rfc3339(r)))
+                        .unwrap_or_else(|| "active".into()),
+                );
+            }
+        }
+        ScimTokenCommand::Revoke { id } => {
+            scim::revoke_token(&s, &actor, &id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
 const NO_SMTP: &str =
     "no SMTP server is configured (set CERTPORTAL_SMTP_HOST and CERTPORTAL_MAIL_FROM)";
 
@@ -221,6 +301,9 @@ pub(crate) async fn run(command: Command, cfg: Config) -> Result<(), String> {
     match command {
         Command::Serve => crate::serve(cfg).await,
         Command::User { command } => user_command(command, cfg).await,
+        Command::Scim {
+            command: ScimCommand::Token { command },
+        } => scim_token_command(command, cfg).await,
         Command::Migrate => {
             server::services(&cfg, server::system_clock())
                 .await

@@ -53,6 +53,8 @@ struct FileConfig {
     digest_day: Option<String>,
     metrics_token_file: Option<String>,
     time_zone: Option<String>,
+    scim_admin_groups: Option<String>,
+    scim_renewal_groups: Option<String>,
 }
 
 /// The effective configuration.
@@ -84,6 +86,9 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// The zone times are shown in when neither the user nor their browser chose one.
     pub time_zone: app::zone::Zone,
+    /// The directory's SCIM groups whose members are administrators, and those whose members
+    /// may renew (comma-separated names; none: groups carry nothing).
+    pub scim: app::ssr::scim::ScimConfig,
 }
 
 /// The settings naming the profile signer's files.
@@ -328,6 +333,22 @@ impl Config {
             })?,
         };
 
+        let groups = |v: Option<String>| -> Vec<String> {
+            v.unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let scim = app::ssr::scim::ScimConfig {
+            admin_groups: groups(pick("CERTPORTAL_SCIM_ADMIN_GROUPS", fc.scim_admin_groups)),
+            renewal_groups: groups(pick(
+                "CERTPORTAL_SCIM_RENEWAL_GROUPS",
+                fc.scim_renewal_groups,
+            )),
+        };
+
         Ok(Config {
             data_dir,
             listen,
@@ -345,6 +366,7 @@ impl Config {
             thresholds,
             metrics_token,
             time_zone,
+            scim,
         })
     }
 

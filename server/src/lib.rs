@@ -4,6 +4,7 @@
 pub mod config;
 pub mod csv;
 pub mod routes;
+pub mod scim;
 pub mod tls;
 pub mod zip;
 
@@ -87,6 +88,7 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
     s.thresholds = cfg.thresholds.clone();
     s.metrics_token = cfg.metrics_token.clone();
     s.time_zone = cfg.time_zone.clone();
+    s.scim = Arc::new(cfg.scim.clone());
     if let Some(m) = &cfg.mail {
         let mailer = app::ssr::mail::Mailer::new(m.clone()).map_err(StartError::Mail)?;
         s.mailer = Some(Arc::new(mailer));
@@ -280,6 +282,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/pickup/{token}/unlock", axum::routing::post(routes::pickup_unlock))
         .route("/pickup/{token}/download", axum::routing::post(routes::pickup_download))
         .route("/scep", get(routes::scep_get).post(routes::scep_post))
+        .nest("/scim/v2", scim::routes())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -764,6 +764,7 @@ pub async fn admin_update_settings(
     crl_next_update_days: String,
     installer_link: Option<String>,
     apple_profile: Option<String>,
+    revoke_on_deactivate: Option<String>,
     password: Option<String>,
 ) -> Result<Vec<String>, AppError> {
     use super::auth::session;
@@ -810,6 +811,7 @@ pub async fn admin_update_settings(
                 Some("pkcs12") => AppleProfile::Pkcs12,
                 Some(_) => return Err(choice("apple_profile")),
             },
+            revoke_on_deactivate: crate::web::is_checked(revoke_on_deactivate.as_deref()),
         };
         Ok(crate::ssr::admin::update_policy(&s, &a.actor(), &policy).await?)
     }

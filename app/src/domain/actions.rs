@@ -45,6 +45,10 @@ pub const MAIL_SENT: &str = "mail.sent";
 pub const MAIL_FAILED: &str = "mail.failed";
 pub const MAIL_ABANDONED: &str = "mail.abandoned";
 pub const MAIL_CANCELLED: &str = "mail.cancelled";
+pub const USER_DELETE: &str = "user.delete";
+pub const GROUP_CHANGE: &str = "group.change";
+pub const SCIM_TOKEN_CREATE: &str = "scim.token_create";
+pub const SCIM_TOKEN_REVOKE: &str = "scim.token_revoke";
 
 /// Every action name.
 pub const ALL: &[&str] = &[
@@ -92,6 +96,10 @@ pub const ALL: &[&str] = &[
     MAIL_FAILED,
     MAIL_ABANDONED,
     MAIL_CANCELLED,
+    USER_DELETE,
+    GROUP_CHANGE,
+    SCIM_TOKEN_CREATE,
+    SCIM_TOKEN_REVOKE,
 ];
 
 /// What the history filter offers: everything (""), a family ("auth." for every sign-in
@@ -113,6 +121,8 @@ pub const HISTORY_FILTER: &[&str] = &[
     "user.",
     LOST_DEVICE,
     USER_UPDATE,
+    USER_DELETE,
+    GROUP_CHANGE,
     SETTINGS_UPDATE,
     CA_ROTATE,
     CRL_PUBLISH,

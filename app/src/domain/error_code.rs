@@ -69,6 +69,7 @@ error_codes! {
     PasswordTooShort = "password_too_short",
     PasswordTooLong = "password_too_long",
     InvalidPasskeyName = "invalid_passkey_name",
+    InvalidTokenName = "invalid_token_name",
     InvalidDeviceLabel = "invalid_device_label",
     InvalidCaName = "invalid_ca_name",
     InvalidReason = "invalid_reason",

@@ -66,6 +66,15 @@ pub struct Policy {
     /// What Apple devices get (stored policies from before this setting mean SCEP).
     #[serde(default)]
     pub apple_profile: AppleProfile,
+    /// A user the directory (or an administrator) deactivates or deletes loses every active
+    /// certificate, revoked `affiliationChanged` (stored policies from before this setting:
+    /// on).
+    #[serde(default = "on")]
+    pub revoke_on_deactivate: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Default for Policy {
@@ -83,6 +92,7 @@ impl Default for Policy {
             crl_next_update_days: 7,
             installer_link: None,
             apple_profile: AppleProfile::Scep,
+            revoke_on_deactivate: true,
         }
     }
 }

@@ -138,6 +138,19 @@ fn label(
     Ok(s.to_string())
 }
 
+/// The name an administrator gives a SCIM client's token ("Entra ID provisioning").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenName(String);
+
+impl TokenName {
+    pub fn parse(s: &str) -> Result<TokenName, InvalidField> {
+        label(s, "name", ErrorCode::InvalidTokenName, false).map(TokenName)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The name a user gives a device ("Taro's iPhone"); may be empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceLabel(String);

@@ -505,6 +505,7 @@ pub fn SettingsPage() -> impl IntoView {
                                         <option value="pkcs12" selected=p.apple_profile == AppleProfile::Pkcs12>{tr(Msg::SetApplePkcs12)}</option>
                                     </select>
                                     <label class="check"><input type="checkbox" name="reissue_allowed_default" value="on" checked=p.reissue_allowed_default/>{tr(Msg::SetReissueDefault)}</label>
+                                    <label class="check"><input type="checkbox" name="revoke_on_deactivate" value="on" checked=p.revoke_on_deactivate data-testid="revoke-on-deactivate"/>{tr(Msg::SetRevokeOnDeactivate)}</label>
                                     <label for="installer_link">{tr(Msg::SetInstaller)}</label>
                                     <input id="installer_link" name="installer_link" value=p.installer_link.clone().unwrap_or_default() autocapitalize="none" spellcheck="false"/>
                                     <label for="public_url">{tr(Msg::SetPublicUrl)}</label>

@@ -606,27 +606,7 @@ pub async fn update_user(
     )
     .await?;
     if u.active && !flags.active {
-        let sessions = db::auth_rows::delete_user_sessions(&mut tx, &u.id).await?;
-        let links = db::link_rows::void_open_links_for_user(&mut tx, &u.id, now).await?;
-        db::auth_rows::void_activations(&mut tx, &u.id, now).await?;
-        changed.push(format!("sessions_ended={sessions} links_voided={links}"));
-        if flags.revoke_on_deactivate {
-            let (revoked, crl_cas) = certs::revoke_all_active(
-                &mut tx,
-                actor,
-                &u.id,
-                RevocationReason::AffiliationChanged,
-                now,
-                "deactivated",
-            )
-            .await?;
-            changed.push(format!("certificates_revoked={revoked}"));
-            let policy = s.policy(&mut tx).await?;
-            for ca_id in crl_cas {
-                let signer = s.signer(&ca_id).await?;
-                publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
-            }
-        }
+        changed.extend(leave(&mut tx, s, actor, &u.id, flags.revoke_on_deactivate, now).await?);
     }
     audit::record(
         &mut tx,
@@ -640,6 +620,42 @@ pub async fn update_user(
     )
     .await?;
     tx.commit().await?;
+    Ok(changed)
+}
+
+/// What a leaver loses, inside the caller's transaction (which holds the user's lock): their
+/// sessions end, their open pickup and activation links stop working and, when `revoke`, every
+/// active certificate is revoked `affiliationChanged` with each affected CA's CRL republished
+/// in the same transaction. Returns what happened, for the caller's audit row.
+pub(crate) async fn leave(
+    tx: &mut db::Conn,
+    s: &Services,
+    actor: &Actor,
+    user_id: &str,
+    revoke: bool,
+    now: i64,
+) -> Result<Vec<String>, CertError> {
+    let sessions = db::auth_rows::delete_user_sessions(tx, user_id).await?;
+    let links = db::link_rows::void_open_links_for_user(tx, user_id, now).await?;
+    db::auth_rows::void_activations(tx, user_id, now).await?;
+    let mut changed = vec![format!("sessions_ended={sessions} links_voided={links}")];
+    if revoke {
+        let (revoked, crl_cas) = certs::revoke_all_active(
+            tx,
+            actor,
+            user_id,
+            RevocationReason::AffiliationChanged,
+            now,
+            "deactivated",
+        )
+        .await?;
+        changed.push(format!("certificates_revoked={revoked}"));
+        let policy = s.policy(tx).await?;
+        for ca_id in crl_cas {
+            let signer = s.signer(&ca_id).await?;
+            publish_crl(tx, &signer, now, policy.crl_next_update_days).await?;
+        }
+    }
     Ok(changed)
 }
 

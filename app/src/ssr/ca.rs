@@ -306,12 +306,15 @@ pub fn issue_client(
     );
     let mut params = CertificateParams::default();
     params.distinguished_name = dn;
-    let email = subject
-        .email
-        .clone()
-        .try_into()
-        .map_err(|_| CaError::InvalidSubject("e-mail must be ASCII".into()))?;
-    params.subject_alt_names = vec![SanType::Rfc822Name(email)];
+    // A user the directory gave no e-mail address gets no rfc822Name.
+    if !subject.email.is_empty() {
+        let email = subject
+            .email
+            .clone()
+            .try_into()
+            .map_err(|_| CaError::InvalidSubject("e-mail must be ASCII".into()))?;
+        params.subject_alt_names = vec![SanType::Rfc822Name(email)];
+    }
     if let Some(upn) = &subject.upn {
         params.subject_alt_names.push(SanType::OtherName((
             UPN_OID.to_vec(),

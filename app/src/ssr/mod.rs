@@ -26,6 +26,7 @@ pub mod qr;
 pub mod read;
 pub mod reminders;
 pub mod scep;
+pub mod scim;
 pub mod services;
 pub mod setup;
 

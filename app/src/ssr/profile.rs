@@ -134,6 +134,14 @@ fn ca_common_name(ca_der: &[u8]) -> String {
 }
 
 fn scep_dict(p: &ScepPayload) -> String {
+    let email = if p.email.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\t\t\t\t\t<key>rfc822Name</key>\n\t\t\t\t\t<string>{}</string>\n",
+            esc(&p.email)
+        )
+    };
     let upn = p
         .upn
         .as_ref()
@@ -157,9 +165,7 @@ fn scep_dict(p: &ScepPayload) -> String {
 				</array>
 				<key>SubjectAltName</key>
 				<dict>
-					<key>rfc822Name</key>
-					<string>{email}</string>
-{upn}				</dict>
+{email}{upn}				</dict>
 				<key>Challenge</key>
 				<string>{challenge}</string>
 				<key>Key Type</key>
@@ -178,7 +184,6 @@ fn scep_dict(p: &ScepPayload) -> String {
         url = esc(&p.url),
         cn = esc(&p.display_name),
         login = esc(&p.login),
-        email = esc(&p.email),
         challenge = esc(&p.challenge),
     )
 }

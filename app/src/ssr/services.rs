@@ -88,6 +88,8 @@ pub struct Services {
     /// active administrator can be neither demoted nor deactivated. Spares the anonymous
     /// start page a count over the users on every request.
     pub admin_seen: Arc<std::sync::atomic::AtomicBool>,
+    /// Which of the directory's SCIM groups carry the administrator role or renewal.
+    pub scim: Arc<super::scim::ScimConfig>,
 }
 
 impl std::fmt::Debug for Services {
@@ -155,6 +157,7 @@ impl Services {
             thresholds: Default::default(),
             time_zone: Default::default(),
             admin_seen: Default::default(),
+            scim: Default::default(),
             mailer: None,
             metrics_token: None,
         };

@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0008_search.sql"),
         postgres: include_str!("../../../../migrations/postgres/0008_search.sql"),
     },
+    Migration {
+        version: 9,
+        name: "provisioning",
+        sqlite: include_str!("../../../../migrations/sqlite/0009_provisioning.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0009_provisioning.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

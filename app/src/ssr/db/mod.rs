@@ -14,6 +14,7 @@ pub mod link_rows;
 pub mod mail_rows;
 pub mod migrate;
 pub mod rows;
+pub mod scim_rows;
 pub mod settings;
 pub mod setup_tokens;
 pub mod users;

@@ -1,0 +1,37 @@
+-- certportal schema v9 (postgres): the company's directory drives the accounts (SCIM 2.0).
+--   users.external_id:  the directory's own id for the user (SCIM externalId).
+--   users.scim_attributes: what the directory last sent of name, displayName, emails and
+--                       active (JSON), returned to it as sent; display_name and email stay
+--                       what the portal shows and certificates carry, derived from them.
+--   users.deleted_at:   the directory deleted the user. The row stays, deactivated, so that
+--                       the user's certificates and history stay visible to administrators;
+--                       its login gets a "~deleted-…" suffix, freeing the name for a rehire.
+ALTER TABLE users ADD COLUMN external_id TEXT;
+ALTER TABLE users ADD COLUMN scim_attributes TEXT;
+ALTER TABLE users ADD COLUMN deleted_at BIGINT;
+
+-- Bearer tokens of the directory's SCIM client: only their SHA-256 is kept.
+CREATE TABLE scim_tokens (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    token_hash    TEXT NOT NULL UNIQUE,
+    created_by    TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    last_used_at  BIGINT,
+    revoked_at    BIGINT
+);
+
+-- The directory's groups; their members may carry the administrator role or renewal.
+CREATE TABLE scim_groups (
+    id            TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL UNIQUE,
+    external_id   TEXT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+CREATE TABLE scim_group_members (
+    group_id  TEXT NOT NULL REFERENCES scim_groups(id),
+    user_id   TEXT NOT NULL REFERENCES users(id),
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX scim_group_members_user ON scim_group_members(user_id);

@@ -1,0 +1,441 @@
+//! `/scim/v2`: the HTTP side of SCIM 2.0 (RFC 7644). Every request needs a bearer token an
+//! administrator made; bodies are JSON (`application/scim+json` or `application/json`);
+//! answers are `application/scim+json`, errors in SCIM's own format with their status. The
+//! rules live in `app::ssr::scim`.
+
+use crate::routes::ClientIp;
+use crate::AppState;
+use app::ssr::audit::Actor;
+use app::ssr::scim::{self, ListQuery, ScimError};
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::Value;
+
+const SCIM_JSON: &str = "application/scim+json";
+
+fn answer(status: StatusCode, v: &Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn error(e: &ScimError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = answer(status, &e.body());
+    if e.status == 401 {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"certportal SCIM\""),
+        );
+    }
+    r
+}
+
+fn reply(result: Result<Value, ScimError>) -> Response {
+    match result {
+        Ok(v) => answer(StatusCode::OK, &v),
+        Err(e) => error(&e),
+    }
+}
+
+/// A new resource: 201 with its `Location`.
+fn created(result: Result<Value, ScimError>) -> Response {
+    match result {
+        Ok(v) => {
+            let mut r = answer(StatusCode::CREATED, &v);
+            if let Some(loc) = v["meta"]["location"]
+                .as_str()
+                .and_then(|l| HeaderValue::from_str(l).ok())
+            {
+                r.headers_mut().insert(header::LOCATION, loc);
+            }
+            r
+        }
+        Err(e) => error(&e),
+    }
+}
+
+fn deleted(result: Result<(), ScimError>) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(&e),
+    }
+}
+
+/// The authenticated client, or the 401 to answer.
+async fn client(
+    st: &AppState,
+    headers: &HeaderMap,
+    ip: ClientIp,
+) -> Result<(app::ssr::Services, Actor), Response> {
+    let s = st.services.clone().at_now();
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match scim::authenticate(&s, auth, ip.0).await {
+        Ok(actor) => Ok((s, actor)),
+        Err(e) => Err(error(&e)),
+    }
+}
+
+fn json_body(bytes: &Bytes) -> Result<Value, ScimError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    filter: Option<String>,
+    start_index: Option<String>,
+    count: Option<String>,
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+}
+
+fn list_query(p: ListParams) -> Result<ListQuery, ScimError> {
+    let num = |name: &str, v: Option<String>| -> Result<Option<i64>, ScimError> {
+        v.map(|v| {
+            v.trim().parse::<i64>().map_err(|_| {
+                ScimError::bad("invalidValue", format!("{name} must be a whole number"))
+            })
+        })
+        .transpose()
+    };
+    Ok(ListQuery {
+        filter: p.filter,
+        start_index: num("startIndex", p.start_index)?,
+        count: num("count", p.count)?,
+        attributes: p.attributes,
+        excluded_attributes: p.excluded_attributes,
+    })
+}
+
+/// The routes under `/scim/v2`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/.search", axum::routing::post(search))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(resource_type))
+        .route("/Users", get(list_users).post(create_user))
+        .route(
+            "/Users/{id}",
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+        .route("/Groups", get(list_groups).post(create_group))
+        .route(
+            "/Groups/{id}",
+            get(get_group)
+                .put(replace_group)
+                .patch(patch_group)
+                .delete(delete_group),
+        )
+        .fallback(|| async { error(&ScimError::not_found("resource")) })
+}
+
+async fn service_provider_config(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, _)) => answer(StatusCode::OK, &scim::service_provider_config(&s)),
+        Err(r) => r,
+    }
+}
+
+fn listed(items: Vec<Value>) -> Value {
+    let n = items.len() as i64;
+    scim::json::list(items, n, 1)
+}
+
+async fn schemas(State(st): State<AppState>, headers: HeaderMap, ip: ClientIp) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, _)) => answer(StatusCode::OK, &listed(scim::schemas(&s))),
+        Err(r) => r,
+    }
+}
+
+async fn schema(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, _)) => reply(
+            scim::schemas(&s)
+                .into_iter()
+                .find(|v| v["id"].as_str() == Some(id.as_str()))
+                .ok_or_else(|| ScimError::not_found("schema")),
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn resource_types(State(st): State<AppState>, headers: HeaderMap, ip: ClientIp) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, _)) => answer(StatusCode::OK, &listed(scim::resource_types(&s))),
+        Err(r) => r,
+    }
+}
+
+async fn resource_type(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, _)) => reply(
+            scim::resource_types(&s)
+                .into_iter()
+                .find(|v| v["id"].as_str() == Some(id.as_str()))
+                .ok_or_else(|| ScimError::not_found("resource type")),
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn list_users(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    let (s, _) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let q = match params {
+        Ok(Query(p)) => list_query(p),
+        Err(_) => Err(ScimError::bad(
+            "invalidValue",
+            "the query string cannot be read",
+        )),
+    };
+    match q {
+        Ok(q) => reply(scim::list_users(&s, &q).await),
+        Err(e) => error(&e),
+    }
+}
+
+async fn create_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    body: Bytes,
+) -> Response {
+    let (s, actor) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    created(match json_body(&body) {
+        Ok(v) => scim::create_user(&s, &actor, &v).await,
+        Err(e) => Err(e),
+    })
+}
+
+async fn get_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, _)) => reply(projected(params, scim::get_user(&s, &id).await)),
+        Err(r) => r,
+    }
+}
+
+/// A resource as `attributes` / `excludedAttributes` ask to see it.
+fn projected(
+    params: Result<Query<ListParams>, QueryRejection>,
+    found: Result<Value, ScimError>,
+) -> Result<Value, ScimError> {
+    let q = match params {
+        Ok(Query(p)) => list_query(p)?,
+        Err(_) => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                "the query string cannot be read",
+            ))
+        }
+    };
+    q.project(found?)
+}
+
+async fn search(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    body: Bytes,
+) -> Response {
+    let (s, _) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    reply(match json_body(&body) {
+        Ok(v) => scim::search(&s, &v).await,
+        Err(e) => Err(e),
+    })
+}
+
+async fn replace_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (s, actor) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    reply(match json_body(&body) {
+        Ok(v) => scim::replace_user(&s, &actor, &id, &v).await,
+        Err(e) => Err(e),
+    })
+}
+
+async fn patch_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (s, actor) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    reply(match json_body(&body) {
+        Ok(v) => scim::patch_user(&s, &actor, &id, &v).await,
+        Err(e) => Err(e),
+    })
+}
+
+async fn delete_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, actor)) => deleted(scim::delete_user(&s, &actor, &id).await),
+        Err(r) => r,
+    }
+}
+
+async fn list_groups(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    let (s, _) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let q = match params {
+        Ok(Query(p)) => list_query(p),
+        Err(_) => Err(ScimError::bad(
+            "invalidValue",
+            "the query string cannot be read",
+        )),
+    };
+    match q {
+        Ok(q) => reply(scim::list_groups(&s, &q).await),
+        Err(e) => error(&e),
+    }
+}
+
+async fn create_group(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    body: Bytes,
+) -> Response {
+    let (s, actor) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    created(match json_body(&body) {
+        Ok(v) => scim::create_group(&s, &actor, &v).await,
+        Err(e) => Err(e),
+    })
+}
+
+async fn get_group(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, _)) => reply(projected(params, scim::get_group(&s, &id).await)),
+        Err(r) => r,
+    }
+}
+
+async fn replace_group(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (s, actor) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    reply(match json_body(&body) {
+        Ok(v) => scim::replace_group(&s, &actor, &id, &v).await,
+        Err(e) => Err(e),
+    })
+}
+
+async fn patch_group(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (s, actor) = match client(&st, &headers, ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    reply(match json_body(&body) {
+        Ok(v) => scim::patch_group(&s, &actor, &id, &v).await,
+        Err(e) => Err(e),
+    })
+}
+
+async fn delete_group(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Response {
+    match client(&st, &headers, ip).await {
+        Ok((s, actor)) => deleted(scim::delete_group(&s, &actor, &id).await),
+        Err(r) => r,
+    }
+}
