@@ -20,4 +20,5 @@ mod pin_key;
 mod revocation;
 mod routes;
 mod scep;
+mod scim;
 mod setup;
