@@ -73,6 +73,16 @@ install_test_services() {
   command -v promtool >/dev/null || apt_install "prometheus=2.42.0+ds-5+deb12u1"
   # aiosmtpd: a real SMTP server that receives the reminder and digest mails.
   python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet "aiosmtpd==1.4.6"
+  # scim2-tester (run by scim2-cli's `scim2 test`): an independent SCIM client that checks
+  # /scim/v2 against RFC 7643/7644. Its own virtualenv, every version pinned.
+  local venv="$ROOT/end2end/.scim-venv" req="$ROOT/end2end/scim-requirements.txt"
+  if ! cmp -s "$req" "$venv/requirements.txt" 2>/dev/null; then
+    log "installing scim2-tester"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/requirements.txt"
+  fi
 }
 
 # A throwaway PostgreSQL cluster for this run; sets CERTPORTAL_TEST_POSTGRES_URL.

@@ -457,3 +457,44 @@ both!(
     groups_carry_the_admin_role_and_tokens_can_be_revoked,
     groups_and_tokens
 );
+
+/// The scim2-tester compliance checks (run by scim2-cli's `scim2 test`; installed by `.ci/test`
+/// into `end2end/.scim-venv`): discovery, errors, create, read with attributes, `.search`,
+/// replace, delete and PATCH add/remove/replace of every attribute the schemas advertise.
+/// Every check must pass (the CLI exits non-zero on any other result).
+async fn scim2_tester(backend: Backend) {
+    let app = spawn_at(backend, real_now()).await;
+    let t = token(&app).await;
+    let scim2 = std::env::var("CERTPORTAL_TEST_SCIM2").unwrap_or_else(|_| {
+        format!(
+            "{}/../end2end/.scim-venv/bin/scim2",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    assert!(
+        std::path::Path::new(&scim2).exists(),
+        "{scim2} is missing: run the suite with .ci/test (it installs scim2-tester)"
+    );
+    let out = crate::helpers::blocking(|| {
+        std::process::Command::new(&scim2)
+            .args(["--url", &format!("{}/scim/v2", app.base), "test"])
+            // The token through the environment, not the command line.
+            .env("SCIM_CLI_HEADERS", format!("Authorization: Bearer {t}"))
+            .output()
+            .unwrap()
+    });
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let results: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+    let passed = results.iter().filter(|l| l.starts_with("SUCCESS")).count();
+    assert!(out.status.success(), "scim2 test failed:\n{text}");
+    assert!(passed >= 70, "{passed} checks passed:\n{text}");
+    assert!(
+        results
+            .iter()
+            .all(|l| l.starts_with("SUCCESS") || l.starts_with("Performing")),
+        "{text}"
+    );
+    app.stop().await;
+}
+both!(scim2_tester_passes, scim2_tester);
