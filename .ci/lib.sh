@@ -51,8 +51,10 @@ install_build_tools() {
 
 install_node_tools() {
   # binaryen from npm provides a wasm-opt that works (Debian's 108 breaks current output);
-  # playwright-core drives Debian's Chromium for the browser tests.
-  if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/node_modules/playwright-core" ]; then
+  # playwright-core drives Debian's Chromium for the browser tests; oidc-provider (OpenID
+  # certified) is the real identity provider they sign in through.
+  if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/node_modules/playwright-core" ] \
+    || [ ! -d "$ROOT/end2end/node_modules/oidc-provider" ]; then
     log "installing end2end node modules"
     (cd "$ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
   fi

@@ -269,6 +269,22 @@ pub enum Msg {
     SetInstaller,
     SetPublicUrl,
     SetPublicUrlHint,
+    ScimTitle,
+    ScimIntro,
+    ScimEndpoint,
+    ScimTokenName,
+    ScimMake,
+    ScimShownOnce,
+    ScimNoTokens,
+    ScimColMadeBy,
+    ScimColName,
+    ScimColMade,
+    ScimColLastUsed,
+    ScimNever,
+    ScimRevoked,
+    ScimInUse,
+    ScimRevoke,
+    ScimRevokeHint,
     RevokedCount,
     RotateTitle,
     RotateIntro,
@@ -507,6 +523,22 @@ pub fn expires_in(lang: Lang, days: i64) -> String {
 
 /// The history's name for an action (the raw name stays in the CSV and in `data-action`);
 /// `None` for a name this version does not know.
+/// "Sign in with <provider>" (the provider's own name, as configured).
+pub fn sign_in_with(lang: Lang, provider: &str) -> String {
+    match lang {
+        Lang::En => format!("Sign in with {provider}"),
+        Lang::Ja => format!("{provider}でサインイン"),
+    }
+}
+
+/// "Confirm with <provider>" (rule 8 through the company's provider).
+pub fn confirm_with(lang: Lang, provider: &str) -> String {
+    match lang {
+        Lang::En => format!("Confirm with {provider}"),
+        Lang::Ja => format!("{provider}で確認"),
+    }
+}
+
 pub fn action_label(lang: Lang, action: &str) -> Option<&'static str> {
     use crate::domain::actions as A;
     Some(match (action, lang) {
@@ -860,6 +892,22 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::SetInstaller => ("Installer app link (optional; {url} is replaced by the pickup link)", "インストーラアプリのリンク(任意、{url} は受取リンクに置換)"),
         Msg::SetPublicUrl => ("Public URL", "公開URL"),
         Msg::SetPublicUrlHint => ("Set by CERTPORTAL_PUBLIC_URL (or the config file) and used in QR codes, CRL and OCSP URLs and for passkeys; change it there and restart.", "CERTPORTAL_PUBLIC_URL(または設定ファイル)で設定し、QRコード、CRL・OCSPのURL、パスキーに使われます。変更は設定してから再起動してください。"),
+        Msg::ScimTitle => ("Directory provisioning (SCIM)", "ディレクトリ連携 (SCIM)"),
+        Msg::ScimIntro => ("Your identity provider (Entra ID, Okta, Keycloak…) creates, changes, deactivates and deletes accounts through SCIM 2.0 at this address, with a bearer token made here. A deactivated or deleted user loses their sessions and links and, by the setting above, their certificates.", "IDプロバイダー(Entra ID、Okta、Keycloakなど)は、ここで作成したベアラートークンを使い、このアドレスのSCIM 2.0でアカウントの作成・変更・無効化・削除を行います。無効化・削除された利用者はセッションとリンクを失い、上の設定により証明書も失効します。"),
+        Msg::ScimEndpoint => ("SCIM endpoint (tenant URL)", "SCIMエンドポイント(テナントURL)"),
+        Msg::ScimTokenName => ("Token name (what it is for)", "トークン名(用途)"),
+        Msg::ScimMake => ("Make a token", "トークンを作成"),
+        Msg::ScimShownOnce => ("Copy this token into your identity provider now: it is shown only this once.", "このトークンを今すぐIDプロバイダーに登録してください。表示はこの一度だけです。"),
+        Msg::ScimNoTokens => ("No tokens yet: the directory cannot connect.", "トークンはまだありません。ディレクトリは接続できません。"),
+        Msg::ScimColName => ("Name", "名前"),
+        Msg::ScimColMade => ("Made", "作成日時"),
+        Msg::ScimColMadeBy => ("Made by", "作成者"),
+        Msg::ScimColLastUsed => ("Last used", "最終使用"),
+        Msg::ScimNever => ("never", "未使用"),
+        Msg::ScimRevoked => ("Revoked", "失効済"),
+        Msg::ScimInUse => ("Valid", "有効"),
+        Msg::ScimRevoke => ("Revoke", "失効"),
+        Msg::ScimRevokeHint => ("A revoked token is refused from the next request on.", "失効したトークンは次のリクエストから拒否されます。"),
         Msg::RevokedCount => ("{n} revoked", "{n}件失効"),
         Msg::RotateTitle => ("Rotate the CA", "CAの更新(再構築)"),
         Msg::RotateIntro => ("A new CA signs every certificate from now on, and new bundles carry it. The current CA stays listed, on its CRL and on OCSP, and its certificates keep working until they expire or are revoked. Add the new CA to every service that checks client certificates before users renew.", "今後の証明書はすべて新しいCAで署名され、新しい証明書には新しいCAが含まれます。現在のCAは一覧・CRL・OCSPに残り、その証明書は有効期限まで(または失効まで)使用できます。利用者が更新する前に、クライアント証明書を検証するすべてのサービスに新しいCAを追加してください。"),
@@ -1124,6 +1172,10 @@ pub fn error_text(lang: Lang, code: crate::domain::error_code::ErrorCode) -> &'s
         E::InvalidDepartment => ("Department: names separated by /, none of them empty.", "部署: / で区切った部署名を入力してください(空の名前は使えません)。"),
         E::PasswordTooShort => ("The password must have at least 12 characters.", "パスワードは12文字以上で入力してください。"),
         E::PasswordTooLong => ("The password must have at most 1024 characters.", "パスワードは1024文字以内で入力してください。"),
+        E::SsoUnavailable => ("The company sign-in service cannot be reached right now. Try again in a moment, or sign in with a passkey.", "会社のサインインサービスに接続できません。しばらくしてから再試行するか、パスキーでサインインしてください。"),
+        E::SsoRefused => ("The sign-in through your company account did not succeed. Start again from this page.", "会社アカウントでのサインインに失敗しました。このページからやり直してください。"),
+        E::SsoNoAccount => ("Your company account has no access to this portal yet. Ask an administrator.", "この会社アカウントにはまだポータルへのアクセス権がありません。管理者に連絡してください。"),
+        E::PasswordSignInOff => ("Passwords are not used here: sign in with your company account or a passkey.", "ここではパスワードは使えません。会社アカウントまたはパスキーでサインインしてください。"),
         E::InvalidTokenName => ("Token name: 1 to 64 characters, no control characters.", "トークン名: 制御文字を含まない1〜64文字で入力してください。"),
         E::InvalidPasskeyName => ("Passkey name: 1 to 64 characters, no control characters.", "パスキー名: 制御文字を含まない1〜64文字で入力してください。"),
         E::InvalidDeviceLabel => ("Device name: at most 64 characters, no control characters.", "端末名: 制御文字を含まない64文字以内で入力してください。"),

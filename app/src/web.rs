@@ -206,12 +206,17 @@ mod server {
 
     /// `back` with `?error=<code>` (or `&error=`) added before any `#fragment`.
     pub fn with_error(back: &str, e: &AppError) -> String {
+        with_error_code(back, e.code)
+    }
+
+    /// As [`with_error`], for a code.
+    pub fn with_error_code(back: &str, code: crate::domain::error_code::ErrorCode) -> String {
         let (path, fragment) = match back.split_once('#') {
             Some((p, f)) => (p, format!("#{f}")),
             None => (back, String::new()),
         };
         let sep = if path.contains('?') { '&' } else { '?' };
-        format!("{path}{sep}error={}{fragment}", e.code)
+        format!("{path}{sep}error={code}{fragment}")
     }
 
     /// Sends the browser to `target` (a same-site path the caller built). Bytes a header

@@ -23,7 +23,7 @@ export const PHONE = {
 export const DESKTOP = { viewport: { width: 1280, height: 800 } };
 
 /** Starts `certportal serve`; resolves with { base, setupLink, stop }. */
-export async function startPortal() {
+export async function startPortal({ env = {} } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'certportal-e2e-'));
   const bin = process.env.CERTPORTAL_BIN || path.join(ROOT, 'target', 'release', 'certportal');
   const child = spawn(bin, ['serve'], {
@@ -35,6 +35,7 @@ export async function startPortal() {
       CERTPORTAL_CA_PASSPHRASE: 'end-to-end test passphrase',
       CERTPORTAL_SITE_ROOT: path.join(ROOT, 'target', 'site'),
       CERTPORTAL_LOG: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -172,9 +173,55 @@ export async function updatePolicy(portal, cookie, password, changes) {
     p12_form: p.p12_form,
     key_algorithm: p.key_algorithm,
     ...(p.reissue_allowed_default ? { reissue_allowed_default: 'on' } : {}),
+    ...(p.revoke_on_deactivate ? { revoke_on_deactivate: 'on' } : {}),
     crl_next_update_days: String(p.crl_next_update_days),
     apple_profile: p.apple_profile,
     ...changes,
     password,
   }, cookie);
+}
+
+/**
+ * Starts the real OpenID provider (oidc-provider, `support/oidc-provider.mjs`) on a free port:
+ * { issuer, allow(portal), nextToken(patch), stop() }.
+ */
+export async function startProvider() {
+  const child = spawn(process.execPath, [path.join(ROOT, 'end2end', 'support', 'oidc-provider.mjs'), '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const issuer = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`provider did not start: ${out}`)), 60_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`provider exited with ${code}: ${out}`)));
+  });
+  const post = (p, body) => fetch(`${issuer}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return {
+    issuer,
+    allow: async (portal) => {
+      for (const client_id of ['certportal', 'other']) {
+        await post('/__test/redirect-uris', { client_id, redirect_uris: [`${portal.base}/auth/oidc/callback`] });
+      }
+    },
+    nextToken: (patch) => post('/__test/next-id-token', patch),
+    stop: () => new Promise((resolve) => { child.removeAllListeners('exit'); child.on('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
+/** The portal's settings for `provider` (a client secret file in the portal's own temp dir). */
+export function oidcEnv(provider, secretFile) {
+  writeFileSync(secretFile, 'certportal-test-secret\n');
+  return {
+    CERTPORTAL_OIDC_ISSUER: provider.issuer,
+    CERTPORTAL_OIDC_CLIENT_ID: 'certportal',
+    CERTPORTAL_OIDC_CLIENT_SECRET_FILE: secretFile,
+    CERTPORTAL_OIDC_DISPLAY_NAME: 'Example SSO',
+    CERTPORTAL_OIDC_SCOPES: 'openid profile email groups',
+    CERTPORTAL_OIDC_ADMIN_GROUPS: 'portal-admins',
+  };
 }

@@ -1,4 +1,4 @@
--- certportal schema v9 (postgres): the company's directory drives the accounts (SCIM 2.0).
+-- certportal schema v9 (postgres): the company's directory drives the accounts (SCIM 2.0) and signs users in (OpenID Connect).
 --   users.external_id:  the directory's own id for the user (SCIM externalId).
 --   users.scim_attributes: what the directory last sent of name, displayName, emails and
 --                       active (JSON), returned to it as sent; display_name and email stay
@@ -35,3 +35,22 @@ CREATE TABLE scim_group_members (
     PRIMARY KEY (group_id, user_id)
 );
 CREATE INDEX scim_group_members_user ON scim_group_members(user_id);
+
+-- Sign-in through the company's OpenID provider: the provider's subject of each linked
+-- user, and the flows begun in a browser and not yet finished (state, nonce and PKCE
+-- verifier kept server-side, found by the SHA-256 of the id in the browser's cookie, used once).
+ALTER TABLE users ADD COLUMN oidc_subject TEXT;
+CREATE UNIQUE INDEX users_oidc_subject ON users(oidc_subject);
+CREATE TABLE oidc_flows (
+    id_hash        TEXT PRIMARY KEY,
+    state          TEXT NOT NULL,
+    nonce          TEXT NOT NULL,
+    pkce_verifier  TEXT NOT NULL,
+    -- 'login', or 'confirm' (rule 8: a fresh sign-in at the provider for this session)
+    purpose        TEXT NOT NULL,
+    session_hash   TEXT,
+    next_path      TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL
+);
+CREATE INDEX oidc_flows_expiry ON oidc_flows(expires_at);

@@ -55,6 +55,20 @@ struct FileConfig {
     time_zone: Option<String>,
     scim_admin_groups: Option<String>,
     scim_renewal_groups: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret_file: Option<String>,
+    oidc_display_name: Option<String>,
+    oidc_scopes: Option<String>,
+    oidc_login_claim: Option<String>,
+    oidc_groups_claim: Option<String>,
+    oidc_admin_groups: Option<String>,
+    oidc_name_claim: Option<String>,
+    oidc_email_claim: Option<String>,
+    oidc_upn_claim: Option<String>,
+    oidc_department_claim: Option<String>,
+    oidc_create_users: Option<bool>,
+    oidc_local_passwords: Option<bool>,
 }
 
 /// The effective configuration.
@@ -89,6 +103,9 @@ pub struct Config {
     /// The directory's SCIM groups whose members are administrators, and those whose members
     /// may renew (comma-separated names; none: groups carry nothing).
     pub scim: app::ssr::scim::ScimConfig,
+    /// The company's OpenID provider (`oidc_issuer`, `oidc_client_id` and
+    /// `oidc_client_secret_file` together, or none of them).
+    pub oidc: Option<app::ssr::oidc::OidcSettings>,
 }
 
 /// The settings naming the profile signer's files.
@@ -349,6 +366,27 @@ impl Config {
             )),
         };
 
+        let oidc = oidc_settings(
+            &pick,
+            &groups,
+            OidcFile {
+                issuer: fc.oidc_issuer,
+                client_id: fc.oidc_client_id,
+                secret_file: fc.oidc_client_secret_file,
+                display_name: fc.oidc_display_name,
+                scopes: fc.oidc_scopes,
+                login_claim: fc.oidc_login_claim,
+                groups_claim: fc.oidc_groups_claim,
+                admin_groups: fc.oidc_admin_groups,
+                name_claim: fc.oidc_name_claim,
+                email_claim: fc.oidc_email_claim,
+                upn_claim: fc.oidc_upn_claim,
+                department_claim: fc.oidc_department_claim,
+                create_users: fc.oidc_create_users.map(|b| b.to_string()),
+                local_passwords: fc.oidc_local_passwords.map(|b| b.to_string()),
+            },
+        )?;
+
         Ok(Config {
             data_dir,
             listen,
@@ -367,6 +405,7 @@ impl Config {
             metrics_token,
             time_zone,
             scim,
+            oidc,
         })
     }
 
@@ -387,6 +426,114 @@ struct MailFile {
     from: Option<String>,
     support: Option<String>,
     digest_day: Option<String>,
+}
+
+/// The `oidc_*` keys of the configuration file.
+struct OidcFile {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    secret_file: Option<String>,
+    display_name: Option<String>,
+    scopes: Option<String>,
+    login_claim: Option<String>,
+    groups_claim: Option<String>,
+    admin_groups: Option<String>,
+    name_claim: Option<String>,
+    email_claim: Option<String>,
+    upn_claim: Option<String>,
+    department_claim: Option<String>,
+    create_users: Option<String>,
+    local_passwords: Option<String>,
+}
+
+fn oidc_settings(
+    pick: &dyn Fn(&str, Option<String>) -> Option<String>,
+    groups: &dyn Fn(Option<String>) -> Vec<String>,
+    f: OidcFile,
+) -> Result<Option<app::ssr::oidc::OidcSettings>, ConfigError> {
+    let issuer = pick("CERTPORTAL_OIDC_ISSUER", f.issuer);
+    let client_id = pick("CERTPORTAL_OIDC_CLIENT_ID", f.client_id);
+    let secret_file = pick("CERTPORTAL_OIDC_CLIENT_SECRET_FILE", f.secret_file);
+    let (issuer, client_id, secret_file) = match (issuer, client_id, secret_file) {
+        (None, None, None) => return Ok(None),
+        (Some(i), Some(c), Some(s)) => (i, c, s),
+        _ => {
+            return Err(err(
+                "CERTPORTAL_OIDC_ISSUER",
+                "CERTPORTAL_OIDC_ISSUER, CERTPORTAL_OIDC_CLIENT_ID and CERTPORTAL_OIDC_CLIENT_SECRET_FILE go together",
+            ))
+        }
+    };
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            issuer
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if !issuer.starts_with("https://") && !loopback {
+        return Err(err(
+            "CERTPORTAL_OIDC_ISSUER",
+            "must be an https:// URL (plain http only on loopback, for tests)",
+        ));
+    }
+    let secret = read_secret_file("CERTPORTAL_OIDC_CLIENT_SECRET_FILE", &secret_file)?;
+    let flag = |name: &str, v: Option<String>, default: bool| -> Result<bool, ConfigError> {
+        match v.as_deref().map(str::trim) {
+            None => Ok(default),
+            Some("true" | "on" | "yes" | "1") => Ok(true),
+            Some("false" | "off" | "no" | "0") => Ok(false),
+            Some(other) => Err(err(name, format!("{other:?} is not true or false"))),
+        }
+    };
+    let text = |name: &str, v: Option<String>, default: &str| {
+        pick(name, v)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let mut scopes: Vec<String> = text("CERTPORTAL_OIDC_SCOPES", f.scopes, "openid profile email")
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    Ok(Some(app::ssr::oidc::OidcSettings {
+        issuer,
+        client_id,
+        client_secret: Secret::new(secret),
+        display_name: text(
+            "CERTPORTAL_OIDC_DISPLAY_NAME",
+            f.display_name,
+            "your company account",
+        ),
+        scopes,
+        login_claim: pick("CERTPORTAL_OIDC_LOGIN_CLAIM", f.login_claim)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
+        groups_claim: text("CERTPORTAL_OIDC_GROUPS_CLAIM", f.groups_claim, "groups"),
+        admin_groups: groups(pick("CERTPORTAL_OIDC_ADMIN_GROUPS", f.admin_groups)),
+        name_claim: text("CERTPORTAL_OIDC_NAME_CLAIM", f.name_claim, "name"),
+        email_claim: text("CERTPORTAL_OIDC_EMAIL_CLAIM", f.email_claim, "email"),
+        upn_claim: text("CERTPORTAL_OIDC_UPN_CLAIM", f.upn_claim, "upn"),
+        department_claim: text(
+            "CERTPORTAL_OIDC_DEPARTMENT_CLAIM",
+            f.department_claim,
+            "department",
+        ),
+        create_users: flag(
+            "CERTPORTAL_OIDC_CREATE_USERS",
+            pick("CERTPORTAL_OIDC_CREATE_USERS", f.create_users),
+            true,
+        )?,
+        local_passwords: flag(
+            "CERTPORTAL_OIDC_LOCAL_PASSWORDS",
+            pick("CERTPORTAL_OIDC_LOCAL_PASSWORDS", f.local_passwords),
+            true,
+        )?,
+    }))
 }
 
 fn read_secret_file(setting: &str, path: &str) -> Result<String, ConfigError> {

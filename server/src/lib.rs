@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod csv;
+pub mod oidc;
 pub mod routes;
 pub mod scim;
 pub mod tls;
@@ -63,6 +64,8 @@ pub enum StartError {
     Mail(String),
     #[error("site files: {0}")]
     Site(String),
+    #[error("OpenID provider: {0}")]
+    Oidc(String),
 }
 
 /// Builds the services from configuration: data directory (mode 0700), database with
@@ -89,6 +92,10 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
     s.metrics_token = cfg.metrics_token.clone();
     s.time_zone = cfg.time_zone.clone();
     s.scim = Arc::new(cfg.scim.clone());
+    if let Some(o) = &cfg.oidc {
+        let oidc = app::ssr::oidc::Oidc::new(o.clone()).map_err(StartError::Oidc)?;
+        s.oidc = Some(Arc::new(oidc));
+    }
     if let Some(m) = &cfg.mail {
         let mailer = app::ssr::mail::Mailer::new(m.clone()).map_err(StartError::Mail)?;
         s.mailer = Some(Arc::new(mailer));
@@ -283,6 +290,9 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         .route("/pickup/{token}/download", axum::routing::post(routes::pickup_download))
         .route("/scep", get(routes::scep_get).post(routes::scep_post))
         .nest("/scim/v2", scim::routes())
+        .route("/auth/oidc/start", get(oidc::start))
+        .route("/auth/oidc/confirm", get(oidc::confirm))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .leptos_routes_with_context(
             &state,
             routes,

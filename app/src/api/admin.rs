@@ -897,3 +897,96 @@ pub async fn admin_set_digest(digest: Option<String>) -> Result<bool, AppError> 
     .await;
     crate::web::finish_form(result, "/admin/users?digest=saved", "/admin/users")
 }
+
+/// A SCIM client's bearer token as the settings page lists it (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimTokenInfo {
+    pub id: String,
+    pub name: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// The directory's SCIM access: the endpoint, the tokens, and a token this browser just made
+/// without JavaScript (carried to the page once, in a short-lived cookie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimAccess {
+    pub endpoint: String,
+    pub tokens: Vec<ScimTokenInfo>,
+    pub just_made: Option<String>,
+}
+
+/// The cookie carrying a token made without JavaScript to the next page.
+#[cfg(feature = "ssr")]
+const SCIM_TOKEN_COOKIE: &str = "certportal-scim-token";
+
+#[server(endpoint = "admin_scim")]
+pub async fn admin_scim() -> Result<ScimAccess, AppError> {
+    use super::auth::session;
+    let s = super::services()?;
+    let a = session::require_admin(&s).await?;
+    let tokens = crate::ssr::scim::list_tokens(&s, &a.actor()).await?;
+    // Shown once: the page that reads the carried token clears it.
+    let just_made = crate::web::cookie(SCIM_TOKEN_COOKIE).filter(|t| t.starts_with("scim_"));
+    if just_made.is_some() {
+        crate::web::set_cookie(s.is_https(), SCIM_TOKEN_COOKIE, "", "Strict", 0);
+    }
+    Ok(ScimAccess {
+        endpoint: crate::ssr::scim::base(&s),
+        tokens: tokens
+            .into_iter()
+            .map(|t| ScimTokenInfo {
+                id: t.id,
+                name: t.name,
+                created_by: t.created_by,
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect(),
+        just_made,
+    })
+}
+
+/// Makes a SCIM bearer token (rule 8's confirmation first: the token can deactivate users and
+/// revoke their certificates). Returns it once; only its hash is kept.
+#[server(endpoint = "admin_create_scim_token")]
+pub async fn admin_create_scim_token(
+    name: String,
+    password: Option<String>,
+) -> Result<String, AppError> {
+    use super::auth::session;
+    let s = super::services()?;
+    let result = async {
+        let mut a = session::require_admin(&s).await?;
+        confirm_admin(&s, &mut a, password).await?;
+        let (_, token) = crate::ssr::scim::create_token(&s, &a.actor(), &name).await?;
+        Ok(token)
+    }
+    .await;
+    if let Ok(token) = &result {
+        if crate::web::is_plain_form_post() {
+            crate::web::set_cookie(s.is_https(), SCIM_TOKEN_COOKIE, token, "Strict", 300);
+        }
+    }
+    crate::web::finish_form(
+        result,
+        "/admin/settings?token=1#scim",
+        "/admin/settings#scim",
+    )
+}
+
+/// Revokes a SCIM token: its client is refused from the next request on.
+#[server(endpoint = "admin_revoke_scim_token")]
+pub async fn admin_revoke_scim_token(id: String) -> Result<(), AppError> {
+    use super::auth::session;
+    let s = super::services()?;
+    let result = async {
+        let a = session::require_admin(&s).await?;
+        Ok(crate::ssr::scim::revoke_token(&s, &a.actor(), &id).await?)
+    }
+    .await;
+    crate::web::finish_form(result, "/admin/settings#scim", "/admin/settings#scim")
+}

@@ -15,6 +15,10 @@ pub struct Me {
     pub email: String,
     pub is_admin: bool,
     pub must_change_password: bool,
+    /// The company provider's name when this user signs in through it (they may then confirm
+    /// rule 8 there).
+    #[serde(default)]
+    pub sso: Option<String>,
     /// The user's issued certificate nearest its end, when inside the first reminder
     /// threshold (every page then says "expires in N days" with the way to renew).
     pub expiring: Option<Expiring>,
@@ -170,6 +174,7 @@ fn me_of(u: &crate::ssr::db::UserRow) -> Me {
         email: u.email.clone(),
         is_admin: u.is_admin,
         must_change_password: u.must_change_password,
+        sso: None,
         expiring: None,
     }
 }
@@ -195,10 +200,38 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
                 days,
             })
         });
+    let sso = match &s.oidc {
+        Some(o)
+            if crate::ssr::oidc::is_linked(&mut c, &a.user.id)
+                .await
+                .unwrap_or(false) =>
+        {
+            Some(o.settings.display_name.clone())
+        }
+        _ => None,
+    };
     Ok(Some(Me {
         expiring,
+        sso,
         ..me_of(&a.user)
     }))
+}
+
+/// How this portal signs people in: the company's provider (its name on the button) and
+/// whether passwords still work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInChoices {
+    pub provider: Option<String>,
+    pub passwords: bool,
+}
+
+#[server(endpoint = "sign_in_options")]
+pub async fn sign_in_options() -> Result<SignInChoices, AppError> {
+    let s = super::services()?;
+    Ok(SignInChoices {
+        provider: s.oidc.as_ref().map(|o| o.settings.display_name.clone()),
+        passwords: crate::ssr::auth::passwords_allowed(&s),
+    })
 }
 
 /// Signs in with login name and password.

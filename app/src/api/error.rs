@@ -165,6 +165,7 @@ mod from_ssr {
                 }
                 AuthError::AdminOnly => AppError::FORBIDDEN,
                 AuthError::NotFound => AppError::NOT_FOUND,
+                AuthError::PasswordsOff => AppError::new(ErrorCode::PasswordSignInOff),
                 AuthError::Hash | AuthError::Db(_) => internal(&e),
             }
         }

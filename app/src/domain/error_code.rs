@@ -60,6 +60,14 @@ error_codes! {
     SetupLinkInvalid = "setup_link_invalid",
     SetupAdminExists = "setup_admin_exists",
     LastAdmin = "last_admin",
+    /// The company's identity provider could not be reached (or is not configured).
+    SsoUnavailable = "sso_unavailable",
+    /// The identity provider's answer was refused (state, signature, audience, expiry…).
+    SsoRefused = "sso_refused",
+    /// No account matches the provider's user, and accounts are not created at sign-in.
+    SsoNoAccount = "sso_no_account",
+    /// Passwords are off: sign in through the company's provider or with a passkey.
+    PasswordSignInOff = "password_sign_in_off",
     // Fields.
     InvalidLogin = "invalid_login",
     InvalidDisplayName = "invalid_display_name",

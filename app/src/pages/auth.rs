@@ -40,13 +40,33 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     let error = action_error(action);
+    let options = Resource::new(|| (), |_| crate::api::auth::sign_in_options());
+    let passwords = move || {
+        options
+            .get()
+            .and_then(|o| o.ok())
+            .is_none_or(|o| o.passwords)
+    };
     view! {
         <section class="card narrow" aria-labelledby="login-title">
             <h1 id="login-title">{tr(Msg::SignInTitle)}</h1>
             {move || query.read().get("signed_out").map(|_| view! { <p class="success" role="status">{tr(Msg::SignedOut)}</p> })}
             {move || query.read().get("lost").map(|_| view! { <p class="success" role="status" data-testid="lost-done">{tr(Msg::LostDone)}</p> })}
             <ErrorNote error=Signal::derive(error) testid="login-error"/>
-            <ActionForm action=action attr:class="form" attr:data-testid="login-form">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let o = options.await.ok()?;
+                    let provider = o.provider?;
+                    let href = format!("/auth/oidc/start?next={}", crate::web::percent_encode(&next()));
+                    Some(view! {
+                        <a class="button primary sso" href=href data-testid="sso-sign-in">
+                            {move || crate::i18n::sign_in_with(lang.get(), &provider)}
+                        </a>
+                        {o.passwords.then(|| view! { <p class="or">{tr(Msg::Or)}</p> })}
+                    })
+                })}
+            </Suspense>
+            <ActionForm action=action attr:class="form" attr:data-testid="login-form" attr:hidden=move || (!passwords()).then_some("")>
                 <input type="hidden" name="next" value=next/>
                 <label for="login">{tr(Msg::FieldLogin)}</label>
                 <input id="login" name="login" required autocomplete="username webauthn" autocapitalize="none" spellcheck="false"/>

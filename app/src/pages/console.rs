@@ -7,9 +7,9 @@ use super::admin_nav::{status_label, AdminNav};
 use super::errors::{denied, value_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::admin::{
-    admin_history, admin_pending, admin_settings, admin_user, my_history, AdminDecide,
-    AdminLostDevice, AdminRevokeCertificate, AdminUpdateSettings, AdminUpdateUser, HistoryFilter,
-    HistoryItem,
+    admin_history, admin_pending, admin_scim, admin_settings, admin_user, my_history,
+    AdminCreateScimToken, AdminDecide, AdminLostDevice, AdminRevokeCertificate,
+    AdminRevokeScimToken, AdminUpdateSettings, AdminUpdateUser, HistoryFilter, HistoryItem,
 };
 use crate::api::auth::AdminActivationLink;
 use crate::i18n::{admin_reason_label, state_label, t, Lang, Msg};
@@ -522,5 +522,109 @@ pub fn SettingsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <ScimSection/>
+    }
+}
+
+/// The directory's SCIM access on the settings page: the endpoint, the tokens (made once,
+/// listed with their last use, revocable).
+#[component]
+fn ScimSection() -> impl IntoView {
+    let lang = use_lang();
+    let zone = super::use_zone();
+    let tr = move |m: Msg| move || t(lang.get(), m);
+    let make = ServerAction::<AdminCreateScimToken>::new();
+    let revoke = ServerAction::<AdminRevokeScimToken>::new();
+    let data = Resource::new(
+        move || (make.version().get(), revoke.version().get()),
+        |_| admin_scim(),
+    );
+    let error = value_error(make.value());
+    let made = move || match make.value().get() {
+        Some(Ok(token)) => Some(token),
+        _ => None,
+    };
+    let form = NodeRef::<leptos::html::Form>::new();
+    super::reset_when(move || matches!(make.value().get(), Some(Ok(_))), form);
+    view! {
+        <section class="card" id="scim" aria-labelledby="scim-title">
+            <h2 id="scim-title">{tr(Msg::ScimTitle)}</h2>
+            <p class="hint">{tr(Msg::ScimIntro)}</p>
+            <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <ErrorText error=e/> }.into_any(),
+                        Ok(v) => {
+                            let shown = made().or(v.just_made.clone());
+                            view! {
+                                <div class="form">
+                                    <label for="scim-endpoint">{tr(Msg::ScimEndpoint)}</label>
+                                    <input id="scim-endpoint" class="mono" value=v.endpoint.clone() readonly data-testid="scim-endpoint"/>
+                                </div>
+                                {shown.map(|token| view! {
+                                    <div class="notice ok form" role="status">
+                                        <p>{tr(Msg::ScimShownOnce)}</p>
+                                        <input class="mono" value=token readonly aria-label=tr(Msg::ScimShownOnce) data-testid="scim-token"/>
+                                    </div>
+                                })}
+                                {if v.tokens.is_empty() {
+                                    view! { <p data-testid="scim-no-tokens">{tr(Msg::ScimNoTokens)}</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <div class="table-wrap">
+                                            <table data-testid="scim-tokens">
+                                                <thead><tr>
+                                                    <th scope="col">{tr(Msg::ScimColName)}</th>
+                                                    <th scope="col">{tr(Msg::ScimColMade)}</th>
+                                                    <th scope="col" class="wide">{tr(Msg::ScimColMadeBy)}</th>
+                                                    <th scope="col">{tr(Msg::ScimColLastUsed)}</th>
+                                                    <th scope="col">{tr(Msg::ColStatus)}</th>
+                                                </tr></thead>
+                                                <tbody>
+                                                    {v.tokens.into_iter().map(|tk| {
+                                                        let live = tk.revoked_at.is_none();
+                                                        view! {
+                                                            <tr data-testid="scim-token-row">
+                                                                <td>{tk.name.clone()}</td>
+                                                                <td>{zone.time(tk.created_at)}</td>
+                                                                <td class="wide mono">{tk.created_by.clone()}</td>
+                                                                <td>{match tk.last_used_at {
+                                                                    Some(at) => zone.time(at).into_any(),
+                                                                    None => view! { <span>{tr(Msg::ScimNever)}</span> }.into_any(),
+                                                                }}</td>
+                                                                <td>{if live {
+                                                                    view! {
+                                                                        <ActionForm action=revoke attr:class="inline" attr:data-testid="scim-revoke-form">
+                                                                            <input type="hidden" name="id" value=tk.id.clone()/>
+                                                                            <span>{tr(Msg::ScimInUse)}" "</span>
+                                                                            <button type="submit" class="danger" data-testid="scim-revoke" title=tr(Msg::ScimRevokeHint)>{tr(Msg::ScimRevoke)}</button>
+                                                                        </ActionForm>
+                                                                    }.into_any()
+                                                                } else {
+                                                                    view! { <span data-testid="scim-token-revoked">{tr(Msg::ScimRevoked)}</span> }.into_any()
+                                                                }}</td>
+                                                            </tr>
+                                                        }
+                                                    }).collect_view()}
+                                                </tbody>
+                                            </table>
+                                        </div>
+                                    }.into_any()
+                                }}
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+            <ErrorNote error=Signal::derive(error) testid="scim-error"/>
+            <ActionForm action=make node_ref=form attr:class="form" attr:id="scim-form" attr:data-testid="scim-form">
+                <label for="scim-name">{tr(Msg::ScimTokenName)}</label>
+                <input id="scim-name" name="name" required maxlength="64" placeholder="Entra ID"/>
+                <label for="scim-pw">{tr(Msg::ConfirmPasswordField)}</label>
+                <input id="scim-pw" name="password" type="password" autocomplete="current-password"/>
+                <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                <button type="submit" class="primary" data-testid="scim-make">{tr(Msg::ScimMake)}</button>
+            </ActionForm>
+        </section>
     }
 }

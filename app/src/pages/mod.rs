@@ -154,7 +154,25 @@ fn initial_zone() -> crate::zone::Zone {
 #[component]
 pub fn PasskeyConfirm() -> impl IntoView {
     let lang = use_lang();
+    let me = use_context::<MeResource>();
+    // An administrator who signs in through the company's provider may confirm there: a
+    // fresh sign-in (prompt=login, max_age=0) stands in for the password for 5 minutes.
+    let path = leptos_router::hooks::use_location().pathname;
+    let provider = move || {
+        Suspend::new(async move {
+            let MeResource(r) = me?;
+            let name = r.await.ok()??.sso?;
+            let here = path.get_untracked();
+            Some(view! {
+                <a class="button secondary" data-testid="sso-confirm"
+                    href=format!("/auth/oidc/confirm?next={}", crate::web::percent_encode(&here))>
+                    {move || crate::i18n::confirm_with(lang.get(), &name)}
+                </a>
+            })
+        })
+    };
     view! {
+        <Suspense fallback=|| ()>{provider}</Suspense>
         <div class="passkey-block" data-passkey="">
             <button type="button" class="secondary" data-passkey="confirm" data-testid="passkey-confirm"
                 data-done=move || t(lang.get(), Msg::ConfirmedByPasskey)>

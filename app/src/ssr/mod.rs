@@ -18,6 +18,7 @@ pub mod mail;
 pub mod mail_text;
 pub mod metrics;
 pub mod ocsp;
+pub mod oidc;
 pub mod passwords;
 pub mod pin_key;
 pub mod profile;

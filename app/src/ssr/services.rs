@@ -90,6 +90,8 @@ pub struct Services {
     pub admin_seen: Arc<std::sync::atomic::AtomicBool>,
     /// Which of the directory's SCIM groups carry the administrator role or renewal.
     pub scim: Arc<super::scim::ScimConfig>,
+    /// The company's OpenID provider, when `oidc_issuer` is set.
+    pub oidc: Option<Arc<super::oidc::Oidc>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -158,6 +160,7 @@ impl Services {
             time_zone: Default::default(),
             admin_seen: Default::default(),
             scim: Default::default(),
+            oidc: None,
             mailer: None,
             metrics_token: None,
         };

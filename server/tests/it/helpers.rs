@@ -212,6 +212,18 @@ pub async fn spawn_backend_with(backend: Backend, extra: &[(&'static str, String
     start_with(dir, url, T0, cfg).await
 }
 
+/// As [`spawn_backend_with`], with the clock starting at `now`.
+pub async fn spawn_backend_with_at(
+    backend: Backend,
+    extra: &[(&'static str, String)],
+    now: i64,
+) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(backend, dir.path()).await;
+    let cfg = config_with(dir.path(), &url, extra);
+    start_with(dir, url, now, cfg).await
+}
+
 /// Starts another portal on an existing database with more `CERTPORTAL_*` settings.
 pub async fn spawn_on_with(database_url: String, extra: &[(&'static str, String)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();

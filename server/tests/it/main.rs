@@ -15,6 +15,7 @@ mod errors;
 mod hardening;
 mod lifecycle;
 mod mail;
+mod oidc;
 mod pickup;
 mod pin_key;
 mod revocation;

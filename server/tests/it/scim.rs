@@ -82,8 +82,8 @@ fn user_body(login: &str, email: &str, department: &str) -> Value {
 async fn provisioning(backend: Backend) {
     use reqwest::Method as M;
     let app = spawn_at(backend, real_now()).await;
-    let t = token(&app).await;
-    let t = Some(t.as_str());
+    let token_text = token(&app).await;
+    let t = Some(token_text.as_str());
 
     // No token, a wrong one: 401 in SCIM's format.
     for bad in [None, Some("scim_nope")] {
@@ -107,7 +107,7 @@ async fn provisioning(backend: Backend) {
     // Create: 201 with Location; the department path lands in the tree.
     let r = client()
         .post(format!("{}/scim/v2/Users", app.base))
-        .bearer_auth(t.unwrap())
+        .bearer_auth(&token_text)
         .header("content-type", "application/json")
         .body(user_body("Alice@Example.com", "alice@example.com", "Sales/Tokyo").to_string())
         .send()
@@ -173,7 +173,7 @@ async fn provisioning(backend: Backend) {
     assert!(v["detail"].as_str().unwrap().starts_with("email:"), "{v}");
     let r = client()
         .post(format!("{}/scim/v2/Users", app.base))
-        .bearer_auth(t.unwrap())
+        .bearer_auth(&token_text)
         .body("{not json")
         .send()
         .await

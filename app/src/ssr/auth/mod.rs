@@ -62,6 +62,9 @@ pub enum AuthError {
     NotFound,
     #[error("password hashing failed")]
     Hash,
+    /// `oidc_local_passwords = false`: sign in through the provider or with a passkey.
+    #[error("passwords are not used here")]
+    PasswordsOff,
     #[error(transparent)]
     Db(#[from] DbError),
 }

@@ -73,6 +73,12 @@ pub async fn start_session(
 
 /// Signs in with login and password. The attempt is counted before the password is checked
 /// (see [`super::attempts`]), so parallel guesses get no more tries than sequential ones.
+/// Whether local passwords sign in and confirm (off only by `oidc_local_passwords = false`
+/// with a provider configured; passkeys always work).
+pub fn passwords_allowed(s: &Services) -> bool {
+    s.oidc.as_ref().is_none_or(|o| o.settings.local_passwords)
+}
+
 pub async fn password_sign_in(
     s: &Services,
     login: &str,
@@ -80,6 +86,9 @@ pub async fn password_sign_in(
     client: &Client,
     previous_token: Option<&str>,
 ) -> Result<NewSession, AuthError> {
+    if !passwords_allowed(s) {
+        return Err(AuthError::PasswordsOff);
+    }
     let now = s.now();
     let login_key = account_key(login);
     let ip_key = address_key("ip:", &client.ip);
@@ -283,6 +292,9 @@ pub async fn reauth_with_password(
     auth: &Authenticated,
     password: &str,
 ) -> Result<(), AuthError> {
+    if !passwords_allowed(s) {
+        return Err(AuthError::PasswordsOff);
+    }
     let now = s.now();
     let key = account_key(&auth.user.login);
     let keys = [(key.clone(), throttle::ACCOUNT)];

@@ -14,6 +14,32 @@ pub struct UserInput {
     pub is_admin: bool,
 }
 
+/// A department path as typed (`Sales / Tokyo`), checked and normalised (`Sales/Tokyo`);
+/// `None` for none.
+pub fn department_path(text: Option<&str>) -> Result<Option<String>, InvalidField> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(d) => {
+            let parts: Vec<&str> = d
+                .split('/')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            if parts.is_empty()
+                || parts
+                    .iter()
+                    .any(|p| p.chars().count() > 64 || crate::domain::validate::has_unsafe_chars(p))
+            {
+                return Err(InvalidField {
+                    field: "department",
+                    code: crate::domain::error_code::ErrorCode::InvalidDepartment,
+                });
+            }
+            Ok(Some(parts.join("/")))
+        }
+    }
+}
+
 /// A validated [`UserInput`].
 #[derive(Debug, Clone)]
 pub struct ValidUser {
@@ -27,27 +53,7 @@ pub struct ValidUser {
 
 impl UserInput {
     pub fn validate(&self) -> Result<ValidUser, InvalidField> {
-        let department = match self.department.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(d) => {
-                let parts: Vec<&str> = d
-                    .split('/')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                if parts.is_empty()
-                    || parts.iter().any(|p| {
-                        p.chars().count() > 64 || crate::domain::validate::has_unsafe_chars(p)
-                    })
-                {
-                    return Err(InvalidField {
-                        field: "department",
-                        code: crate::domain::error_code::ErrorCode::InvalidDepartment,
-                    });
-                }
-                Some(parts.join("/"))
-            }
-        };
+        let department = department_path(self.department.as_deref())?;
         Ok(ValidUser {
             login: Login::parse(&self.login)?,
             display_name: DisplayName::parse(&self.display_name)?,

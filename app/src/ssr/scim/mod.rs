@@ -490,26 +490,7 @@ fn fields(
 }
 
 fn department(c_in: &json::UserIn) -> Result<Option<String>, ScimError> {
-    let probe = super::auth::UserInput {
-        department: c_in.department.clone(),
-        ..Default::default()
-    };
-    // Only the department part of the portal's own check.
-    match probe.validate() {
-        Ok(v) => Ok(v.department),
-        Err(e) if e.field == "department" => Err(field(e)),
-        Err(_) => Ok(c_in
-            .department
-            .as_deref()
-            .map(|d| {
-                d.split('/')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("/")
-            })
-            .filter(|d| !d.is_empty())),
-    }
+    super::auth::department_path(c_in.department.as_deref()).map_err(field)
 }
 
 async fn department_id(c: &mut db::Conn, path: Option<&str>) -> Result<Option<String>, ScimError> {

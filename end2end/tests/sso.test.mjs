@@ -1,0 +1,101 @@
+// Sign-in through the company's OpenID provider (issue 15), in Chromium against the real
+// oidc-provider: the button on the sign-in page (English and Japanese, JavaScript on and off,
+// desktop and phone), the provider's own login form, the user created at first sign-in, the
+// admin group giving the console, and rule 8 confirmed by a fresh sign-in at the provider.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startPortal, startProvider, oidcEnv, launchBrowser, waitHydrated, PHONE, DESKTOP, SHOTS } from '../support/portal.mjs';
+
+let portal;
+let provider;
+let browser;
+
+before(async () => {
+  provider = await startProvider();
+  const secret = path.join(mkdtempSync(path.join(tmpdir(), 'certportal-e2e-oidc-')), 'secret');
+  portal = await startPortal({ env: oidcEnv(provider, secret) });
+  await provider.allow(portal);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await portal?.stop();
+  await provider?.stop();
+});
+
+/** Signs in at the provider's own login form (plain HTML, no JavaScript needed). */
+async function atProvider(page, login) {
+  await page.waitForURL((u) => u.href.startsWith(provider.issuer));
+  await page.getByLabel('Username').fill(login);
+  await page.getByLabel('Password').fill(`${login}-password`);
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(portal.base)), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+for (const { js, device, locale, login, label, admin } of [
+  { js: true, device: DESKTOP, locale: 'en-US', login: 'alice', label: 'Sign in with Example SSO', admin: false },
+  { js: false, device: PHONE, locale: 'ja-JP', login: 'bob', label: 'Example SSOでサインイン', admin: true },
+]) {
+  test(`"${label}" signs ${login} in through the provider (JavaScript ${js ? 'on' : 'off'}, ${locale})`, async () => {
+    const ctx = await browser.newContext({ ...device, locale, javaScriptEnabled: js });
+    const page = await ctx.newPage();
+    await page.goto(`${portal.base}/login?next=/certificates`);
+    if (js) await waitHydrated(page);
+    const button = page.locator('[data-testid=sso-sign-in]');
+    assert.equal((await button.textContent()).trim(), label);
+    await page.screenshot({ path: path.join(SHOTS, `sso-login-${js ? 'js' : 'nojs'}-${locale}.png`), fullPage: true });
+    await button.click();
+    await atProvider(page, login);
+    await page.waitForURL((u) => u.pathname === '/certificates');
+    if (js) await waitHydrated(page);
+    const header = await page.locator('header').textContent();
+    assert.match(header, new RegExp(login === 'alice' ? 'Alice Anders' : 'Bob Berger'));
+    const adminLink = await page.locator('header a[href="/admin/users"]').count();
+    assert.equal(adminLink > 0, admin, 'the admin group decides the role');
+    await ctx.close();
+  });
+}
+
+test('a refused answer from the provider signs nobody in and says so', async () => {
+  await provider.nextToken({ aud: 'other' });
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+  const page = await ctx.newPage();
+  await page.goto(`${portal.base}/login`);
+  await waitHydrated(page);
+  await page.click('[data-testid=sso-sign-in]');
+  await atProvider(page, 'alice');
+  await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('error') === 'sso_refused');
+  const note = page.locator('[data-testid=login-error]');
+  await note.waitFor();
+  assert.match(await note.textContent(), /did not succeed/);
+  await ctx.close();
+});
+
+test('an administrator confirms a dangerous action with a fresh sign-in at the provider', async () => {
+  const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+  const page = await ctx.newPage();
+  await page.goto(`${portal.base}/login?next=/admin/settings`);
+  await waitHydrated(page);
+  await page.click('[data-testid=sso-sign-in]');
+  await atProvider(page, 'bob');
+  await page.waitForURL((u) => u.pathname === '/admin/settings');
+  await waitHydrated(page);
+  // Signing in through the provider's own session is no confirmation.
+  await page.fill('#scim-name', 'Okta');
+  await page.click('[data-testid=scim-make]');
+  await page.locator('[data-testid=scim-error]').waitFor();
+  const confirm = page.locator('[data-testid=sso-confirm]').first();
+  assert.equal((await confirm.textContent()).trim(), 'Confirm with Example SSO');
+  await confirm.click();
+  // prompt=login: the provider asks again even with a session there.
+  await atProvider(page, 'bob');
+  await page.waitForURL((u) => u.pathname === '/admin/settings');
+  await waitHydrated(page);
+  await page.fill('#scim-name', 'Okta');
+  await page.click('[data-testid=scim-make]');
+  await page.locator('[data-testid=scim-token]').waitFor();
+  await ctx.close();
+});
