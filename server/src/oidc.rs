@@ -52,14 +52,20 @@ fn client_of(headers: &HeaderMap, ip: Option<String>) -> app::ssr::auth::Client 
     }
 }
 
-async fn begin(st: &AppState, headers: &HeaderMap, purpose: Purpose, next: &str) -> Response {
+async fn begin(
+    st: &AppState,
+    headers: &HeaderMap,
+    ip: ClientIp,
+    purpose: Purpose,
+    next: &str,
+) -> Response {
     let s = st.services.clone().at_now();
     let session = cookie(headers, app::api::auth::session::cookie_name(&s));
     let failed = match purpose {
         Purpose::Login => "/login",
         Purpose::Confirm => next,
     };
-    match oidc::begin(&s, purpose, next, session.as_deref()).await {
+    match oidc::begin(&s, purpose, next, session.as_deref(), ip.0.as_deref()).await {
         Ok((url, token)) => {
             let flow =
                 app::web::cookie_header(s.is_https(), FLOW_COOKIE, &token, "Lax", oidc::FLOW_SECS);
@@ -76,10 +82,11 @@ async fn begin(st: &AppState, headers: &HeaderMap, purpose: Purpose, next: &str)
 pub async fn start(
     State(st): State<AppState>,
     headers: HeaderMap,
+    ip: ClientIp,
     Query(q): Query<Next>,
 ) -> Response {
     let next = app::web::safe_next(q.next.as_deref());
-    begin(&st, &headers, Purpose::Login, &next).await
+    begin(&st, &headers, ip, Purpose::Login, &next).await
 }
 
 /// `GET /auth/oidc/confirm?next=/path`: rule 8's confirmation by a fresh sign-in at the
@@ -87,10 +94,11 @@ pub async fn start(
 pub async fn confirm(
     State(st): State<AppState>,
     headers: HeaderMap,
+    ip: ClientIp,
     Query(q): Query<Next>,
 ) -> Response {
     let next = app::web::safe_next(q.next.as_deref());
-    begin(&st, &headers, Purpose::Confirm, &next).await
+    begin(&st, &headers, ip, Purpose::Confirm, &next).await
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -6,7 +6,7 @@
 use crate::routes::ClientIp;
 use crate::AppState;
 use app::ssr::audit::Actor;
-use app::ssr::scim::{self, ListQuery, ScimError};
+use app::ssr::scim::{self, Change, ListQuery, ScimError};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -211,13 +211,22 @@ async fn resource_type(
     }
 }
 
-async fn list_users(
-    State(st): State<AppState>,
-    headers: HeaderMap,
+/// What a request reads.
+enum Read {
+    Users,
+    User(String),
+    Groups,
+    Group(String),
+}
+
+async fn read(
+    st: &AppState,
+    headers: &HeaderMap,
     ip: ClientIp,
     params: Result<Query<ListParams>, QueryRejection>,
+    what: Read,
 ) -> Response {
-    let (s, _) = match client(&st, &headers, ip).await {
+    let (s, _) = match client(st, headers, ip).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -228,213 +237,183 @@ async fn list_users(
             "the query string cannot be read",
         )),
     };
-    match q {
-        Ok(q) => reply(scim::list_users(&s, &q).await),
-        Err(e) => error(&e),
+    let q = match q {
+        Ok(q) => q,
+        Err(e) => return error(&e),
+    };
+    reply(match what {
+        Read::Users => scim::list_users(&s, &q).await,
+        Read::Groups => scim::list_groups(&s, &q).await,
+        Read::User(id) => scim::get_user(&s, &id).await.and_then(|v| q.project(v)),
+        Read::Group(id) => scim::get_group(&s, &id).await.and_then(|v| q.project(v)),
+    })
+}
+
+/// PUT or PATCH.
+#[derive(Clone, Copy)]
+enum How {
+    Replace,
+    Patch,
+}
+
+impl How {
+    fn change(self, v: &Value) -> Change<'_> {
+        match self {
+            How::Replace => Change::Replace(v),
+            How::Patch => Change::Patch(v),
+        }
     }
 }
 
-async fn create_user(
-    State(st): State<AppState>,
-    headers: HeaderMap,
+/// What a request with a body changes.
+enum Write {
+    CreateUser,
+    User(String, How),
+    CreateGroup,
+    Group(String, How),
+    Search,
+}
+
+async fn write(
+    st: &AppState,
+    headers: &HeaderMap,
     ip: ClientIp,
     body: Bytes,
+    what: Write,
 ) -> Response {
-    let (s, actor) = match client(&st, &headers, ip).await {
+    let (s, actor) = match client(st, headers, ip).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    created(match json_body(&body) {
-        Ok(v) => scim::create_user(&s, &actor, &v).await,
-        Err(e) => Err(e),
-    })
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(e) => return error(&e),
+    };
+    match what {
+        Write::CreateUser => created(scim::create_user(&s, &actor, &v).await),
+        Write::CreateGroup => created(scim::create_group(&s, &actor, &v).await),
+        Write::User(id, how) => reply(scim::change_user(&s, &actor, &id, how.change(&v)).await),
+        Write::Group(id, how) => reply(scim::change_group(&s, &actor, &id, how.change(&v)).await),
+        Write::Search => reply(scim::search(&s, &v).await),
+    }
+}
+
+type Params = Result<Query<ListParams>, QueryRejection>;
+
+async fn list_users(State(st): State<AppState>, h: HeaderMap, ip: ClientIp, q: Params) -> Response {
+    read(&st, &h, ip, q, Read::Users).await
 }
 
 async fn get_user(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     Path(id): Path<String>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    q: Params,
 ) -> Response {
-    match client(&st, &headers, ip).await {
-        Ok((s, _)) => reply(projected(params, scim::get_user(&s, &id).await)),
-        Err(r) => r,
-    }
+    read(&st, &h, ip, q, Read::User(id)).await
 }
 
-/// A resource as `attributes` / `excludedAttributes` ask to see it.
-fn projected(
-    params: Result<Query<ListParams>, QueryRejection>,
-    found: Result<Value, ScimError>,
-) -> Result<Value, ScimError> {
-    let q = match params {
-        Ok(Query(p)) => list_query(p)?,
-        Err(_) => {
-            return Err(ScimError::bad(
-                "invalidValue",
-                "the query string cannot be read",
-            ))
-        }
-    };
-    q.project(found?)
-}
-
-async fn search(
+async fn list_groups(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
+    ip: ClientIp,
+    q: Params,
+) -> Response {
+    read(&st, &h, ip, q, Read::Groups).await
+}
+
+async fn get_group(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    q: Params,
+) -> Response {
+    read(&st, &h, ip, q, Read::Group(id)).await
+}
+
+async fn search(State(st): State<AppState>, h: HeaderMap, ip: ClientIp, body: Bytes) -> Response {
+    write(&st, &h, ip, body, Write::Search).await
+}
+
+async fn create_user(
+    State(st): State<AppState>,
+    h: HeaderMap,
     ip: ClientIp,
     body: Bytes,
 ) -> Response {
-    let (s, _) = match client(&st, &headers, ip).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    reply(match json_body(&body) {
-        Ok(v) => scim::search(&s, &v).await,
-        Err(e) => Err(e),
-    })
+    write(&st, &h, ip, body, Write::CreateUser).await
 }
 
 async fn replace_user(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (s, actor) = match client(&st, &headers, ip).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    reply(match json_body(&body) {
-        Ok(v) => scim::replace_user(&s, &actor, &id, &v).await,
-        Err(e) => Err(e),
-    })
+    write(&st, &h, ip, body, Write::User(id, How::Replace)).await
 }
 
 async fn patch_user(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (s, actor) = match client(&st, &headers, ip).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    reply(match json_body(&body) {
-        Ok(v) => scim::patch_user(&s, &actor, &id, &v).await,
-        Err(e) => Err(e),
-    })
+    write(&st, &h, ip, body, Write::User(id, How::Patch)).await
 }
 
 async fn delete_user(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     Path(id): Path<String>,
 ) -> Response {
-    match client(&st, &headers, ip).await {
+    match client(&st, &h, ip).await {
         Ok((s, actor)) => deleted(scim::delete_user(&s, &actor, &id).await),
         Err(r) => r,
     }
 }
 
-async fn list_groups(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    ip: ClientIp,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Response {
-    let (s, _) = match client(&st, &headers, ip).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let q = match params {
-        Ok(Query(p)) => list_query(p),
-        Err(_) => Err(ScimError::bad(
-            "invalidValue",
-            "the query string cannot be read",
-        )),
-    };
-    match q {
-        Ok(q) => reply(scim::list_groups(&s, &q).await),
-        Err(e) => error(&e),
-    }
-}
-
 async fn create_group(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     body: Bytes,
 ) -> Response {
-    let (s, actor) = match client(&st, &headers, ip).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    created(match json_body(&body) {
-        Ok(v) => scim::create_group(&s, &actor, &v).await,
-        Err(e) => Err(e),
-    })
-}
-
-async fn get_group(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    ip: ClientIp,
-    Path(id): Path<String>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Response {
-    match client(&st, &headers, ip).await {
-        Ok((s, _)) => reply(projected(params, scim::get_group(&s, &id).await)),
-        Err(r) => r,
-    }
+    write(&st, &h, ip, body, Write::CreateGroup).await
 }
 
 async fn replace_group(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (s, actor) = match client(&st, &headers, ip).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    reply(match json_body(&body) {
-        Ok(v) => scim::replace_group(&s, &actor, &id, &v).await,
-        Err(e) => Err(e),
-    })
+    write(&st, &h, ip, body, Write::Group(id, How::Replace)).await
 }
 
 async fn patch_group(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (s, actor) = match client(&st, &headers, ip).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    reply(match json_body(&body) {
-        Ok(v) => scim::patch_group(&s, &actor, &id, &v).await,
-        Err(e) => Err(e),
-    })
+    write(&st, &h, ip, body, Write::Group(id, How::Patch)).await
 }
 
 async fn delete_group(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    h: HeaderMap,
     ip: ClientIp,
     Path(id): Path<String>,
 ) -> Response {
-    match client(&st, &headers, ip).await {
+    match client(&st, &h, ip).await {
         Ok((s, actor)) => deleted(scim::delete_group(&s, &actor, &id).await),
         Err(r) => r,
     }

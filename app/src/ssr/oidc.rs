@@ -251,18 +251,26 @@ impl Purpose {
 
 /// Begins a flow: returns the provider's authorization URL and the flow's token (for the
 /// browser's cookie; only its SHA-256 is stored). `session_token`: the session a
-/// confirmation is for.
+/// confirmation is for; `ip`: the client's address (flows are limited per address, as
+/// anonymous passkey sign-ins are, then to [`MAX_OPEN_FLOWS`] in all).
 pub async fn begin(
     s: &Services,
     purpose: Purpose,
     next: &str,
     session_token: Option<&str>,
+    ip: Option<&str>,
 ) -> Result<(String, String), OidcError> {
     let oidc = s
         .oidc
         .as_ref()
         .ok_or(OidcError::Unavailable("not configured"))?;
     let now = s.now();
+    if let Some(ip) = ip {
+        let scope = format!("oidc:{}", super::client_addr::throttle_scope(ip));
+        if !s.passkey_starts.allow(&scope, now) {
+            return Err(OidcError::Throttled);
+        }
+    }
     let session_hash = match purpose {
         Purpose::Login => None,
         Purpose::Confirm => {

@@ -72,6 +72,15 @@ fn admin_calls(
         ("admin_summary", vec![]),
         ("admin_set_digest", vec![("digest", "on".into())]),
         ("admin_created_link", vec![]),
+        ("admin_scim", vec![]),
+        (
+            "admin_create_scim_token",
+            vec![
+                ("name", "mallory's".into()),
+                ("password", crate::helpers::PW.into()),
+            ],
+        ),
+        ("admin_revoke_scim_token", vec![("id", "x".into())]),
         (
             "admin_update_settings",
             vec![
@@ -152,8 +161,12 @@ async fn non_admins_are_refused(backend: Backend) {
         let r = call(&app, name, &args, None).await;
         assert_eq!(r.status(), 401, "{name} without a session");
     }
-    // Nothing happened: no user created, no certificate or enrollment changed.
+    // Nothing happened: no user created, no certificate or enrollment changed, no token made.
     assert_eq!(snapshot(&app).await, before);
+    let tokens = app::ssr::scim::list_tokens(&app.services, &app::ssr::audit::Actor::cli())
+        .await
+        .unwrap();
+    assert!(tokens.is_empty(), "{tokens:?}");
     let mut c = app.services.conn().await.unwrap();
     assert_eq!(
         app::ssr::db::get_setting(&mut c, "policy").await.unwrap(),

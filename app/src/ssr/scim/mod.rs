@@ -554,47 +554,39 @@ pub async fn create_user(s: &Services, actor: &Actor, body: &Value) -> Result<Va
     Ok(v)
 }
 
-/// Replaces a user with `body` (PUT).
-pub async fn replace_user(
-    s: &Services,
-    actor: &Actor,
-    id: &str,
-    body: &Value,
-) -> Result<Value, ScimError> {
-    let input = json::user_in(body)?;
-    store_user(s, actor, id, input).await
+/// A change of an existing resource: the whole resource (PUT), or PATCH operations applied
+/// to the resource as served (inside the same transaction, so that two PATCHes never lose one
+/// another's change), then stored as the equivalent PUT.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    Replace(&'a Value),
+    Patch(&'a Value),
 }
 
-/// Changes a user by PATCH operations: applied to the user as rendered, then stored as a PUT.
-pub async fn patch_user(
+/// Changes a user (PUT or PATCH).
+pub async fn change_user(
     s: &Services,
     actor: &Actor,
     id: &str,
-    body: &Value,
+    change: Change<'_>,
 ) -> Result<Value, ScimError> {
-    let mut current = get_user(s, id).await?;
-    json::apply_patch(&mut current, body)?;
-    let input = json::user_in(&current)?;
-    store_user(s, actor, id, input).await
-}
-
-async fn store_user(
-    s: &Services,
-    actor: &Actor,
-    id: &str,
-    input: json::UserIn,
-) -> Result<Value, ScimError> {
-    let dept = department(&input)?;
     let now = s.now();
     let mut tx = s.db.begin().await?;
     // A deactivation may take an administrator away: the `admins` lock first, as everywhere.
-    if !input.active {
-        db::lock_named(&mut tx, "admins").await?;
-    }
+    db::lock_named(&mut tx, "admins").await?;
     db::lock_user(&mut tx, id).await?;
     let before = sr::scim_user(&mut tx, id)
         .await?
         .ok_or_else(|| ScimError::not_found("user"))?;
+    let input = match change {
+        Change::Replace(body) => json::user_in(body)?,
+        Change::Patch(body) => {
+            let mut current = render_user(&mut tx, s, &before).await?;
+            json::apply_patch(&mut current, body)?;
+            json::user_in(&current)?
+        }
+    };
+    let dept = department(&input)?;
     let f = fields(&input, None, before.user.upn.clone())?;
     if f.login != before.user.login && db::user_by_login(&mut tx, &f.login).await?.is_some() {
         return Err(ScimError::conflict(format!(
@@ -782,41 +774,28 @@ pub async fn create_group(s: &Services, actor: &Actor, body: &Value) -> Result<V
     Ok(v)
 }
 
-pub async fn replace_group(
+/// Changes a group (PUT or PATCH).
+pub async fn change_group(
     s: &Services,
     actor: &Actor,
     id: &str,
-    body: &Value,
+    change: Change<'_>,
 ) -> Result<Value, ScimError> {
-    let input = json::group_in(body)?;
-    store_group(s, actor, id, input).await
-}
-
-pub async fn patch_group(
-    s: &Services,
-    actor: &Actor,
-    id: &str,
-    body: &Value,
-) -> Result<Value, ScimError> {
-    let mut current = get_group(s, id).await?;
-    json::apply_patch(&mut current, body)?;
-    let input = json::group_in(&current)?;
-    store_group(s, actor, id, input).await
-}
-
-async fn store_group(
-    s: &Services,
-    actor: &Actor,
-    id: &str,
-    input: json::GroupIn,
-) -> Result<Value, ScimError> {
-    let name = group_name(&input.display_name)?;
     let now = s.now();
     let mut tx = s.db.begin().await?;
     db::lock_named(&mut tx, "admins").await?;
     let before = sr::group(&mut tx, id)
         .await?
         .ok_or_else(|| ScimError::not_found("group"))?;
+    let input = match change {
+        Change::Replace(body) => json::group_in(body)?,
+        Change::Patch(body) => {
+            let mut current = render_group(&mut tx, s, &before).await?;
+            json::apply_patch(&mut current, body)?;
+            json::group_in(&current)?
+        }
+    };
+    let name = group_name(&input.display_name)?;
     if !name.eq_ignore_ascii_case(&before.display_name)
         && sr::group_by_name(&mut tx, &name).await?.is_some()
     {
