@@ -59,7 +59,7 @@ pub fn LoginPage() -> impl IntoView {
                     let provider = o.provider?;
                     let href = format!("/auth/oidc/start?next={}", crate::web::percent_encode(&next()));
                     Some(view! {
-                        <a class="button primary sso" href=href data-testid="sso-sign-in">
+                        <a class="button primary sso" href=href rel="external" data-testid="sso-sign-in">
                             {move || crate::i18n::sign_in_with(lang.get(), &provider)}
                         </a>
                         {o.passwords.then(|| view! { <p class="or">{tr(Msg::Or)}</p> })}

@@ -164,7 +164,7 @@ pub fn PasskeyConfirm() -> impl IntoView {
             let name = r.await.ok()??.sso?;
             let here = path.get_untracked();
             Some(view! {
-                <a class="button secondary" data-testid="sso-confirm"
+                <a class="button secondary" rel="external" data-testid="sso-confirm"
                     href=format!("/auth/oidc/confirm?next={}", crate::web::percent_encode(&here))>
                     {move || crate::i18n::confirm_with(lang.get(), &name)}
                 </a>

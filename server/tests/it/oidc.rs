@@ -320,7 +320,7 @@ async fn single_sign_on(backend: Backend) {
 
     // First sign-in creates the user from the claims.
     let mut alice = Browser::default();
-    let (r, callback) = sign_in(&mut alice, &app, &p, "alice").await;
+    let (r, _) = sign_in(&mut alice, &app, &p, "alice").await;
     assert_eq!(location(&r), "/certificates");
     let session = alice.session().expect("signed in");
     assert_eq!(whoami(&app, &session).await["login"], json!("alice"));
@@ -352,15 +352,18 @@ async fn single_sign_on(backend: Backend) {
         "{history:?}"
     );
 
-    // The same callback again (a replayed state): refused, nobody signed in.
+    // The same callback again, with the flow's cookie as it was (a replayed state): the flow
+    // was used up on the server, so it is refused and nobody is signed in.
+    let mut first = Browser::default();
+    let r = first.get(&format!("{}/auth/oidc/start", app.base)).await;
+    let cb = at_provider(&mut first, &p, location(&r), "alice").await;
     let mut replay = Browser {
-        jar: alice.jar.clone(),
+        jar: first.jar.clone(),
     };
-    replay
-        .jar
-        .get_mut("localhost")
-        .map(|j| j.remove("certportal"));
-    let again = replay.get(&callback).await;
+    assert!(replay.jar["localhost"].contains_key("certportal-oidc"));
+    assert_eq!(location(&first.get(&cb).await), "/certificates");
+    assert!(first.session().is_some());
+    let again = replay.get(&cb).await;
     assert!(location(&again).starts_with("/login?error=sso_refused"));
     assert!(replay.session().is_none());
     // A callback in a browser that did not begin the flow: refused.
