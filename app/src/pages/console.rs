@@ -514,6 +514,7 @@ pub fn SettingsPage() -> impl IntoView {
                                     <label for="settings-pw">{tr(Msg::ConfirmPasswordField)}</label>
                                     <input id="settings-pw" name="password" type="password" autocomplete="current-password"/>
                                     <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                                    <super::PasskeyConfirm/>
                                     <button type="submit" class="primary" data-testid="save-settings">{tr(Msg::Save)}</button>
                                 </ActionForm>
                             </section>
@@ -623,6 +624,7 @@ fn ScimSection() -> impl IntoView {
                 <label for="scim-pw">{tr(Msg::ConfirmPasswordField)}</label>
                 <input id="scim-pw" name="password" type="password" autocomplete="current-password"/>
                 <p class="hint">{tr(Msg::ConfirmPasswordHint)}</p>
+                <super::PasskeyConfirm/>
                 <button type="submit" class="primary" data-testid="scim-make">{tr(Msg::ScimMake)}</button>
             </ActionForm>
         </section>
