@@ -423,7 +423,7 @@ pub async fn finish(
     let claims = exchange(oidc, s, &flow, code, now).await?;
     match flow.purpose.as_str() {
         "confirm" => {
-            confirm(s, oidc, &flow, &claims, session_token, client, now).await?;
+            confirm(s, &flow, &claims, session_token, client, now).await?;
             Ok(Finished {
                 next: flow.next,
                 session: None,
@@ -653,7 +653,9 @@ async fn sign_in(
     let mut tx = s.db.begin().await?;
     // A role may change: the `admins` lock first, as every use case takes it.
     db::lock_named(&mut tx, "admins").await?;
-    let mut user = match user_by_subject(&mut tx, &sub).await? {
+    let by_subject = user_by_subject(&mut tx, &sub).await?;
+    let linking = by_subject.is_none();
+    let mut user = match by_subject {
         Some(u) => u,
         None => match db::user_by_login(&mut tx, &p.login).await? {
             Some(u) => {
@@ -752,7 +754,6 @@ async fn sign_in(
     if p.is_admin == Some(false) && is_admin {
         changed.push("is_admin kept: the last active administrator".into());
     }
-    let linking = user_by_subject(&mut tx, &sub).await?.is_none();
     if linking {
         changed.push("linked to the provider's subject".into());
     }
@@ -810,14 +811,12 @@ async fn sign_in(
 /// the session the flow began in marks that session confirmed now.
 async fn confirm(
     s: &Services,
-    oidc: &Oidc,
     flow: &Flow,
     c: &Claims,
     session_token: Option<&str>,
     client: &Client,
     now: i64,
 ) -> Result<(), OidcError> {
-    let _ = oidc;
     let token = session_token.ok_or(OidcError::NotSignedIn)?;
     if flow.session_hash.as_deref() != Some(ids::token_hash(token).as_str()) {
         return Err(OidcError::Refused(

@@ -289,6 +289,17 @@ impl ListQuery {
             self.excluded_attributes.as_deref(),
         )
     }
+    /// The page the query asks for out of every hit.
+    fn page_of_all(&self, hits: Vec<Value>) -> Result<Value, ScimError> {
+        let (start, count) = page(self);
+        let total = hits.len() as i64;
+        let out = hits
+            .into_iter()
+            .skip(usize::try_from(start - 1).unwrap_or(0))
+            .take(usize::try_from(count).unwrap_or(0))
+            .collect();
+        self.page_of(out, total, start)
+    }
     fn page_of(&self, hits: Vec<Value>, total: i64, start: i64) -> Result<Value, ScimError> {
         let out = hits
             .into_iter()
@@ -343,13 +354,7 @@ pub async fn list_users(s: &Services, q: &ListQuery) -> Result<Value, ScimError>
         return q.page_of(out, total, start);
     }
     let hits = matching_users(&mut c, &base, f.as_ref()).await?;
-    let total = hits.len() as i64;
-    let out = hits
-        .into_iter()
-        .skip((start - 1) as usize)
-        .take(count as usize)
-        .collect();
-    q.page_of(out, total, start)
+    q.page_of_all(hits)
 }
 
 /// Every user the directory has not deleted that `f` matches, rendered.
@@ -429,19 +434,12 @@ pub async fn search(s: &Services, body: &Value) -> Result<Value, ScimError> {
         attributes: text("attributes")?,
         excluded_attributes: text("excludedAttributes")?,
     };
-    let (start, count) = page(&q);
     let f = parse_filter(&q)?;
     let mut c = s.conn().await?;
     let base = base(s);
     let mut hits = matching_users(&mut c, &base, f.as_ref()).await?;
     hits.extend(matching_groups(&mut c, &base, f.as_ref()).await?);
-    let total = hits.len() as i64;
-    let out = hits
-        .into_iter()
-        .skip((start - 1) as usize)
-        .take(count as usize)
-        .collect();
-    q.page_of(out, total, start)
+    q.page_of_all(hits)
 }
 
 fn get_ci_schema(body: &Value, schema: &str) -> bool {
@@ -716,17 +714,10 @@ pub async fn get_group(s: &Services, id: &str) -> Result<Value, ScimError> {
 }
 
 pub async fn list_groups(s: &Services, q: &ListQuery) -> Result<Value, ScimError> {
-    let (start, count) = page(q);
     let f = parse_filter(q)?;
     let mut c = s.conn().await?;
     let hits = matching_groups(&mut c, &base(s), f.as_ref()).await?;
-    let total = hits.len() as i64;
-    let out = hits
-        .into_iter()
-        .skip((start - 1) as usize)
-        .take(count as usize)
-        .collect();
-    q.page_of(out, total, start)
+    q.page_of_all(hits)
 }
 
 fn group_name(name: &str) -> Result<String, ScimError> {
