@@ -241,5 +241,72 @@ document.addEventListener('submit', (ev) => {
   }, 1000);
 });
 
+// "Create & Download" answers with a file, so the page stays: the download sets a short-lived
+// cookie saying how many bundles it made; once it is there (asked twice a second for up to two
+// minutes) the page is loaded again with `downloaded=<n>`, showing that and the new states.
+document.addEventListener('submit', (ev) => {
+  const name = ev.submitter && ev.submitter.dataset.downloadWatch;
+  if (!name || !/^[a-z_]+$/.test(name)) return;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    ticks += 1;
+    const found = document.cookie.split('; ').find((c) => c.startsWith(`${name}=`));
+    if (!found && ticks < 240) return;
+    clearInterval(timer);
+    if (!found) return;
+    document.cookie = `${name}=; Path=/admin; Max-Age=0; SameSite=Strict`;
+    const n = found.slice(name.length + 1);
+    if (!/^\d+$/.test(n)) return;
+    const url = new URL(location.href);
+    for (const k of ['downloaded', 'done', 'result', 'error', 'keep', 'remove', 'end']) url.searchParams.delete(k);
+    url.searchParams.set('downloaded', n);
+    location.assign(url.pathname + url.search);
+  }, 500);
+});
+
+// Every form posts, and a refused one comes back as the page with `error=<code>`: what was
+// typed into it (never a password, a one-time code or a hidden field) is kept for a minute in this tab's
+// sessionStorage and put back into the same form when the page comes back with an error.
+const KEPT = 'certportal-form';
+document.addEventListener('submit', (ev) => {
+  const form = ev.target;
+  if (!(form instanceof HTMLFormElement) || form.method !== 'post') return;
+  const fields = [];
+  for (const el of form.elements) {
+    if (!el.name || el.type === 'password' || el.type === 'hidden' || el.type === 'file') continue;
+    if (el.autocomplete === 'one-time-code') continue; // a pickup PIN is a secret too
+    if (el.type === 'checkbox' || el.type === 'radio') fields.push([el.name, el.value, el.checked]);
+    else if ('value' in el && el.tagName !== 'BUTTON') fields.push([el.name, el.value, null]);
+  }
+  try {
+    sessionStorage.setItem(KEPT, JSON.stringify({ page: location.pathname, action: form.getAttribute('action'), at: Date.now(), fields }));
+  } catch {
+    /* private mode: nothing kept */
+  }
+});
+(() => {
+  let kept;
+  try {
+    kept = JSON.parse(sessionStorage.getItem(KEPT) || 'null');
+    sessionStorage.removeItem(KEPT);
+  } catch {
+    return;
+  }
+  if (!kept || kept.page !== location.pathname || Date.now() - kept.at > 60_000) return;
+  if (!new URLSearchParams(location.search).has('error')) return;
+  const form = [...document.forms].find((f) => f.getAttribute('action') === kept.action);
+  if (!form) return;
+  for (const [name, value, checked] of kept.fields) {
+    for (const el of form.elements) {
+      if (el.name !== name) continue;
+      if (el.type === 'checkbox' || el.type === 'radio') {
+        if (el.value === value) el.checked = checked;
+      } else if (el.type !== 'password' && el.type !== 'hidden') {
+        el.value = value;
+      }
+    }
+  }
+})();
+
 // Pages without WebAssembly are ready once this script has run (tests wait for it).
 document.body.dataset.ready = 'true';

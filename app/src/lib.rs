@@ -15,14 +15,12 @@ pub mod zone;
 
 pub use pages::{shell, App};
 
-/// Entry point of the WebAssembly bundle: hydrates the server-rendered page.
+/// Entry point of the WebAssembly bundle. Pages are server-rendered HTML with plain forms;
+/// only the islands (`#[island]` components: the link page's live status and countdown) come
+/// alive in the browser, so the bundle holds those and nothing of the other pages.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // A marker for people and tests: from here on the page is interactive.
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
 }

@@ -80,6 +80,9 @@ test('desktop with JavaScript: search, create with remove existing, Create & Dow
   assert.equal(zip.subarray(0, 2).toString(), 'PK');
   assert.ok(zip.includes(Buffer.from('kondo.p12')) && !zip.includes(Buffer.from('PINS.csv')), 'the PINs are not in the ZIP');
   assert.ok(!zip.includes(Buffer.from('kato.p12')), 'only the selected user');
+  // The page loads again once the download went through, saying so.
+  await page.waitForSelector('[data-testid=bulk-downloaded]');
+  assert.match(page.url(), /downloaded=1/);
   // The PINs: a second download, after the password.
   await page.fill('#pins-password', PASSWORD);
   const [pinsDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=pins-download]')]);

@@ -1,5 +1,5 @@
-// The start page in a real browser: server rendering, hydration, the language switch with
-// and without JavaScript, phone and desktop layouts, and the first-admin setup form.
+// The start page in a real browser: server rendering without WebAssembly, the language switch
+// with and without JavaScript, phone and desktop layouts, and the first-admin setup form.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -21,21 +21,24 @@ after(async () => {
 const EN_TAGLINE = 'Client certificates for your devices, renewed by you.';
 const JA_TAGLINE = '端末のクライアント証明書を、ご自身で更新できます。';
 
-test('hydrates, and the language switch changes the page in place (JavaScript on, desktop)', async () => {
+test('the start page is plain HTML, no WebAssembly; the language switch posts and comes back (JavaScript on, desktop)', async () => {
   const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
   const page = await ctx.newPage();
   const errors = [];
+  const loaded = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => loaded.push(new URL(r.url()).pathname));
   await page.goto(`${portal.base}/`);
   await waitHydrated(page);
+  assert.equal(await page.getAttribute('html', 'data-wasm'), 'none');
+  assert.deepEqual(loaded.filter((p) => p.startsWith('/pkg/') && !p.endsWith('.css')), [], 'no WebAssembly, no glue');
+  assert.equal(await page.locator('leptos-island').count(), 0);
   assert.equal(await page.textContent('[data-testid=tagline]'), EN_TAGLINE);
   assert.match(await page.textContent('[data-testid=ca-subject]'), /certportal CA/);
-  // A marker that a full page load would wipe out.
-  await page.evaluate(() => (window.__stillHere = true));
-  await page.click('[data-testid=lang-switch]');
-  await page.waitForFunction((t) => document.querySelector('[data-testid=tagline]')?.textContent === t, JA_TAGLINE);
-  assert.equal(await page.evaluate(() => window.__stillHere), true, 'switched without reloading');
+  await Promise.all([page.waitForNavigation(), page.click('[data-testid=lang-switch]')]);
+  assert.equal(await page.textContent('[data-testid=tagline]'), JA_TAGLINE);
   assert.equal(await page.getAttribute('html', 'lang'), 'ja');
+  assert.equal(new URL(page.url()).pathname, '/', 'back on the same page');
   // The choice is remembered by the server for the next page load.
   await page.reload();
   assert.equal(await page.textContent('[data-testid=tagline]'), JA_TAGLINE);

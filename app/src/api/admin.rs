@@ -265,10 +265,20 @@ pub(crate) fn end_date(text: Option<String>) -> Result<Option<i64>, AppError> {
 fn finish_bulk(
     action: &str,
     back: Option<String>,
+    refused: Refused,
     result: Result<Vec<UserResult>, AppError>,
 ) -> Result<Vec<UserResult>, AppError> {
     if super::is_plain_form_post() {
-        let back = crate::web::safe_back(back.as_deref(), "/admin/users", "/admin/users");
+        let mut back = crate::web::safe_back(back.as_deref(), "/admin/users", "/admin/users");
+        // A refused run comes back to its form as it was (the password aside).
+        match (&result, refused) {
+            (Err(_), Refused::Keep(kept)) => {
+                back.push(if back.contains('?') { '&' } else { '?' });
+                back.push_str(&kept);
+            }
+            (Err(_), Refused::At(page)) => back = page,
+            _ => {}
+        }
         let sep = if back.contains('?') { '&' } else { '?' };
         let target = match &result {
             Ok(rows) => {
@@ -289,6 +299,46 @@ fn finish_bulk(
     result
 }
 
+/// Where a refused bulk run sends the browser back to (without JavaScript every form posts).
+#[cfg(feature = "ssr")]
+enum Refused {
+    /// The directory page it came from, with these query pairs: what the form held.
+    Keep(String),
+    /// Another page of ours (the revocation page with its users).
+    At(String),
+}
+
+/// What the directory's bulk form held, as query pairs (never the password).
+#[cfg(feature = "ssr")]
+fn kept_form(users: &Option<Vec<String>>, remove: bool, end: Option<&str>) -> String {
+    use crate::web::percent_encode as enc;
+    let ids: Vec<String> = users
+        .iter()
+        .flatten()
+        .take(PAGE_SIZE as usize)
+        .cloned()
+        .collect();
+    format!(
+        "keep={}&remove={}&end={}",
+        enc(&ids.join(",")),
+        u8::from(remove),
+        enc(end.unwrap_or_default())
+    )
+}
+
+/// The revocation page for these users.
+#[cfg(feature = "ssr")]
+fn revoke_page(users: &Option<Vec<String>>) -> String {
+    use crate::web::percent_encode as enc;
+    let pairs: Vec<String> = users
+        .iter()
+        .flatten()
+        .take(500)
+        .map(|u| format!("users[]={}", enc(u)))
+        .collect();
+    format!("/admin/revoke?{}", pairs.join("&"))
+}
+
 /// Bulk create (rule 2): a `ready` enrollment for each selected user, optionally removing
 /// their existing certificates first, with an optional end date. One transaction per user;
 /// the results say who failed and why.
@@ -301,6 +351,11 @@ pub async fn admin_bulk_create(
     back: Option<String>,
 ) -> Result<Vec<UserResult>, AppError> {
     use super::auth::session;
+    let kept = kept_form(
+        &users,
+        crate::web::is_checked(remove_existing.as_deref()),
+        not_after.as_deref(),
+    );
     let result = async {
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
@@ -319,7 +374,7 @@ pub async fn admin_bulk_create(
             .collect())
     }
     .await;
-    finish_bulk("create", back, result)
+    finish_bulk("create", back, Refused::Keep(kept), result)
 }
 
 /// Bulk revoke (rule 8): every active certificate of each selected user, with an RFC 5280
@@ -333,6 +388,7 @@ pub async fn admin_bulk_revoke(
     back: Option<String>,
 ) -> Result<Vec<UserResult>, AppError> {
     use super::auth::session;
+    let page = revoke_page(&users);
     let result = async {
         let s = super::services()?;
         let mut a = session::require_admin(&s).await?;
@@ -346,7 +402,7 @@ pub async fn admin_bulk_revoke(
             .collect())
     }
     .await;
-    finish_bulk("revoke", back, result)
+    finish_bulk("revoke", back, Refused::At(page), result)
 }
 
 /// The form of `POST /admin/create-download`. Not `Debug`: it may carry the password.

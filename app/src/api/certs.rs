@@ -309,6 +309,36 @@ pub async fn current_renewal_link(entry: String) -> Result<Option<LinkView>, App
     }
 }
 
+/// Everything the link page shows that can change by itself, in one string: the entry's
+/// state and what the phone did with the link (PIN proven, profile fetched, picked up or
+/// enrolled, locked, failed PINs). The page's watcher asks for it and reloads on a change.
+pub fn link_page_key(e: &EntryView, cur: Option<&LinkView>) -> String {
+    let mut key = format!("{:?}", e.state);
+    if let Some(l) = cur {
+        let st = &l.status;
+        key.push_str(&format!(
+            "|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            l.entry,
+            l.expires_at,
+            st.problem.map(ErrorCode::as_str),
+            st.unlocked_at,
+            st.profile_at,
+            st.picked_at,
+            st.picked_format,
+            st.pin_failures
+        ));
+    }
+    key
+}
+
+/// [`link_page_key`] now, for the link page's watcher (every few seconds while it is open).
+#[server(endpoint = "link_page_key")]
+pub async fn link_page_key_now(entry: String) -> Result<String, AppError> {
+    let e = my_entry(entry.clone()).await?;
+    let cur = current_renewal_link(entry).await?;
+    Ok(link_page_key(&e, cur.as_ref()))
+}
+
 /// One entry of the signed-in user, for the link and revoke pages.
 #[server(endpoint = "my_entry")]
 pub async fn my_entry(entry: String) -> Result<EntryView, AppError> {

@@ -1,6 +1,5 @@
 //! The signed-in user's account: password, passkeys, confirmation (rule 8), sessions.
 
-use super::auth::go;
 use super::errors::{query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::auth::{
@@ -214,13 +213,6 @@ fn SessionsCard() -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     let all = ServerAction::<LogoutEverywhere>::new();
     let one = ServerAction::<Logout>::new();
-    Effect::new(move |_| {
-        if all.value().get().is_some_and(|r| r.is_ok())
-            || one.value().get().is_some_and(|r| r.is_ok())
-        {
-            go("/login?signed_out=1");
-        }
-    });
     view! {
         <section class="card" aria-labelledby="sess-title">
             <h2 id="sess-title">{tr(Msg::SessionsTitle)}</h2>

@@ -1,18 +1,16 @@
 //! The admin console's user directory (seed 004's table, seed 000's bulk create): search,
 //! department and status filters, paging, a checkbox per user and the bulk actions. Every
-//! control is a plain HTML form first (it works without JavaScript); with JavaScript, "Create"
-//! runs user by user and shows progress and a result per user.
+//! control is a plain HTML form (no WebAssembly here): a bulk run posts once and the page shows
+//! a result per user after the redirect; a refused run comes back with the same users ticked.
 
 use super::admin_nav::{status_label, AdminNav};
 use super::errors::{denied, query_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::admin::{
-    admin_bulk_create, admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage,
-    DirectoryUser, UserResult,
+    admin_directory, admin_users_by_id, AdminBulkRevoke, DirectoryPage, DirectoryUser,
 };
 use crate::api::admin::{admin_summary, AdminSetDigest};
 use crate::api::auth::AdminCreateUser;
-use crate::api::AppError;
 use crate::domain::directory::UserCertStatus;
 use crate::domain::error_code::ErrorCode;
 use crate::i18n::{admin_reason_label, t, Lang, Msg};
@@ -28,7 +26,7 @@ fn status_class(s: UserCertStatus) -> &'static str {
     }
 }
 
-/// Results of a bulk run: from the action (JavaScript) or the `result=` query (no JavaScript).
+/// Results of a bulk run, from the `result=` query of the redirect.
 #[component]
 fn Results(
     rows: Vec<(String, Option<ErrorCode>, Option<usize>)>,
@@ -75,12 +73,6 @@ fn results_from_query(text: &str) -> Vec<(String, Option<ErrorCode>, Option<usiz
         .collect()
 }
 
-fn results_from_action(rows: &[UserResult]) -> Vec<(String, Option<ErrorCode>, Option<usize>)> {
-    rows.iter()
-        .map(|r| (r.login.clone(), r.error, r.count))
-        .collect()
-}
-
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let lang = use_lang();
@@ -88,14 +80,6 @@ pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     let get = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
     let create_user = ServerAction::<AdminCreateUser>::new();
-    // Results of a JavaScript bulk run (None while none ran).
-    let js_results = RwSignal::new(None::<Vec<UserResult>>);
-    let progress = RwSignal::new(None::<(usize, usize)>);
-    // Bumped after a bulk run that went through: the directory shows the new states. A failed
-    // run leaves the directory (and what is ticked in it) as it is.
-    let reload = RwSignal::new(0u32);
-    // Bundles a "Create & Download" just delivered (with JavaScript).
-    let downloaded = RwSignal::new(None::<usize>);
     let dir = Resource::new(
         move || {
             (
@@ -103,12 +87,13 @@ pub fn UsersPage() -> impl IntoView {
                 get("department"),
                 get("status"),
                 get("page").parse::<i64>().unwrap_or(0),
-                create_user.version().get(),
-                reload.get(),
             )
         },
-        |(q, d, s, p, _, _)| admin_directory(Some(q), Some(d), Some(s), Some(p)),
+        |(q, d, s, p)| admin_directory(Some(q), Some(d), Some(s), Some(p)),
     );
+    // Bundles a "Create & Download" just delivered: `public/passkey.js` sees the cookie the
+    // download sets and loads the page again with `downloaded=<n>`.
+    let downloaded = move || get("downloaded").parse::<usize>().ok();
     let no_js_results = move || {
         let done = get("done");
         let result = get("result");
@@ -163,15 +148,14 @@ pub fn UsersPage() -> impl IntoView {
         // A no-JavaScript error is shown beside the form it came from.
         <ErrorNote error=Signal::derive(move || no_js_error().filter(|_| get("form") != "create")) testid="bulk-error"/>
         {move || no_js_results().map(|rows| view! { <Results rows=rows lang=lang/> })}
-        {move || js_results.get().map(|rows| view! { <Results rows=results_from_action(&rows) lang=lang/> })}
-        {move || downloaded.get().map(|n| view! {
+        {move || downloaded().map(|n| view! {
             <p class="success" role="status" data-testid="bulk-downloaded">{n}" "{tr(Msg::BulkDownloaded)}</p>
         })}
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match dir.await {
                     Err(e) => denied(lang, &e, "/admin/users"),
-                    Ok(page) => view! { <Directory page=page lang=lang js_results=js_results progress=progress reload=reload downloaded=downloaded/> }.into_any(),
+                    Ok(page) => view! { <Directory page=page lang=lang/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -206,105 +190,23 @@ fn page_href(q: &str, dept: &str, status: &str, page: i64) -> String {
 }
 
 #[component]
-fn Directory(
-    page: DirectoryPage,
-    lang: RwSignal<Lang>,
-    js_results: RwSignal<Option<Vec<UserResult>>>,
-    progress: RwSignal<Option<(usize, usize)>>,
-    reload: RwSignal<u32>,
-    downloaded: RwSignal<Option<usize>>,
-) -> impl IntoView {
+fn Directory(page: DirectoryPage, lang: RwSignal<Lang>) -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     let query = use_query_map();
     let get = move |k: &str| query.with_untracked(|q| q.get(k).unwrap_or_default());
     let (q, dept, status) = (get("q"), get("department"), get("status"));
     let back = page_href(&q, &dept, &status, page.page);
-    let selected = RwSignal::new(Vec::<String>::new());
-    let bulk_error = RwSignal::new(None::<AppError>);
-    // With JavaScript: one call per 50 users, so the page can show progress (the server
-    // writes each call as one batch, with one CRL per CA). What is sent is read
-    // from the form at the moment of the click — the ticked users, the date, "remove
-    // existing", the password — so it is always what the screen shows.
-    let run_create = move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        let Some(form) = bulk_fields(&ev) else {
-            return;
-        };
-        let users = form.users;
-        if users.is_empty() {
-            bulk_error.set(Some(AppError::new(ErrorCode::NothingSelected)));
-            return;
-        }
-        bulk_error.set(None);
-        js_results.set(None);
-        let end = form.not_after;
-        let remove = form.remove_existing.then(|| "on".to_string());
-        // The confirmation goes with the first call; it holds for the following ones.
-        let mut password = Some(form.password).filter(|p| !p.is_empty());
-        leptos::task::spawn_local(async move {
-            let total = users.len();
-            let mut rows = Vec::new();
-            for (i, chunk) in users.chunks(50).enumerate() {
-                progress.set(Some((i * 50, total)));
-                match admin_bulk_create(
-                    Some(chunk.to_vec()),
-                    Some(end.clone()),
-                    remove.clone(),
-                    password.take(),
-                    None,
-                )
-                .await
-                {
-                    Ok(mut r) => rows.append(&mut r),
-                    Err(e) => {
-                        // Said at the form; the selection and the form stay as they are,
-                        // and whoever was done before the error is listed.
-                        progress.set(None);
-                        bulk_error.set(Some(e));
-                        if !rows.is_empty() {
-                            js_results.set(Some(rows));
-                        }
-                        return;
-                    }
-                }
-            }
-            progress.set(None);
-            selected.set(Vec::new());
-            #[cfg(feature = "hydrate")]
-            clear_field("b-password");
-            js_results.set(Some(rows));
-            reload.update(|n| *n += 1);
-        });
-    };
-    // "Create & Download" is a plain form post answered by a file: the page itself does not
-    // change. With JavaScript, wait (up to 2 minutes) for the cookie the download sets, then
-    // say so and show the new states (which also clears the form and its password).
-    let watch_download = move |_ev: leptos::ev::MouseEvent| {
-        downloaded.set(None);
-        #[cfg(feature = "hydrate")]
-        {
-            let handle = StoredValue::new(None::<IntervalHandle>);
-            let ticks = StoredValue::new(0u32);
-            let tick = move || {
-                ticks.update_value(|t| *t += 1);
-                let found = take_cookie("bulk_downloaded").and_then(|v| v.parse::<usize>().ok());
-                if let Some(n) = found {
-                    downloaded.set(Some(n));
-                    selected.set(Vec::new());
-                    clear_field("b-password");
-                    reload.update(|r| *r += 1);
-                }
-                if found.is_some() || ticks.get_value() > 240 {
-                    if let Some(h) = handle.get_value() {
-                        h.clear();
-                    }
-                }
-            };
-            handle.set_value(
-                set_interval_with_handle(tick, std::time::Duration::from_millis(500)).ok(),
-            );
-        }
-    };
+    // A refused bulk run comes back with what was on the form (never the password): the same
+    // users ticked, the same date and "remove existing".
+    let kept: Vec<String> = get("keep")
+        .split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect();
+    let kept_remove = get("remove") == "1";
+    let end = Some(get("end"))
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| page.default_not_after.clone());
     let from = page.page * page.page_size + 1;
     let to = (page.page * page.page_size + page.users.len() as i64).max(0);
     let total = page.total;
@@ -363,7 +265,10 @@ fn Directory(
                         <th scope="col" class="wide">{tr(Msg::ColExpiry)}</th>
                     </tr></thead>
                     <tbody>
-                        {users.into_iter().map(|u| view! { <UserRowView u=u lang=lang selected=selected/> }).collect_view()}
+                        {users.into_iter().map(|u| {
+                            let ticked = kept.contains(&u.id);
+                            view! { <UserRowView u=u lang=lang ticked=ticked/> }
+                        }).collect_view()}
                     </tbody>
                 </table>
             </div>
@@ -375,24 +280,18 @@ fn Directory(
                 <legend>{tr(Msg::BulkTitle)}</legend>
                 <p class="hint">{tr(Msg::BulkHint)}</p>
                 <label for="b-not-after">{tr(Msg::BulkNotAfter)}</label>
-                <input id="b-not-after" name="not_after" type="date" value=page.default_not_after.clone()/>
+                <input id="b-not-after" name="not_after" type="date" value=end/>
                 <label class="check">
-                    <input type="checkbox" name="remove_existing" value="on" data-testid="remove-existing"/>
+                    <input type="checkbox" name="remove_existing" value="on" checked=kept_remove data-testid="remove-existing"/>
                     {tr(Msg::BulkRemoveExisting)}
                 </label>
                 <label for="b-password">{tr(Msg::ConfirmPasswordField)}</label>
                 <input id="b-password" name="password" type="password" autocomplete="current-password" data-testid="bulk-password"/>
                 <p class="hint">{tr(Msg::BulkConfirmHint)}</p>
                 <super::PasskeyConfirm/>
-                <ErrorNote error=bulk_error testid="bulk-js-error"/>
-                {move || progress.get().map(|(i, n)| view! {
-                    <p role="status" data-testid="bulk-progress">
-                        {move || t(lang.get(), Msg::BulkWorking)} " " <progress max=n.to_string() value=i.to_string()></progress> {format!(" {i} / {n}")}
-                    </p>
-                })}
                 <div class="row">
-                    <button type="submit" class="primary" on:click=run_create data-testid="bulk-create">{tr(Msg::BulkCreate)}</button>
-                    <button type="submit" class="secondary" formaction="/admin/create-download" on:click=watch_download data-testid="bulk-download">{tr(Msg::BulkCreateDownload)}</button>
+                    <button type="submit" class="primary" data-testid="bulk-create">{tr(Msg::BulkCreate)}</button>
+                    <button type="submit" class="secondary" formaction="/admin/create-download" data-download-watch="bulk_downloaded" data-testid="bulk-download">{tr(Msg::BulkCreateDownload)}</button>
                     <button type="submit" class="danger" formaction="/admin/revoke" data-testid="bulk-revoke">{tr(Msg::BulkRevoke)}</button>
                 </div>
             </fieldset>
@@ -411,11 +310,7 @@ fn Directory(
 }
 
 #[component]
-fn UserRowView(
-    u: DirectoryUser,
-    lang: RwSignal<Lang>,
-    selected: RwSignal<Vec<String>>,
-) -> impl IntoView {
+fn UserRowView(u: DirectoryUser, lang: RwSignal<Lang>, ticked: bool) -> impl IntoView {
     let id = u.id.clone();
     let check_id = format!("sel-{}", u.id);
     let role = if u.is_admin {
@@ -429,25 +324,12 @@ fn UserRowView(
         .not_after
         .map(|x| zone.time(x))
         .unwrap_or_else(|| "-".into());
-    let on_change = {
-        let id = id.clone();
-        move |ev: leptos::ev::Event| {
-            let on = event_target_checked(&ev);
-            selected.update(|v| {
-                v.retain(|x| x != &id);
-                if on {
-                    v.push(id.clone());
-                }
-            });
-        }
-    };
     view! {
         <tr data-testid="user-row" data-login=u.login.clone()>
             <td class="pick">
                 // The whole 44 px cell area ticks the box (touch targets of at least 44 px).
                 <label class="hit" for=check_id>
-                    <input type="checkbox" id=check_id.clone() name="users[]" value=id.clone() on:change=on_change
-                        prop:checked=move || selected.with(|v| v.contains(&id))/>
+                    <input type="checkbox" id=check_id.clone() name="users[]" value=id checked=ticked/>
                     <span class="sr-only">{u.login.clone()}</span>
                 </label>
             </td>
@@ -476,13 +358,11 @@ pub fn RevokeUsersPage() -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     let query = use_query_map();
     let ids = move || query.with(|q| q.get_all("users[]").unwrap_or_default());
+    // Done, the form posts and the directory shows a result per user; refused, it comes
+    // back here with `error=`.
     let revoke = ServerAction::<AdminBulkRevoke>::new();
-    // Read again after a revocation, so the table shows the new states.
-    let users = Resource::new(
-        move || (ids(), revoke.version().get()),
-        |(ids, _)| admin_users_by_id(Some(ids)),
-    );
-    let done = move || matches!(revoke.value().get(), Some(Ok(_)));
+    let users = Resource::new(ids, |ids| admin_users_by_id(Some(ids)));
+    let error = query_error();
     view! {
         <AdminNav/>
         <h1>{tr(Msg::RevokeUsersTitle)}</h1>
@@ -496,14 +376,7 @@ pub fn RevokeUsersPage() -> impl IntoView {
                     Ok(list) => {
                         let hidden: Vec<String> = list.iter().map(|u| u.id.clone()).collect();
                         view! {
-                            {move || match revoke.value().get() {
-                                Some(Ok(rows)) => Some(view! {
-                                    <Results rows=results_from_action(&rows) lang=lang/>
-                                    <p><a href="/admin/users">{tr(Msg::BackToUsers)}</a></p>
-                                }.into_any()),
-                                Some(Err(e)) => Some(view! { <ErrorText error=e testid="revoke-error"/> }.into_any()),
-                                None => None,
-                            }}
+                            <ErrorNote error=Signal::derive(error) testid="revoke-error"/>
                             <section class="card">
                                 <p>{tr(Msg::RevokeUsersIntro)}</p>
                                 <div class="table-wrap">
@@ -529,8 +402,7 @@ pub fn RevokeUsersPage() -> impl IntoView {
                                         </tbody>
                                     </table>
                                 </div>
-                                // Done: the form is put away (no armed Revoke with the password still in it).
-                                {move || { let hidden = hidden.clone(); (!done()).then(move || view! {
+                                {move || { let hidden = hidden.clone(); view! {
                                 <ActionForm action=revoke attr:class="form" attr:data-testid="revoke-form">
                                     {hidden.into_iter().map(|id| view! { <input type="hidden" name="users[]" value=id/> }).collect_view()}
                                     <input type="hidden" name="back" value="/admin/users"/>
@@ -549,7 +421,7 @@ pub fn RevokeUsersPage() -> impl IntoView {
                                         <a href="/admin/users">{tr(Msg::BackToUsers)}</a>
                                     </div>
                                 </ActionForm>
-                                })}}
+                                }}}
                             </section>
                         }.into_any()
                     }
@@ -613,60 +485,4 @@ fn SummaryCard() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// What the bulk form holds at the moment of a click.
-struct BulkFields {
-    users: Vec<String>,
-    not_after: String,
-    remove_existing: bool,
-    password: String,
-}
-
-/// Reads the bulk form that contains the clicked button (in the browser).
-#[cfg(feature = "hydrate")]
-fn bulk_fields(ev: &leptos::ev::MouseEvent) -> Option<BulkFields> {
-    use leptos::wasm_bindgen::JsCast;
-    let button: leptos::web_sys::HtmlButtonElement = ev.target()?.dyn_into().ok()?;
-    let data = leptos::web_sys::FormData::new_with_form(&button.form()?).ok()?;
-    let text = |k: &str| data.get(k).as_string().unwrap_or_default();
-    Some(BulkFields {
-        users: data
-            .get_all("users[]")
-            .iter()
-            .filter_map(|v| v.as_string())
-            .collect(),
-        not_after: text("not_after"),
-        remove_existing: data.has("remove_existing"),
-        password: text("password"),
-    })
-}
-
-/// On the server nothing is clicked.
-#[cfg(not(feature = "hydrate"))]
-fn bulk_fields(_: &leptos::ev::MouseEvent) -> Option<BulkFields> {
-    None
-}
-
-/// Empties a form field (a confirmation password once its action is done).
-#[cfg(feature = "hydrate")]
-fn clear_field(id: &str) {
-    use wasm_bindgen::JsValue;
-    if let Some(el) = document().get_element_by_id(id) {
-        let _ = js_sys::Reflect::set(&el, &JsValue::from_str("value"), &JsValue::from_str(""));
-    }
-}
-
-/// Reads and deletes a script-readable cookie (`document.cookie`).
-#[cfg(feature = "hydrate")]
-fn take_cookie(name: &str) -> Option<String> {
-    use wasm_bindgen::JsValue;
-    let doc: JsValue = document().into();
-    let all = js_sys::Reflect::get(&doc, &JsValue::from_str("cookie"))
-        .ok()?
-        .as_string()?;
-    let value = crate::web::cookie_value(&all, name)?.to_string();
-    let gone = JsValue::from_str(&format!("{name}=; Path=/admin; Max-Age=0; SameSite=Strict"));
-    let _ = js_sys::Reflect::set(&doc, &JsValue::from_str("cookie"), &gone);
-    Some(value)
 }

@@ -10,17 +10,6 @@ use crate::i18n::{t, Msg};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// Sends the browser to `href` with a full page load (so every part of the page, the header
-/// included, reflects the new session).
-pub fn go(href: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        let _ = window().location().set_href(href);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = href;
-}
-
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let lang = use_lang();
@@ -30,15 +19,6 @@ pub fn LoginPage() -> impl IntoView {
     // without JavaScript and for the passkey button too.
     let next = move || crate::web::safe_next(query.read().get("next").as_deref());
     let action = ServerAction::<Login>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(me)) = action.value().get() {
-            go(&if me.must_change_password {
-                "/account?change=1".to_string()
-            } else {
-                next()
-            });
-        }
-    });
     let error = action_error(action);
     let options = Resource::new(|| (), |_| crate::api::auth::sign_in_options());
     let passwords = move || {
@@ -94,11 +74,6 @@ pub fn ActivatePage() -> impl IntoView {
     let token = move || params.read().get("token").unwrap_or_default();
     let info = Resource::new(token, crate::api::auth::activation_info);
     let action = ServerAction::<Activate>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            go("/account");
-        }
-    });
     let error = action_error(action);
     view! {
         <section class="card narrow" aria-labelledby="activate-title">

@@ -22,8 +22,6 @@ pub fn CaPage() -> impl IntoView {
         query.with(|q| q.get("rotated").is_some()) || matches!(rotate.value().get(), Some(Ok(_)))
     };
     let error = action_error(rotate);
-    let form = NodeRef::<leptos::html::Form>::new();
-    super::reset_when(move || matches!(rotate.value().get(), Some(Ok(_))), form);
     view! {
         <Suspense fallback=move || view! { <p>{tr(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
@@ -42,7 +40,7 @@ pub fn CaPage() -> impl IntoView {
                                 <p class="hint">{tr(Msg::RotateIntro)}</p>
                                 {move || rotated().then(|| view! { <p class="success" role="status" data-testid="rotated">{tr(Msg::Rotated)}</p> })}
                                 <ErrorNote error=Signal::derive(error) testid="rotate-error"/>
-                                <ActionForm action=rotate node_ref=form attr:class="form" attr:data-testid="rotate-form">
+                                <ActionForm action=rotate attr:class="form" attr:data-testid="rotate-form">
                                     <label for="ca-name">{tr(Msg::RotateName)}</label>
                                     <input id="ca-name" name="name" maxlength="64"/>
                                     <label for="ca-password">{tr(Msg::ConfirmPasswordField)}</label>

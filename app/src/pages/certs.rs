@@ -2,11 +2,10 @@
 //! "⁝" → "Show renewal URL" with the QR code and PIN, revocation and "I lost my device".
 //! The actions offered come from `allowed_actions`, the same rule the server enforces.
 
-use super::auth::go;
 use super::errors::{action_error, ErrorNote, ErrorText};
 use super::use_lang;
 use crate::api::certs::{
-    current_renewal_link, my_certificates, my_entry, EntryView, LinkAnswer, LinkStatusView,
+    current_renewal_link, link_page_key, my_certificates, my_entry, EntryView, LinkStatusView,
     LinkView, ReportLostDevice, RequestCertificate, RevokeEntry, ShowRenewalLink, USER_REASONS,
 };
 use crate::domain::error_code::ErrorCode;
@@ -284,33 +283,11 @@ pub fn LinkPage() -> impl IntoView {
     let tr = move |m: Msg| move || t(lang.get(), m);
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
+    // "Make the link" posts; the server answers with this page again (a renewal's link at
+    // its new entry's address) or the approvals notice.
     let make = ServerAction::<ShowRenewalLink>::new();
-    // The link's live status: re-read after a new link and every few seconds, so the screen
-    // shows when the phone proves the PIN, picks up or enrolls, or locks the link.
-    let tick = RwSignal::new(0u32);
-    let entry = Resource::new(move || (id(), tick.get()), |(id, _)| my_entry(id));
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Ok(h) = set_interval_with_handle(
-            move || tick.update(|t| *t += 1),
-            std::time::Duration::from_secs(3),
-        ) {
-            on_cleanup(move || h.clear());
-        }
-    });
-    let current = Resource::new(
-        move || (id(), make.version().get(), tick.get()),
-        |(id, _, _)| current_renewal_link(id),
-    );
-    Effect::new(move |_| match make.value().get() {
-        Some(Ok(LinkAnswer::AwaitingApproval)) => go("/certificates?awaiting=1"),
-        // A renewal's link belongs to the new renewal entry: show it at that entry's address,
-        // so a reload finds it again.
-        Some(Ok(LinkAnswer::Link(l))) if l.entry != id() => {
-            go(&format!("/certificates/{}/link", l.entry))
-        }
-        _ => {}
-    });
+    let entry = Resource::new(id, my_entry);
+    let current = Resource::new(id, current_renewal_link);
     let error = action_error(make);
     view! {
         <section class="card narrow-wide" aria-labelledby="link-title">
@@ -331,6 +308,9 @@ pub fn LinkPage() -> impl IntoView {
                             let recent = cur.as_ref().is_some_and(|l| {
                                 l.status.picked_at.is_some_and(|at| l.now - at < PIN_AFTER_PICKUP_SECS)
                             });
+                            // The page follows the phone live: the watcher reloads it when
+                            // this key changes.
+                            let key = link_page_key(&e, cur.as_ref());
                             let cur = StoredValue::new(cur);
                             let shown = move || cur.get_value();
                             let title = if e.serial.is_some() || e.renewal { Msg::LinkTitle } else { Msg::InstallUrlTitle };
@@ -341,6 +321,7 @@ pub fn LinkPage() -> impl IntoView {
                                     " · "
                                     <span class=badge_class(e.state)>{move || state_label(lang.get(), e.state)}</span>
                                 </p>
+                                <LinkWatch entry=e.id.clone() key=key/>
                                 <ErrorNote error=Signal::derive(error) testid="link-error"/>
                                 {move || match shown() {
                                     Some(l) if picked => view! { <LinkStatusNote st=l.status.clone()/> <PickedUp l=l/> }.into_any(),
@@ -353,7 +334,7 @@ pub fn LinkPage() -> impl IntoView {
                                     let form = move || view! {
                                         <ActionForm action=make attr:class="form">
                                             <input type="hidden" name="entry" value=id/>
-                                            <button type="submit" class=if picked { "secondary" } else { "primary" } data-testid="make-link" disabled=move || make.pending().get()>
+                                            <button type="submit" class=if picked { "secondary" } else { "primary" } data-testid="make-link">
                                                 {move || if picked {
                                                     t(lang.get(), Msg::StartAnotherRenewal)
                                                 } else if shown().is_some() {
@@ -391,18 +372,7 @@ fn LinkPanel(l: LinkView) -> impl IntoView {
     let lang = use_lang();
     let zone = super::use_zone();
     let tr = move |m: Msg| move || t(lang.get(), m);
-    let elapsed = RwSignal::new(0i64);
-    // Cleared when the panel is replaced (the status is re-read every few seconds).
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Ok(h) = set_interval_with_handle(
-            move || elapsed.update(|e| *e += 1),
-            std::time::Duration::from_secs(1),
-        ) {
-            on_cleanup(move || h.clear());
-        }
-    });
-    let left = move || l.expires_at - l.now - elapsed.get();
+    let left = l.expires_at - l.now;
     let url = l.url.clone();
     let spelled = l
         .pin
@@ -426,13 +396,75 @@ fn LinkPanel(l: LinkView) -> impl IntoView {
             <dl class="facts">
                 <dt>{tr(Msg::LinkExpiresIn)}</dt>
                 <dd data-testid="countdown" aria-live="off">
-                    {move || if left() > 0 { fmt_countdown(left()) } else { t(lang.get(), Msg::LinkExpired).to_string() }}
+                    <Countdown left=left expired=t(lang.get_untracked(), Msg::LinkExpired).to_string()/>
                 </dd>
                 <dt>{tr(Msg::LinkValidUntil)}</dt>
                 <dd data-testid="link-until">{zone.time(l.expires_at)}</dd>
             </dl>
             <LinkStatusNote st=l.status.clone()/>
         </div>
+    }
+}
+
+/// Keeps the link page current, the one page that changes by itself: every 3 seconds it asks
+/// the server for the page's [`link_page_key`] and reloads the page when it changed — the
+/// phone proved the PIN, fetched the profile, picked up or enrolled, or the link locked. An
+/// island: this and [`Countdown`] are all the WebAssembly the portal ships.
+#[island]
+fn LinkWatch(entry: String, key: String) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        super::mark_interactive();
+        let asking = StoredValue::new(false);
+        let ask = move || {
+            if asking.get_value() {
+                return;
+            }
+            asking.set_value(true);
+            let (entry, key) = (entry.clone(), key.clone());
+            leptos::task::spawn_local(async move {
+                let changed = match crate::api::certs::link_page_key_now(entry).await {
+                    Ok(now) => now != key,
+                    // Signed out, or the entry is gone: the page says so after a reload. A
+                    // network hiccup is asked again next time.
+                    Err(e) => e.code != ErrorCode::Transport,
+                };
+                if changed {
+                    let _ = window().location().reload();
+                } else {
+                    asking.set_value(false);
+                }
+            });
+        };
+        if let Ok(h) = set_interval_with_handle(ask, std::time::Duration::from_secs(3)) {
+            on_cleanup(move || h.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (entry, key);
+}
+
+/// The time left on the link, counting down every second (`expired` once it is over).
+#[island]
+fn Countdown(left: i64, expired: String) -> impl IntoView {
+    let elapsed = RwSignal::new(0i64);
+    #[cfg(feature = "hydrate")]
+    {
+        super::mark_interactive();
+        if let Ok(h) = set_interval_with_handle(
+            move || elapsed.update(|e| *e += 1),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || h.clear());
+        }
+    }
+    move || {
+        let now = left - elapsed.get();
+        if now > 0 {
+            fmt_countdown(now)
+        } else {
+            expired.clone()
+        }
     }
 }
 
@@ -478,11 +510,6 @@ pub fn RevokePage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let entry = Resource::new(id, my_entry);
     let revoke = ServerAction::<RevokeEntry>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = revoke.value().get() {
-            go("/certificates?revoked=1&all=1");
-        }
-    });
     let error = action_error(revoke);
     view! {
         <section class="card narrow" aria-labelledby="revoke-title">
@@ -537,11 +564,6 @@ pub fn LostDevicePage() -> impl IntoView {
     let lang = use_lang();
     let tr = move |m: Msg| move || t(lang.get(), m);
     let lost = ServerAction::<ReportLostDevice>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(n)) = lost.value().get() {
-            go(&format!("/login?lost={n}"));
-        }
-    });
     let error = action_error(lost);
     let me = Resource::new(|| (), |_| crate::api::auth::whoami());
     let mine = Resource::new(|| (), |_| my_certificates(false));

@@ -122,20 +122,6 @@ pub fn AdminUserPage() -> impl IntoView {
         Some(Err(e)) => Some(e),
         _ => None,
     };
-    let flags_pw = NodeRef::<leptos::html::Input>::new();
-    let (lost_form, act_form) = (
-        NodeRef::<leptos::html::Form>::new(),
-        NodeRef::<leptos::html::Form>::new(),
-    );
-    super::clear_when(
-        move || matches!(update.value().get(), Some(Ok(_))),
-        flags_pw,
-    );
-    super::reset_when(move || matches!(lost.value().get(), Some(Ok(_))), lost_form);
-    super::reset_when(
-        move || matches!(activation.value().get(), Some(Ok(_))),
-        act_form,
-    );
     let err_activation = move || match activation.value().get() {
         Some(Err(e)) => Some(e),
         _ => None,
@@ -196,7 +182,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                     <label class="check"><input type="checkbox" name="active" value="on" checked=u.active data-testid="active"/>{tr(Msg::FieldActive)}</label>
                                     <label class="check"><input type="checkbox" name="keep_certificates" value="on" data-testid="keep-certificates"/>{tr(Msg::FieldKeepCertificates)}</label>
                                     <label for="flags-pw">{tr(Msg::ConfirmPasswordField)}</label>
-                                    <input id="flags-pw" node_ref=flags_pw name="password" type="password" autocomplete="current-password"/>
+                                    <input id="flags-pw" name="password" type="password" autocomplete="current-password"/>
                                     <p class="hint">{tr(Msg::FlagsConfirmHint)}</p>
                                     <button type="submit" class="primary" data-testid="save-user">{tr(Msg::Save)}</button>
                                 </ActionForm>
@@ -250,7 +236,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                 <p class="hint">{tr(Msg::LostDeviceAdminIntro)}</p>
                                 {move || lost_done().then(|| view! { <p class="success" role="status" data-testid="lost-done">{tr(Msg::LostDeviceDone)}</p> })}
                                 <ErrorNote error=Signal::derive(err_lost) testid="lost-error"/>
-                                <ActionForm action=lost node_ref=lost_form attr:class="form" attr:data-testid="lost-form">
+                                <ActionForm action=lost attr:class="form" attr:data-testid="lost-form">
                                     <input type="hidden" name="id" value=uid_lost/>
                                     <label for="lost-pw">{tr(Msg::ConfirmPasswordField)}</label>
                                     <input id="lost-pw" name="password" type="password" autocomplete="current-password"/>
@@ -273,7 +259,7 @@ pub fn AdminUserPage() -> impl IntoView {
                                         carried.await.map(|link| view! { <p class="mono success" data-testid="new-activation-link">{link}</p> })
                                     })}
                                 </Suspense>
-                                <ActionForm action=activation node_ref=act_form attr:class="form">
+                                <ActionForm action=activation attr:class="form">
                                     <input type="hidden" name="id" value=uid_act.clone()/>
                                     <label for="act-pw">{tr(Msg::ConfirmPasswordField)}</label>
                                     <input id="act-pw" name="password" type="password" autocomplete="current-password"/>
@@ -545,8 +531,6 @@ fn ScimSection() -> impl IntoView {
         Some(Ok(token)) => Some(token),
         _ => None,
     };
-    let form = NodeRef::<leptos::html::Form>::new();
-    super::reset_when(move || matches!(make.value().get(), Some(Ok(_))), form);
     view! {
         <section class="card" id="scim" aria-labelledby="scim-title">
             <h2 id="scim-title">{tr(Msg::ScimTitle)}</h2>
@@ -618,7 +602,7 @@ fn ScimSection() -> impl IntoView {
                 })}
             </Suspense>
             <ErrorNote error=Signal::derive(error) testid="scim-error"/>
-            <ActionForm action=make node_ref=form attr:class="form" attr:id="scim-form" attr:data-testid="scim-form">
+            <ActionForm action=make attr:class="form" attr:id="scim-form" attr:data-testid="scim-form">
                 <label for="scim-name">{tr(Msg::ScimTokenName)}</label>
                 <input id="scim-name" name="name" required maxlength="64" placeholder="Entra ID"/>
                 <label for="scim-pw">{tr(Msg::ConfirmPasswordField)}</label>

@@ -46,6 +46,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
     let zone = initial_zone();
     let wasm = page_uses_wasm(&request_path());
+    if !wasm {
+        // What `HydrationScripts islands=true` does on the pages that load the bundle: the
+        // page outside the islands is plain HTML, with no hydration markers.
+        if let Some(sc) = Owner::current_shared_context() {
+            sc.set_is_hydrating(false);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang=lang.code() data-tz=zone.name().to_string() data-wasm=if wasm { "app" } else { "none" }>
@@ -57,7 +64,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <script type="module" src=assets.script></script>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
-                {wasm.then(|| view! { <HydrationScripts options/> })}
+                {wasm.then(|| view! { <HydrationScripts options islands=true/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -67,11 +74,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Whether the page at `path` loads the WebAssembly bundle. The phone's pickup page does
-/// not: it is server-rendered HTML and plain forms, with `public/passkey.js` for its busy
-/// state, so a phone gets it in a few kilobytes.
+/// Whether the page at `path` loads the WebAssembly bundle: only the link page, whose
+/// islands follow the phone live and count down. Every other page is server-rendered HTML
+/// and plain forms (with `public/passkey.js` for passkeys, copy buttons and busy states), so
+/// the phone's pickup page and the admin console cost a few kilobytes.
 pub fn page_uses_wasm(path: &str) -> bool {
-    !path.starts_with("/pickup/")
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["", "certificates", id, "link"] if !id.is_empty())
+}
+
+/// Marks the page interactive once an island has hydrated (people and tests wait for it).
+#[cfg(feature = "hydrate")]
+pub(crate) fn mark_interactive() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }
 
 /// The path of the request being rendered (on the server; empty elsewhere).
@@ -183,36 +200,6 @@ pub fn PasskeyConfirm() -> impl IntoView {
     }
 }
 
-/// Empties `form` once `done` turns true: a finished dangerous action leaves no password or
-/// tick behind, so nothing stays armed for a second, accidental run.
-pub fn reset_when(
-    done: impl Fn() -> bool + Send + Sync + 'static,
-    form: NodeRef<leptos::html::Form>,
-) {
-    Effect::new(move |_| {
-        if done() {
-            if let Some(f) = form.get() {
-                f.reset();
-            }
-        }
-    });
-}
-
-/// Empties one field (a confirmation password) once `done` turns true, where the rest of the
-/// form shows saved values that must stay.
-pub fn clear_when(
-    done: impl Fn() -> bool + Send + Sync + 'static,
-    input: NodeRef<leptos::html::Input>,
-) {
-    Effect::new(move |_| {
-        if done() {
-            if let Some(i) = input.get() {
-                i.set_value("");
-            }
-        }
-    });
-}
-
 /// The zone times are shown in, as a `Copy` handle views can move into every closure.
 #[derive(Clone, Copy)]
 pub struct Times(StoredValue<crate::zone::Zone>);
@@ -253,13 +240,6 @@ pub fn App() -> impl IntoView {
     provide_context(Times(StoredValue::new(initial_zone())));
     // Who is signed in: read once per page for the header and the expiry banner.
     provide_context(MeResource(Resource::new(|| (), |_| whoami())));
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let code = lang.get().code();
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("lang", code);
-        }
-    });
     view! {
         // A plain string, read now: the server renders the title after the page, when a
         // signal of this page may already be disposed (a closure here panicked under
@@ -312,11 +292,6 @@ fn UserNav() -> impl IntoView {
         .map(|m| m.0)
         .unwrap_or_else(|| Resource::new(|| (), |_| whoami()));
     let logout = ServerAction::<Logout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = logout.value().get() {
-            auth::go("/login?signed_out=1");
-        }
-    });
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -375,19 +350,14 @@ fn ExpiryBanner() -> impl IntoView {
     .into_any()
 }
 
-/// Switches between English and Japanese. With JavaScript the page changes in place; without
-/// it the form posts, the server sets the cookie and sends the browser back.
+/// Switches between English and Japanese: the form posts, the server sets the cookie and
+/// sends the browser back to the same page.
 #[component]
 fn LangSwitch() -> impl IntoView {
     let lang = use_lang();
     let action = ServerAction::<SetLanguage>::new();
     let location = leptos_router::hooks::use_location();
     let here = move || format!("{}{}", location.pathname.get(), location.search.get());
-    Effect::new(move |_| {
-        if let Some(Ok(chosen)) = action.value().get() {
-            lang.set(chosen);
-        }
-    });
     view! {
         <ActionForm action=action attr:class="lang-switch">
             <input type="hidden" name="lang" value=move || lang.get().other().code()/>
@@ -438,18 +408,23 @@ mod tests {
     use super::page_uses_wasm;
 
     #[test]
-    fn only_the_pickup_page_goes_without_webassembly() {
-        assert!(!page_uses_wasm("/pickup/abc123"));
-        assert!(!page_uses_wasm("/pickup/abc123/"));
+    fn only_the_link_page_loads_webassembly() {
+        assert!(page_uses_wasm("/certificates/x/link"));
+        assert!(page_uses_wasm("/certificates/0190b1c2-aaaa/link/"));
         for p in [
             "/",
+            "/pickup/abc123",
+            "/pickup/abc123/",
             "/certificates",
-            "/certificates/x/link",
+            "/certificates//link",
+            "/certificates/x/link/more",
+            "/certificates/x/revoke",
             "/admin/users",
-            "/pickupx",
+            "/admin/settings",
             "/login",
+            "",
         ] {
-            assert!(page_uses_wasm(p), "{p}");
+            assert!(!page_uses_wasm(p), "{p}");
         }
     }
 }

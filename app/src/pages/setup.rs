@@ -22,13 +22,6 @@ pub fn Setup() -> impl IntoView {
     let done =
         move || query.read().get("done").is_some() || matches!(action.value().get(), Some(Ok(_)));
     let error = action_error(action);
-    // With JavaScript the page is loaded anew once the administrator exists, so the header
-    // shows them signed in (with "Administration") at once.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            super::auth::go(&format!("/setup/{}?done=1", token()));
-        }
-    });
     view! {
         <section class="card narrow" aria-labelledby="setup-title">
             <h1 id="setup-title">{tr(Msg::SetupTitle)}</h1>

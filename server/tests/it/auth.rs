@@ -206,9 +206,10 @@ async fn csrf_headers_and_body_limit() {
     assert_eq!(r.status(), 200);
     assert_eq!(whoami(&app, &cookie).await, None);
 
-    // A page carries a CSP whose nonce is on the hydration script, and framing is refused.
+    // A page carries a CSP whose nonce is on the islands script (the link page is the one
+    // with WebAssembly), and framing is refused.
     let page = client()
-        .get(format!("{}/login", app.base))
+        .get(format!("{}/certificates/x/link", app.base))
         .send()
         .await
         .unwrap();

@@ -116,8 +116,8 @@ async fn start_page_renders_on_the_server_in_both_languages() {
         "the CA is rendered on the server"
     );
     assert!(
-        html.contains("/pkg/certportal.js"),
-        "hydration script is linked"
+        html.contains("data-wasm=\"none\"") && !html.contains("/pkg/certportal.js"),
+        "the start page is plain HTML: no WebAssembly"
     );
 
     let ja = http
@@ -203,11 +203,7 @@ async fn compression_caching_and_the_pickup_page_without_webassembly() {
     let file = app.dir.path().join("home.html.gz");
     std::fs::write(&file, &gz).unwrap();
     let html = crate::helpers::ok("gzip", &["-dc", file.to_str().unwrap()]);
-    assert!(html.contains("data-wasm=\"app\""), "{html}");
-    assert!(
-        html.contains("/pkg/certportal.js"),
-        "the start page hydrates"
-    );
+    assert!(html.contains("data-wasm=\"none\""), "{html}");
     assert!(gz.len() * 2 < html.len(), "{} → {}", html.len(), gz.len());
 
     let css = http
@@ -407,4 +403,104 @@ async fn pages_render_while_other_portals_start() {
         failed.first()
     );
     app.stop().await;
+}
+
+/// The attribute values `name="…"` in `html`, entities decoded.
+fn attributes(html: &str, name: &str) -> Vec<String> {
+    let needle = format!("{name}=\"");
+    html.match_indices(&needle)
+        .filter_map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            rest.find('"').map(|end| {
+                rest[..end]
+                    .replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&")
+            })
+        })
+        .collect()
+}
+
+/// The link page is the one page with WebAssembly: its two islands (the live status and the
+/// countdown) carry only the entry, the status key and the time left — never the PIN or the
+/// link — and the key they poll (`/api/link_page_key`) changes when the phone does something
+/// and is refused to another user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_page_islands_follow_the_phone() {
+    use crate::helpers::{activated_user, call, client};
+    use crate::pickup::{json, request, show_link, token_of, unlock};
+    let app = spawn(Backend::Sqlite).await;
+    let cookie = activated_user(&app, "mika", false).await;
+    let entry = request(&app, &cookie, "Pixel").await;
+    let (url, pin, _, link_cookie) = show_link(&app, &cookie, &entry).await;
+    let both_cookies = format!("certportal={cookie}; {link_cookie}");
+    let page = || async {
+        let r = client()
+            .get(format!("{}/certificates/{entry}/link", app.base))
+            .header("cookie", &both_cookies)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    };
+    let key_now = || async {
+        json(
+            call(
+                &app,
+                "link_page_key",
+                &[("entry", &entry)],
+                Some(&both_cookies),
+            )
+            .await,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+    };
+
+    let html = page().await;
+    assert!(html.contains("data-wasm=\"app\""), "{html}");
+    assert!(html.contains("/pkg/certportal.js"), "the islands script");
+    assert!(
+        html.contains(&format!("data-pin=\"{pin}\"")),
+        "the PIN is on the desktop's page"
+    );
+    let components = attributes(&html, "data-component");
+    assert_eq!(components.len(), 2, "{components:?}");
+    assert!(components[0].contains("LinkWatch") && components[1].contains("Countdown"));
+    let props: Vec<serde_json::Value> = attributes(&html, "data-props")
+        .iter()
+        .map(|p| serde_json::from_str(p).unwrap())
+        .collect();
+    assert_eq!(props.len(), 2, "{props:?}");
+    for p in &props {
+        let text = p.to_string();
+        assert!(
+            !text.contains(&pin) && !text.contains(&token_of(&url)),
+            "{text}"
+        );
+    }
+    assert_eq!(props[0]["entry"], entry.as_str());
+    let left = props[1]["left"].as_i64().unwrap();
+    assert!((14 * 60..=15 * 60).contains(&left), "{left}");
+    let key = props[0]["key"].as_str().unwrap().to_string();
+    assert_eq!(key_now().await, key, "the page's key is the one polled");
+
+    // A wrong PIN on the phone: the key changes, and the page renders the new one.
+    let (r, grant) = unlock(&app, &token_of(&url), "ZZZZ2222").await;
+    assert!(r.status().is_redirection() && grant.is_none());
+    let after = key_now().await;
+    assert_ne!(after, key);
+    let html = page().await;
+    let props = attributes(&html, "data-props");
+    assert!(props[0].contains(&after), "{props:?}");
+
+    // Another user learns nothing about it.
+    let other = activated_user(&app, "noa", false).await;
+    let r = call(&app, "link_page_key", &[("entry", &entry)], Some(&other)).await;
+    assert_eq!(r.status(), 404);
 }
