@@ -174,7 +174,12 @@ pub async fn directory(
     } else {
         "FROM users u"
     };
-    let count_sql = format!("SELECT COUNT(*) AS n {count_from} {where_sql}");
+    // Everyone: the number the triggers keep (migration 10), one row instead of a count.
+    let count_sql = if where_sql.is_empty() {
+        "SELECT n FROM user_count WHERE id = 1".to_string()
+    } else {
+        format!("SELECT COUNT(*) AS n {count_from} {where_sql}")
+    };
     let mut count = sqlx::query(&count_sql);
     for p in &params {
         count = count.bind(p.clone());
@@ -315,6 +320,8 @@ mod tests {
             assert_eq!(total as usize, rows.len());
             rows.into_iter().map(|r| r.login).collect()
         };
+        // No filter: the total is the number the triggers keep (4 inserted, 1 deleted).
+        assert_eq!(find("").await.len(), 3);
         assert_eq!(find("YAMADA").await, vec!["yamada.taro"]);
         assert_eq!(find("山田 太").await, vec!["yamada.taro"]);
         assert_eq!(find("hanako").await, vec!["suzuki"]);

@@ -68,6 +68,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../../migrations/sqlite/0009_provisioning.sql"),
         postgres: include_str!("../../../../migrations/postgres/0009_provisioning.sql"),
     },
+    Migration {
+        version: 10,
+        name: "user_count",
+        sqlite: include_str!("../../../../migrations/sqlite/0010_user_count.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0010_user_count.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
