@@ -143,9 +143,13 @@ where
         let prepared = prepare(batch.to_vec()).await;
         let (results, crl_entries) = run_batch(s, batch, prepared, &change).await;
         size = (crl_entries / 4).clamp(least, most);
+        let mut logins = match s.conn().await {
+            Ok(mut c) => db::logins_by_id(&mut c, batch).await.unwrap_or_default(),
+            Err(_) => Default::default(),
+        };
         for (id, result) in batch.iter().zip(results) {
             out.push(UserOutcome {
-                login: login_of(s, id).await,
+                login: logins.remove(id).unwrap_or_default(),
                 user_id: id.clone(),
                 result,
             });
