@@ -13,7 +13,7 @@ pub mod ssr;
 pub mod web;
 pub mod zone;
 
-pub use pages::{shell, App};
+pub use pages::{page_uses_wasm, shell, App};
 
 /// Entry point of the WebAssembly bundle. Pages are server-rendered HTML with plain forms;
 /// only the islands (`#[island]` components: the link page's live status and countdown) come

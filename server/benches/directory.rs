@@ -8,7 +8,9 @@
 //! Run with `cargo bench -p server --bench directory`; with `CERTPORTAL_BENCH_POSTGRES_URL`
 //! (e.g. `postgres://postgres@127.0.0.1:25432/postgres`) it runs again on a new database on
 //! that PostgreSQL server. Prints one line per query: the median and p99 of one client
-//! alone, then of 64 clients at once.
+//! alone, then of 64 clients at once. For profiling: `CERTPORTAL_BENCH_ONLY=<part of a
+//! label>` runs only those queries, and `CERTPORTAL_BENCH_ROUNDS=<n>` makes each of the 64
+//! clients ask n times instead of 5.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -209,7 +211,15 @@ async fn run(db_name: &str, postgres: Option<&str>) {
         ),
         ("page 1000 of everyone", vec![("page", "1000")]),
     ];
+    let only = std::env::var("CERTPORTAL_BENCH_ONLY").unwrap_or_default();
+    let rounds: usize = std::env::var("CERTPORTAL_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     for (label, args) in queries {
+        if !label.contains(only.as_str()) {
+            continue;
+        }
         let body = form(&args);
         let one = |http: reqwest::Client, cookie: String, body: String, base: String| async move {
             let t = Instant::now();
@@ -241,7 +251,7 @@ async fn run(db_name: &str, postgres: Option<&str>) {
                 (http.clone(), cookie.clone(), body.clone(), base.clone());
             tasks.push(tokio::spawn(async move {
                 let mut took = Vec::new();
-                for _ in 0..5 {
+                for _ in 0..rounds {
                     took.push(
                         one(http.clone(), cookie.clone(), body.clone(), base.clone())
                             .await

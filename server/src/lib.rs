@@ -4,6 +4,7 @@
 pub mod config;
 pub mod csv;
 pub mod oidc;
+pub mod page_cache;
 pub mod routes;
 pub mod scim;
 pub mod tls;
@@ -85,7 +86,8 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
         .as_ref()
         .map(config::profile_signer)
         .transpose()?;
-    let mut s = Services::start(&sc, clock).await?;
+    let mut services = Services::start(&sc, clock).await?;
+    let s = services.settings_mut();
     s.profile_signer = signer.map(Arc::new);
     s.trusted_proxies = Arc::new(cfg.trusted_proxies.clone());
     s.thresholds = cfg.thresholds.clone();
@@ -101,7 +103,7 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
         s.mailer = Some(Arc::new(mailer));
     }
     restrict_sqlite_file(&cfg.database_url);
-    Ok(s)
+    Ok(services)
 }
 
 /// The SQLite file holds the encrypted CA key and session hashes: owner-only.
@@ -322,6 +324,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             },
             shell,
         ))
+        .layer(axum::middleware::from_fn(plain_pages))
         // Pages and API answers compressed on the fly (brotli at quality 4: quality 11, the
         // library's default, costs far too much per request); the static files are
         // precompressed at build time and pass through. A `no-store` answer — a pickup or
@@ -333,6 +336,11 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
                 .quality(CompressionLevel::Precise(4))
                 .compress_when(DefaultPredicate::new().and(not_no_store as fn(StatusCode, Version, &HeaderMap, &Extensions) -> bool)),
         )
+        // The anonymous start page, kept whole (compressed) while nothing changed.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(page_cache::PageCache::new(services.clone())),
+            page_cache::serve,
+        ))
         .layer(axum::middleware::from_fn_with_state(static_files, static_cache))
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(refuse_nul))
@@ -360,6 +368,42 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         }))
         .layer(SetRequestIdLayer::new(x_request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// A page without WebAssembly ends at `</html>`. Leptos appends its resource bootstrap
+/// (`<script nonce=…>__RESOLVED_RESOURCES=[]…</script>`) after the document of every page;
+/// only the WebAssembly reads it, and these pages' CSP names no nonce (`set_page_csp`), so
+/// the browser would refuse it anyway. Dropping it keeps the pages free of inline script and
+/// of a per-response value (which lets the anonymous start page be kept whole).
+async fn plain_pages(
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wasm = app::page_uses_wasm(req.uri().path());
+    let res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if wasm || !html {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!("a page could not be read whole: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    const END: &[u8] = b"</html>";
+    let end = bytes
+        .windows(END.len())
+        .rposition(|w| w == END)
+        .map_or(bytes.len(), |at| at + END.len());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes.slice(..end)))
 }
 
 /// Whether a response may be compressed: not when it is `no-store` (see the layer).
@@ -392,23 +436,29 @@ pub fn loggable_path(path: &str) -> String {
 /// Largest request body accepted (forms and server-function calls are small).
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// The CSP for rendered pages: scripts only from the portal itself or with this response's
-/// nonce (Leptos puts it on its hydration script), WebAssembly allowed to compile, no framing.
+/// The CSP for rendered pages: scripts only from the portal itself, no framing. The page that
+/// loads the WebAssembly (`app::page_uses_wasm`) also allows this response's nonce (Leptos
+/// puts it on its hydration script) and WebAssembly to compile; the others run no inline
+/// script, so they name no nonce (which also lets the anonymous start page be kept whole, see
+/// `page_cache`).
 fn set_page_csp() {
     use leptos::prelude::use_context;
-    if let (Some(nonce), Some(res)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        let csp = format!(
-            "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; style-src 'self'; \
-             img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors 'none'",
-            &*nonce
-        );
-        if let Ok(v) = HeaderValue::from_str(&csp) {
-            res.insert_header(header::CONTENT_SECURITY_POLICY, v);
-        }
+    let Some(res) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let wasm = use_context::<axum::http::request::Parts>()
+        .is_some_and(|p| app::page_uses_wasm(p.uri.path()));
+    let scripts = match leptos::nonce::use_nonce() {
+        Some(nonce) if wasm => format!("'self' 'nonce-{}' 'wasm-unsafe-eval'", &*nonce),
+        _ => "'self'".to_string(),
+    };
+    let csp = format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, v);
     }
 }
 

@@ -132,12 +132,16 @@ pub async fn admin_directory(
     let now = s.now();
     let mut c = s.conn().await?;
     let (rows, total) = admin_rows::directory(&mut c, &query, now).await?;
-    let departments = admin_rows::department_paths(&mut c).await?;
+    let shown = &s.shown;
+    let departments = shown
+        .departments
+        .get(&s.db, admin_rows::department_paths(&mut c))
+        .await?;
     let users = rows
         .into_iter()
         .map(|r| crate::ssr::read::directory_user(r, now))
         .collect();
-    let policy = s.policy(&mut c).await?;
+    let policy = shown.policy.get(&s.db, s.policy(&mut c)).await?;
     Ok(DirectoryPage {
         users,
         total,

@@ -20,18 +20,6 @@ pub struct UserOutcome<T> {
     pub result: Result<T, CertError>,
 }
 
-async fn login_of(s: &Services, user_id: &str) -> String {
-    match s.conn().await {
-        Ok(mut c) => db::user_by_id(&mut c, user_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.login)
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 /// Rule 12 for a whole bulk run: an end date in the past or beyond the policy maximum is
 /// refused before anything changes.
 pub async fn check_end_date(s: &Services, not_after: Option<i64>) -> Result<(), CertError> {
@@ -81,16 +69,24 @@ where
     F: Fn(&'a str) -> Fut,
     Fut: std::future::Future<Output = Result<T, CertError>>,
 {
-    let mut out = Vec::with_capacity(user_ids.len());
+    let mut results = Vec::with_capacity(user_ids.len());
     for id in user_ids {
-        let result = change(id).await;
-        out.push(UserOutcome {
-            login: login_of(s, id).await,
+        results.push(change(id).await);
+    }
+    // The logins of the results, in one query (as [`in_batches`] names its batches).
+    let logins = match s.conn().await {
+        Ok(mut c) => db::logins_by_id(&mut c, user_ids).await.unwrap_or_default(),
+        Err(_) => Default::default(),
+    };
+    user_ids
+        .iter()
+        .zip(results)
+        .map(|(id, result)| UserOutcome {
+            login: logins.get(id).cloned().unwrap_or_default(),
             user_id: id.clone(),
             result,
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 /// Users per transaction in a bulk run, at least: each batch holds the write lock for a
@@ -143,13 +139,13 @@ where
         let prepared = prepare(batch.to_vec()).await;
         let (results, crl_entries) = run_batch(s, batch, prepared, &change).await;
         size = (crl_entries / 4).clamp(least, most);
-        let mut logins = match s.conn().await {
+        let logins = match s.conn().await {
             Ok(mut c) => db::logins_by_id(&mut c, batch).await.unwrap_or_default(),
             Err(_) => Default::default(),
         };
         for (id, result) in batch.iter().zip(results) {
             out.push(UserOutcome {
-                login: logins.remove(id).unwrap_or_default(),
+                login: logins.get(id).cloned().unwrap_or_default(),
                 user_id: id.clone(),
                 result,
             });

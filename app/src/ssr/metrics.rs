@@ -22,6 +22,7 @@ pub struct Metrics {
     throttled: IntCounterVec,
     mails: IntCounterVec,
     ocsp: IntCounterVec,
+    start_page: IntCounterVec,
     certificates: IntGaugeVec,
     approvals: IntGauge,
     mails_waiting: IntGauge,
@@ -115,6 +116,12 @@ impl Metrics {
                 "OCSP answers by status.",
                 &["status"],
             ),
+            start_page: counter(
+                &r,
+                "certportal_start_page_answers_total",
+                "Anonymous start pages answered, by whence (cache: kept whole in memory; render).",
+                &["from"],
+            ),
             certificates: gauge_vec(
                 &r,
                 "certportal_certificates",
@@ -156,6 +163,10 @@ impl Metrics {
 
     pub fn pickup(&self, result: &str) {
         self.pickups.with_label_values(&[result]).inc();
+    }
+    /// An anonymous start page answered from the page cache (`cache`) or rendered (`render`).
+    pub fn start_page(&self, from: &str) {
+        self.start_page.with_label_values(&[from]).inc();
     }
     pub fn scep(&self, result: &str) {
         self.scep.with_label_values(&[result]).inc();

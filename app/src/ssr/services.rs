@@ -45,10 +45,26 @@ pub struct ServicesConfig {
     pub ca_common_name: String,
 }
 
+/// What every use case needs: the clock, and everything else of the running portal behind
+/// one `Arc` ([`Shared`], reached through `Deref`), so handing the services to each request
+/// and server function is two reference counts, not a copy of every setting.
 #[derive(Clone)]
 pub struct Services {
-    pub db: Db,
     pub clock: Arc<dyn Clock>,
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for Services {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// The portal's services apart from the clock (see [`Services`]).
+#[derive(Clone)]
+pub struct Shared {
+    pub db: Db,
     pub public_url: String,
     pub data_dir: PathBuf,
     /// One per core: bounds the CPU-heavy jobs run on blocking threads — argon2 hashes (each
@@ -92,6 +108,17 @@ pub struct Services {
     pub scim: Arc<super::scim::ScimConfig>,
     /// The company's OpenID provider, when `oidc_issuer` is set.
     pub oidc: Option<Arc<super::oidc::Oidc>>,
+    /// What the admin directory shows beside each page, read again only when something
+    /// changed ([`super::db::Kept`]): the department paths, and the policy for the default
+    /// end date.
+    pub shown: Arc<Shown>,
+}
+
+/// See [`Services::shown`].
+#[derive(Default)]
+pub struct Shown {
+    pub departments: super::db::Kept<Vec<String>>,
+    pub policy: super::db::Kept<crate::domain::policy::Policy>,
 }
 
 impl std::fmt::Debug for Services {
@@ -141,28 +168,31 @@ impl Services {
             .map(|n| n.get())
             .unwrap_or(2);
         let services = Services {
-            db,
             clock,
-            public_url,
-            cpu_permits: Arc::new(tokio::sync::Semaphore::new(permits)),
-            work_areas: Arc::default(),
-            dummy_hash,
-            webauthn,
-            data_dir: cfg.data_dir.clone(),
-            authority: Authority::new(db2, cfg.data_dir.clone(), cfg.ca_passphrase.clone()),
-            ocsp_stats: Arc::default(),
-            faults: Default::default(),
-            profile_signer: None,
-            trusted_proxies: Arc::default(),
-            passkey_starts: Arc::default(),
-            metrics: Arc::default(),
-            thresholds: Default::default(),
-            time_zone: Default::default(),
-            admin_seen: Default::default(),
-            scim: Default::default(),
-            oidc: None,
-            mailer: None,
-            metrics_token: None,
+            shared: Arc::new(Shared {
+                db,
+                public_url,
+                cpu_permits: Arc::new(tokio::sync::Semaphore::new(permits)),
+                work_areas: Arc::default(),
+                dummy_hash,
+                webauthn,
+                data_dir: cfg.data_dir.clone(),
+                authority: Authority::new(db2, cfg.data_dir.clone(), cfg.ca_passphrase.clone()),
+                ocsp_stats: Arc::default(),
+                faults: Default::default(),
+                profile_signer: None,
+                trusted_proxies: Arc::default(),
+                passkey_starts: Arc::default(),
+                metrics: Arc::default(),
+                thresholds: Default::default(),
+                time_zone: Default::default(),
+                admin_seen: Default::default(),
+                scim: Default::default(),
+                oidc: None,
+                mailer: None,
+                metrics_token: None,
+                shown: Arc::default(),
+            }),
         };
         services
             .authority
@@ -179,6 +209,12 @@ impl Services {
             clock: Arc::new(FixedClock(self.clock.now())),
             ..self
         }
+    }
+
+    /// The services' settings, to change at start-up, before the services are shared (a
+    /// change made later is made to a copy, which only this handle sees).
+    pub fn settings_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.shared)
     }
 
     /// Whether first-run setup is still needed (no active administrator). Counted until an

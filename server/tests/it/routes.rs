@@ -504,3 +504,160 @@ async fn the_link_page_islands_follow_the_phone() {
     let r = call(&app, "link_page_key", &[("entry", &entry)], Some(&other)).await;
     assert_eq!(r.status(), 404);
 }
+
+/// The value of one `/metrics` sample, by its exact name and labels.
+async fn metric(app: &crate::helpers::TestApp, sample: &str) -> f64 {
+    let text = crate::helpers::client()
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The anonymous start page is kept whole (issue 17: ≥ 10,000 answers a second do not fit a
+/// render each), per language, time zone and encoding, and never outlives a change: a write
+/// by this process makes the next reader render it again at once, a write by another instance
+/// within [`server::page_cache::FRESH_FOR`]. Signed-in readers and other cookies always get
+/// their own render; the page names no script nonce, so keeping it repeats none.
+async fn anonymous_start_page_kept(backend: Backend) {
+    let app = spawn(backend).await;
+    let http = crate::helpers::client();
+    let cached = r#"certportal_start_page_answers_total{from="cache"}"#;
+    let rendered = r#"certportal_start_page_answers_total{from="render"}"#;
+    let get = |lang: &'static str, encoding: &'static str, cookie: Option<String>| {
+        let (http, base) = (http.clone(), app.base.clone());
+        async move {
+            let mut r = http
+                .get(format!("{base}/"))
+                .header("accept-language", lang)
+                .header("accept-encoding", encoding);
+            if let Some(c) = cookie {
+                r = r.header("cookie", c);
+            }
+            let r = r.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let headers = r.headers().clone();
+            (headers, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let setup_needed = "No administrator exists yet.";
+
+    let (h1, first) = get("en", "identity", None).await;
+    let (h2, second) = get("en", "identity", None).await;
+    assert_eq!(first, second, "the same page twice");
+    let html = String::from_utf8(first.clone()).unwrap();
+    assert!(html.contains(setup_needed), "{html}");
+    // No inline script, so a CSP without a nonce loses nothing.
+    assert!(
+        html.split("<script")
+            .skip(1)
+            .all(|tag| tag.split('>').next().is_some_and(|a| a.contains("src="))),
+        "{html}"
+    );
+    for h in [&h1, &h2] {
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self';") && !csp.contains("nonce-"),
+            "{csp}"
+        );
+        assert!(h.contains_key("x-request-id"));
+    }
+    assert_ne!(
+        h1["x-request-id"], h2["x-request-id"],
+        "per-request headers stay per request"
+    );
+    assert_eq!(
+        (metric(&app, rendered).await, metric(&app, cached).await),
+        (1.0, 1.0)
+    );
+
+    // Japanese is its own page, and so is a time zone.
+    let (_, ja) = get("ja,en;q=0.5", "identity", None).await;
+    assert!(String::from_utf8(ja).unwrap().contains("<html lang=\"ja\""));
+    let (_, tokyo) = get("en", "identity", Some("tz=Asia/Tokyo; lang=en".into())).await;
+    assert!(String::from_utf8(tokyo)
+        .unwrap()
+        .contains("data-tz=\"Asia/Tokyo\""));
+    assert_eq!(metric(&app, rendered).await, 3.0);
+
+    // Compressed variants are kept compressed, each as its request accepted.
+    let (gz1, a) = get("en", "gzip, deflate", None).await;
+    let (gz2, b) = get("en", "gzip", None).await;
+    assert_eq!(
+        (&gz1["content-encoding"], &gz2["content-encoding"]),
+        (&"gzip".parse().unwrap(), &"gzip".parse().unwrap())
+    );
+    assert_eq!(a, b);
+    let file = app.dir.path().join("start.html.gz");
+    std::fs::write(&file, &a).unwrap();
+    assert_eq!(
+        crate::helpers::ok("gzip", &["-dc", file.to_str().unwrap()]).as_bytes(),
+        html.as_bytes()
+    );
+    let (br, _) = get("en", "br, gzip", None).await;
+    assert_eq!(br["content-encoding"], "br");
+    assert_eq!(metric(&app, rendered).await, 5.0);
+    assert_eq!(metric(&app, cached).await, 2.0);
+
+    // Any other cookie, a session above all, is rendered for its reader.
+    let token = crate::helpers::activated_user(&app, "alice", false).await;
+    let (_, mine) = get("en", "identity", Some(format!("certportal={token}"))).await;
+    let mine = String::from_utf8(mine).unwrap();
+    assert!(
+        mine.contains("nav-certificates") && !mine.contains("nav-sign-in"),
+        "the signed-in header: {mine}"
+    );
+    get("en", "identity", Some("something=else".into())).await;
+    // Neither was answered from, nor kept in, the page cache.
+    assert_eq!(
+        (metric(&app, rendered).await, metric(&app, cached).await),
+        (5.0, 2.0)
+    );
+
+    // A write by this process: the next anonymous reader sees it at once.
+    let (_, before) = get("en", "identity", None).await;
+    assert!(String::from_utf8(before).unwrap().contains(setup_needed));
+    app.add_user("boss", true).await;
+    let (_, after) = get("en", "identity", None).await;
+    assert!(
+        !String::from_utf8(after).unwrap().contains(setup_needed),
+        "the kept page was dropped"
+    );
+
+    // A write by another instance on the same database: seen within FRESH_FOR. The page
+    // kept here names the CA; the other instance rotates it.
+    let (_, kept) = get("en", "identity", None).await;
+    let kept = String::from_utf8(kept).unwrap();
+    let second =
+        crate::helpers::spawn_on(tempfile::tempdir().unwrap(), app.database_url.clone()).await;
+    let new_ca = second
+        .services
+        .rotate_ca(&app::ssr::audit::Actor::cli(), None)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, now) = get("en", "identity", None).await;
+        let now = String::from_utf8(now).unwrap();
+        if now.contains(&new_ca.fingerprint_sha256) {
+            assert!(!kept.contains(&new_ca.fingerprint_sha256));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other instance's CA never showed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    second.stop().await;
+}
+both!(
+    the_anonymous_start_page_is_kept_until_something_changes,
+    anonymous_start_page_kept
+);

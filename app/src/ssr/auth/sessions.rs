@@ -163,10 +163,9 @@ pub async fn session_user(
     let now = s.now();
     let hash = ids::token_hash(token);
     let mut c = s.conn().await?;
-    let Some(session) = ar::session_by_hash(&mut c, &hash).await? else {
+    let Some((session, user)) = ar::session_by_hash(&mut c, &hash).await? else {
         return Ok(None);
     };
-    let user = db::user_by_id(&mut c, &session.user_id).await?;
     drop(c);
     let alive = session.expires_at > now && session.last_seen_at + SESSION_IDLE_SECS > now;
     match user {

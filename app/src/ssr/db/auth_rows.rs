@@ -120,15 +120,40 @@ pub async fn insert_session(c: &mut Conn, s: &SessionRow) -> Result<(), DbError>
     Ok(())
 }
 
-pub async fn session_by_hash(c: &mut Conn, id_hash: &str) -> Result<Option<SessionRow>, DbError> {
+/// The session with this token hash and its user (`None` if the user is gone), in one query:
+/// every signed-in request starts here.
+pub async fn session_by_hash(
+    c: &mut Conn,
+    id_hash: &str,
+) -> Result<Option<(SessionRow, Option<super::UserRow>)>, DbError> {
     let row = sqlx::query(
-        "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent \
-         FROM sessions WHERE id_hash = $1",
+        "SELECT s.id_hash, s.user_id, s.created_at AS session_created_at, s.last_seen_at, \
+         s.expires_at, s.reauth_at, s.ip, s.user_agent, u.id, u.login, u.display_name, \
+         u.email, u.upn, u.department_id, u.is_admin, u.reissue_allowed, u.active, \
+         u.must_change_password, u.created_at \
+         FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
     )
     .bind(id_hash)
     .fetch_optional(&mut *c)
     .await?;
-    row.as_ref().map(session_from).transpose()
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let session = SessionRow {
+        id_hash: get_str(&r, "id_hash")?,
+        user_id: get_str(&r, "user_id")?,
+        created_at: get_i64(&r, "session_created_at")?,
+        last_seen_at: get_i64(&r, "last_seen_at")?,
+        expires_at: get_i64(&r, "expires_at")?,
+        reauth_at: get_opt_i64(&r, "reauth_at")?,
+        ip: get_opt_str(&r, "ip")?,
+        user_agent: get_opt_str(&r, "user_agent")?,
+    };
+    let user = match get_opt_str(&r, "id")? {
+        Some(_) => Some(super::users::user_from(&r)?),
+        None => None,
+    };
+    Ok(Some((session, user)))
 }
 
 pub async fn sessions_for_user(c: &mut Conn, user_id: &str) -> Result<Vec<SessionRow>, DbError> {

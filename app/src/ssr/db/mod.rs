@@ -21,6 +21,7 @@ pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,17 +37,19 @@ pub use settings::*;
 pub use setup_tokens::*;
 pub use users::*;
 
-/// A transaction on either backend.
 /// A write transaction. On SQLite it also holds the process's writer gate (see
 /// [`Db::begin`]) until it commits, rolls back or is dropped.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    commits: Arc<AtomicU64>,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
+        self.inner.commit().await?;
+        self.commits.fetch_add(1, Ordering::Release);
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -96,6 +99,51 @@ pub enum DbError {
     Corrupt(String),
 }
 
+/// How long something read from the database may be reused when this process committed
+/// nothing meanwhile ([`Kept`]): changes by another process (an instance on the same
+/// PostgreSQL database, a command-line run) show within this time.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// A value read from the database, reused while it is current: while this process has
+/// committed no write transaction since it was read ([`Db::commits`]) and for at most
+/// [`FRESH_FOR`]. For what is shown, never for what a rule decides: a use case that enforces
+/// a rule reads inside its own transaction.
+pub struct Kept<T> {
+    slot: std::sync::Mutex<Option<(u64, std::time::Instant, T)>>,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept {
+            slot: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Clone> Kept<T> {
+    /// The kept value if it is current, else what `read` reads (kept for next time).
+    pub async fn get<E, F>(&self, db: &Db, read: F) -> Result<T, E>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        if let Ok(slot) = self.slot.lock() {
+            if let Some((commits, made, v)) = slot.as_ref() {
+                if db.is_current(*commits, *made) {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        // Counted before reading: a write committed meanwhile leaves the value already out
+        // of date, never mistaken for current.
+        let (commits, made) = (db.commits(), std::time::Instant::now());
+        let v = read.await?;
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((commits, made, v.clone()));
+        }
+        Ok(v)
+    }
+}
+
 /// The process's database handle: cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -106,6 +154,8 @@ pub struct Db {
     /// handler sleeps up to 100 ms between tries, which put a pickup's p99 at 640 ms with
     /// eight clients). Other processes on the same file still wait through `busy_timeout`.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Write transactions this process committed (see [`Db::commits`]).
+    commits: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -121,6 +171,11 @@ impl Db {
         };
         let opts = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
+            // A pooled SQLite connection is a file handle in this process: asking it whether
+            // it is alive before every use (sqlx's default) is a trip to its worker thread
+            // for nothing. A PostgreSQL connection may have been cut (a server restart): it
+            // is still checked.
+            .test_before_acquire(backend == Backend::Postgres)
             .max_connections(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
@@ -145,11 +200,25 @@ impl Db {
             pool,
             backend,
             writer: Arc::default(),
+            commits: Arc::default(),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many write transactions this process has committed: what was read before a
+    /// change of this number may be out of date (the anonymous start page's cache keys on
+    /// it). Writes by other processes on the same database are not counted.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
+    }
+
+    /// Whether something read at `made`, when [`Db::commits`] was `commits`, is still current
+    /// (see [`Kept`]).
+    pub fn is_current(&self, commits: u64, made: std::time::Instant) -> bool {
+        commits == self.commits() && made.elapsed() < FRESH_FOR
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -167,11 +236,13 @@ impl Db {
                 Tx {
                     inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _gate: Some(gate),
+                    commits: self.commits.clone(),
                 }
             }
             Backend::Postgres => Tx {
                 inner: self.pool.begin().await?,
                 _gate: None,
+                commits: self.commits.clone(),
             },
         })
     }
