@@ -89,6 +89,25 @@ mod server {
             .map(str::to_string)
     }
 
+    /// The language a request's page is rendered in: the `lang` cookie, else
+    /// `Accept-Language`. The shell and the start page's cache both ask this.
+    pub fn request_lang(headers: &HeaderMap) -> crate::i18n::Lang {
+        let h = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        crate::i18n::Lang::for_request(h(header::COOKIE), h(header::ACCEPT_LANGUAGE))
+    }
+
+    /// The zone a request's page shows times in: the `tz` cookie, else `default` (the
+    /// portal's). The shell and the start page's cache both ask this.
+    pub fn request_zone(headers: &HeaderMap, default: &crate::zone::Zone) -> crate::zone::Zone {
+        request_cookie(headers, "tz")
+            .and_then(|z| crate::zone::Zone::parse(&z))
+            .unwrap_or_else(|| default.clone())
+    }
+
     /// The value of cookie `name` in the current server function's request.
     pub fn cookie(name: &str) -> Option<String> {
         request_cookie(&use_context::<Parts>()?.headers, name)

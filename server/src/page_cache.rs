@@ -119,8 +119,8 @@ impl PageCache {
             .iter()
             .map(|v| v.to_str().ok())
             .collect::<Option<_>>()?;
-        // One `Cookie` line at most: the page reads the language from the first one only,
-        // and the key must be what the page is rendered from.
+        // One `Cookie` line at most: the language is read from the first one only
+        // (`request_lang`), and the key must be what the page is rendered from.
         if cookies.len() > 1 {
             return None;
         }
@@ -131,20 +131,17 @@ impl PageCache {
         if !only_preferences {
             return None;
         }
-        let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let cookie = cookies.join("; ");
-        let lang = Lang::for_request(
-            Some(cookie.as_str()).filter(|c| !c.is_empty()),
-            h(header::ACCEPT_LANGUAGE),
-        );
-        let zone = app::web::cookie_value(&cookie, "tz")
-            .filter(|z| !z.is_empty())
-            .and_then(app::zone::Zone::parse)
-            .unwrap_or_else(|| self.services.time_zone.clone());
+        // What the shell renders the page with, asked the same way.
+        let headers = req.headers();
+        let lang = app::web::request_lang(headers);
+        let zone = app::web::request_zone(headers, &self.services.time_zone);
+        let accept = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok());
         Some(Key {
             lang,
             zone: zone.name().to_string(),
-            encoding: Encoding::negotiate(h(header::ACCEPT_ENCODING)),
+            encoding: Encoding::negotiate(accept),
         })
     }
 

@@ -111,16 +111,8 @@ fn request_path() -> String {
 fn initial_lang() -> Lang {
     #[cfg(feature = "ssr")]
     {
-        use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
         use_context::<axum::http::request::Parts>()
-            .map(|p| {
-                let h = |name| {
-                    p.headers
-                        .get(name)
-                        .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
-                };
-                Lang::for_request(h(COOKIE), h(ACCEPT_LANGUAGE))
-            })
+            .map(|p| crate::web::request_lang(&p.headers))
             .unwrap_or_default()
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -147,8 +139,7 @@ fn initial_zone() -> crate::zone::Zone {
             .map(|s| s.time_zone.clone())
             .unwrap_or_default();
         use_context::<axum::http::request::Parts>()
-            .and_then(|p| crate::web::request_cookie(&p.headers, "tz"))
-            .and_then(|z| crate::zone::Zone::parse(&z))
+            .map(|p| crate::web::request_zone(&p.headers, &default))
             .unwrap_or(default)
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
