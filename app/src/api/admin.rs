@@ -85,7 +85,11 @@ pub struct DirectoryUser {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryPage {
     pub users: Vec<DirectoryUser>,
+    /// How many users match; with `more`, how many were counted (a search is counted up to
+    /// the thousand past the page's end).
     pub total: i64,
+    /// More users than `total` match.
+    pub more: bool,
     pub page: i64,
     pub page_size: i64,
     pub departments: Vec<String>,
@@ -131,7 +135,7 @@ pub async fn admin_directory(
     };
     let now = s.now();
     let mut c = s.conn().await?;
-    let (rows, total) = admin_rows::directory(&mut c, &query, now).await?;
+    let (rows, matches) = admin_rows::directory(&mut c, &query, now).await?;
     let shown = &s.shown;
     let departments = shown
         .departments
@@ -144,7 +148,8 @@ pub async fn admin_directory(
     let policy = shown.policy.get(&s.db, s.policy(&mut c)).await?;
     Ok(DirectoryPage {
         users,
-        total,
+        total: matches.total,
+        more: matches.more,
         page,
         page_size: PAGE_SIZE,
         departments,

@@ -209,7 +209,7 @@ fn Directory(page: DirectoryPage, lang: RwSignal<Lang>) -> impl IntoView {
         .unwrap_or_else(|| page.default_not_after.clone());
     let from = page.page * page.page_size + 1;
     let to = (page.page * page.page_size + page.users.len() as i64).max(0);
-    let total = page.total;
+    let (total, more) = (page.total, page.more);
     let has_prev = page.page > 0;
     let has_next = to < total;
     let (prev_href, next_href) = (
@@ -251,7 +251,7 @@ fn Directory(page: DirectoryPage, lang: RwSignal<Lang>) -> impl IntoView {
         </section>
         <form method="post" action="/api/admin_bulk_create" class="card" data-testid="bulk-form">
             <input type="hidden" name="back" value=back/>
-            <p class="hint" data-testid="directory-count">{format!("{}–{} / {}", if empty { 0 } else { from }, to, total)}</p>
+            <p class="hint" data-testid="directory-count">{format!("{}–{} / {}{}", if empty { 0 } else { from }, to, total, if more { "+" } else { "" })}</p>
             {empty.then(|| view! { <p>{tr(Msg::NoUsersFound)}</p> })}
             <div class="table-wrap">
                 <table data-testid="user-table">

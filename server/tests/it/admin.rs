@@ -858,6 +858,82 @@ async fn directory(backend: Backend) {
         logins(&p1),
         (50..60).map(|i| format!("zz{i}")).collect::<Vec<_>>()
     );
+    // A search found in many users is counted up to the thousand past the page's end, and
+    // says so; a rare term among them is counted exactly (on PostgreSQL through the trigram
+    // index, then sorted).
+    {
+        let mut tx = app.services.db.begin().await.unwrap();
+        for chunk in (0..1_060).collect::<Vec<i32>>().chunks(265) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    format!(
+                        "('cc{i:04}', 'cc{i:04}', 'Common Cc {i:04}', 'cc{i:04}@example.com', \
+                         0, 1, 0, 0)"
+                    )
+                })
+                .collect();
+            sqlx::query(&format!(
+                "INSERT INTO users (id, login, display_name, email, is_admin, active, \
+                 created_at, updated_at) VALUES {}",
+                values.join(", ")
+            ))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let common = |page: i64| {
+        dir2(
+            &later,
+            vec![("q", "COMMON".into()), ("page", page.to_string())],
+        )
+    };
+    let cc = |from: usize, to: usize| (from..to).map(|i| format!("cc{i:04}")).collect::<Vec<_>>();
+    let p0 = common(0).await;
+    assert_eq!(
+        (p0["total"].as_i64(), p0["more"].as_bool()),
+        (Some(1000), Some(true))
+    );
+    assert_eq!(logins(&p0), cc(0, 50));
+    let p18 = common(18).await;
+    assert_eq!(
+        (p18["total"].as_i64(), p18["more"].as_bool()),
+        (Some(1000), Some(true))
+    );
+    let p19 = common(19).await;
+    assert_eq!(
+        (p19["total"].as_i64(), p19["more"].as_bool()),
+        (Some(1060), Some(false))
+    );
+    assert_eq!(logins(&p19), cc(950, 1000));
+    assert_eq!(logins(&common(21).await), cc(1050, 1060));
+    let one = dir2(&later, vec![("q", "c 0421".into())]).await;
+    assert_eq!(
+        (one["total"].as_i64(), one["more"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert_eq!(logins(&one), ["cc0421"]);
+    // Everyone is still counted exactly (7 + 60 + 1,060).
+    let all = dir2(&later, vec![]).await;
+    assert_eq!(
+        (all["total"].as_i64(), all["more"].as_bool()),
+        (Some(1127), Some(false))
+    );
+    // The page says how far it counted, and offers the next page.
+    let html = crate::helpers::client()
+        .get(format!("{}/admin/users?q=common", app.base))
+        .header("cookie", format!("certportal={later}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("1–50 / 1000+"), "{html}");
+    assert!(html.contains("page=1"), "a next page: {html}");
+
     let r = call(
         &app,
         "admin_directory",
