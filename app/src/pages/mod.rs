@@ -79,8 +79,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// and plain forms (with `public/passkey.js` for passkeys, copy buttons and busy states), so
 /// the phone's pickup page and the admin console cost a few kilobytes.
 pub fn page_uses_wasm(path: &str) -> bool {
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    matches!(parts.as_slice(), ["", "certificates", id, "link"] if !id.is_empty())
+    // Asked for every response (the CSP, `plain_pages`): no allocation.
+    let mut parts = path.trim_end_matches('/').split('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(""), Some("certificates"), Some(id), Some("link"), None) if !id.is_empty()
+    )
 }
 
 /// Marks the page interactive once an island has hydrated (people and tests wait for it).

@@ -73,11 +73,7 @@ where
     for id in user_ids {
         results.push(change(id).await);
     }
-    // The logins of the results, in one query (as [`in_batches`] names its batches).
-    let logins = match s.conn().await {
-        Ok(mut c) => db::logins_by_id(&mut c, user_ids).await.unwrap_or_default(),
-        Err(_) => Default::default(),
-    };
+    let logins = logins_of(s, user_ids).await;
     user_ids
         .iter()
         .zip(results)
@@ -87,6 +83,15 @@ where
             result,
         })
         .collect()
+}
+
+/// The logins of `ids`, in one query, to name a bulk run's results by (a user whose login
+/// cannot be read is named by id alone: the run itself is already done).
+async fn logins_of(s: &Services, ids: &[String]) -> std::collections::HashMap<String, String> {
+    match s.conn().await {
+        Ok(mut c) => db::logins_by_id(&mut c, ids).await.unwrap_or_default(),
+        Err(_) => Default::default(),
+    }
 }
 
 /// Users per transaction in a bulk run, at least: each batch holds the write lock for a
@@ -139,10 +144,7 @@ where
         let prepared = prepare(batch.to_vec()).await;
         let (results, crl_entries) = run_batch(s, batch, prepared, &change).await;
         size = (crl_entries / 4).clamp(least, most);
-        let logins = match s.conn().await {
-            Ok(mut c) => db::logins_by_id(&mut c, batch).await.unwrap_or_default(),
-            Err(_) => Default::default(),
-        };
+        let logins = logins_of(s, batch).await;
         for (id, result) in batch.iter().zip(results) {
             out.push(UserOutcome {
                 login: logins.get(id).cloned().unwrap_or_default(),

@@ -139,19 +139,15 @@ pub async fn cas_certificate_revoke(
 ) -> Result<bool, DbError> {
     let r = sqlx::query(
         "UPDATE certificates SET state = $1, revoked_at = $2, revocation_reason = $3 \
-         WHERE id = $4 AND state = 'issued'",
+         WHERE id = $4 AND state = 'issued' RETURNING user_id",
     )
     .bind(to.code())
     .bind(at)
     .bind(reason.code())
     .bind(id)
-    .execute(&mut *c)
+    .fetch_optional(&mut *c)
     .await?;
-    let changed = r.rows_affected() == 1;
-    if changed {
-        refresh_cert_summary_of(c, "certificates", id).await?;
-    }
-    Ok(changed)
+    refresh_if_changed(c, r).await
 }
 
 /// One entry of a CRL.

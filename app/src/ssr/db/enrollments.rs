@@ -61,14 +61,19 @@ pub async fn refresh_cert_summary(c: &mut Conn, user_id: &str) -> Result<(), DbE
     Ok(())
 }
 
-pub(super) async fn refresh_cert_summary_of(
+/// After a compare-and-set `UPDATE … RETURNING user_id`: whether it changed a row, and if so
+/// that user's summary refreshed (one statement fewer than reading the user back).
+pub(super) async fn refresh_if_changed(
     c: &mut Conn,
-    table: &str,
-    id: &str,
-) -> Result<(), DbError> {
-    let sql = format!("SELECT user_id FROM {table} WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_one(&mut *c).await?;
-    refresh_cert_summary(c, &get_str(&row, "user_id")?).await
+    changed: Option<sqlx::any::AnyRow>,
+) -> Result<bool, DbError> {
+    match changed {
+        Some(row) => {
+            refresh_cert_summary(c, &get_str(&row, "user_id")?).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 pub async fn insert_enrollment(c: &mut Conn, e: &EnrollmentRow) -> Result<(), DbError> {
@@ -121,20 +126,17 @@ pub async fn cas_enrollment_state(
 ) -> Result<bool, DbError> {
     let r = sqlx::query(
         "UPDATE enrollments SET state = $1, certificate_id = COALESCE($2, certificate_id), \
-         withdrawn_reason = COALESCE($3, withdrawn_reason) WHERE id = $4 AND state = $5",
+         withdrawn_reason = COALESCE($3, withdrawn_reason) WHERE id = $4 AND state = $5 \
+         RETURNING user_id",
     )
     .bind(to.code())
     .bind(certificate_id.map(str::to_string))
     .bind(withdrawn_reason.map(|r| r.code().to_string()))
     .bind(id)
     .bind(from.code())
-    .execute(&mut *c)
+    .fetch_optional(&mut *c)
     .await?;
-    let changed = r.rows_affected() == 1;
-    if changed {
-        refresh_cert_summary_of(c, "enrollments", id).await?;
-    }
-    Ok(changed)
+    refresh_if_changed(c, r).await
 }
 
 /// Records an administrator's decision on a `pending` request (compare-and-set): approved
@@ -150,7 +152,8 @@ pub async fn decide_enrollment(
 ) -> Result<bool, DbError> {
     let r = sqlx::query(
         "UPDATE enrollments SET state = $1, decided_by = $2, decided_at = $3, \
-         decision_note = $4, pickup_deadline = $5 WHERE id = $6 AND state = 'pending'",
+         decision_note = $4, pickup_deadline = $5 WHERE id = $6 AND state = 'pending' \
+         RETURNING user_id",
     )
     .bind(to.code())
     .bind(by)
@@ -158,13 +161,9 @@ pub async fn decide_enrollment(
     .bind(note)
     .bind(pickup_deadline)
     .bind(id)
-    .execute(&mut *c)
+    .fetch_optional(&mut *c)
     .await?;
-    let changed = r.rows_affected() == 1;
-    if changed {
-        refresh_cert_summary_of(c, "enrollments", id).await?;
-    }
-    Ok(changed)
+    refresh_if_changed(c, r).await
 }
 
 /// Enrollments still waiting (`pending` or `ready`) for a user.

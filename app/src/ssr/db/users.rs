@@ -138,11 +138,16 @@ pub async fn set_user_time_zone(c: &mut Conn, id: &str, zone: Option<&str>) -> R
     Ok(())
 }
 
-/// Takes the user's row lock for the rest of the transaction (a no-op update: `FOR UPDATE`
-/// is not portable). Every use case that changes a user's certificates, enrollments or links
-/// takes it first, so on PostgreSQL they serialise per user (on SQLite `BEGIN IMMEDIATE`
-/// already serialises all writers).
+/// Takes the user's row lock for the rest of the transaction. Every use case that changes a
+/// user's certificates, enrollments or links takes it first, so on PostgreSQL they serialise
+/// per user. On SQLite a write transaction (`BEGIN IMMEDIATE`, see [`super::Db::begin`])
+/// already excludes every other writer, so nothing is done: the no-op update would make
+/// SQLite check every table that refers to users for the "changed" key — a full read of
+/// `mails`, which has no index on `user_id`, for every lifecycle action.
 pub async fn lock_user(c: &mut Conn, id: &str) -> Result<(), DbError> {
+    if c.backend_name() == "SQLite" {
+        return Ok(());
+    }
     sqlx::query("UPDATE users SET id = id WHERE id = $1")
         .bind(id)
         .execute(&mut *c)
