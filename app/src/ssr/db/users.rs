@@ -233,3 +233,37 @@ pub async fn department_id(c: &mut Conn, path: &str) -> Result<Option<String>, D
     }
     Ok(parent)
 }
+
+#[cfg(test)]
+mod tests {
+    /// On SQLite the user's lock writes nothing: the write transaction already excludes
+    /// other writers, and a no-op update of the key made SQLite check every table that
+    /// refers to users (all of `mails`, which has no index on `user_id`) on every call.
+    #[tokio::test]
+    async fn lock_user_writes_nothing_on_sqlite() {
+        use sqlx::Row;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let db = super::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO users (id, login, display_name, email, is_admin, active, created_at, \
+             updated_at) VALUES ('u1', 'u1', 'U', '', 0, 1, 0, 0)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let changes = async |c: &mut super::Conn| -> i64 {
+            sqlx::query("SELECT total_changes() AS n")
+                .fetch_one(&mut *c)
+                .await
+                .unwrap()
+                .get::<i64, _>("n")
+        };
+        let before = changes(&mut tx).await;
+        super::lock_user(&mut tx, "u1").await.unwrap();
+        assert_eq!(changes(&mut tx).await, before);
+        tx.commit().await.unwrap();
+    }
+}
