@@ -10,6 +10,7 @@ pub mod scim;
 pub mod tls;
 pub mod zip;
 
+use app::api::auth::session::SessionMemo;
 use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::services::{ServiceError, ServicesConfig};
 use app::ssr::{certs, setup, Services};
@@ -303,6 +304,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
                 move || {
                     provide_context(s.clone());
                     provide_context(assets.clone());
+                    provide_context(SessionMemo::default());
                     set_page_csp();
                 }
             },
@@ -319,6 +321,7 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
                 move || {
                     provide_context(s.clone());
                     provide_context(assets.clone());
+                    provide_context(SessionMemo::default());
                     set_page_csp();
                 }
             },

@@ -119,17 +119,39 @@ pub mod session {
         crate::web::set_cookie(s.is_https(), cookie_name(s), "", "Lax", 0);
     }
 
-    /// The signed-in user, if any.
+    /// The signed-in user, if any. A page (a `GET`) looks its session up once: the header's
+    /// `whoami` and the page's own server functions share the answer through the request's
+    /// [`SessionMemo`]. Anything else (a form post, a server function call) looks it up each
+    /// time it asks, so a call that changes sessions and asks again sees the change.
     pub async fn current(s: &Services) -> Result<Option<Authenticated>, AppError> {
-        match token(s) {
-            None => Ok(None),
-            Some(t) => {
-                let a = auth::session_user(s, &t, crate::web::client_ip()).await?;
-                if a.is_none() {
-                    clear(s);
-                }
-                Ok(a)
-            }
+        let Some(t) = token(s) else {
+            return Ok(None);
+        };
+        match SessionMemo::of_page() {
+            Some(memo) => memo.0.get_or_try_init(|| look_up(s, &t)).await.cloned(),
+            None => look_up(s, &t).await,
+        }
+    }
+
+    async fn look_up(s: &Services, token: &str) -> Result<Option<Authenticated>, AppError> {
+        let a = auth::session_user(s, token, crate::web::client_ip()).await?;
+        if a.is_none() {
+            clear(s);
+        }
+        Ok(a)
+    }
+
+    /// One request's answer to "who is signed in", provided afresh in every request's
+    /// context and used by page requests only (see [`current`]).
+    #[derive(Clone, Default)]
+    pub struct SessionMemo(std::sync::Arc<tokio::sync::OnceCell<Option<Authenticated>>>);
+
+    impl SessionMemo {
+        fn of_page() -> Option<SessionMemo> {
+            use leptos::prelude::use_context;
+            let get = use_context::<axum::http::request::Parts>()
+                .is_some_and(|p| p.method == axum::http::Method::GET);
+            get.then(use_context::<SessionMemo>).flatten()
         }
     }
 

@@ -11,7 +11,7 @@ use super::db::{self, CertificateRow, Conn, DbError, EnrollmentRow};
 use super::ids;
 use super::services::{publish_crl, ServiceError, Services};
 use crate::domain::lifecycle::{transition, Event, LifecycleError, RevocationReason, State};
-use crate::domain::policy::{P12Form, QuotaError, ValidityError};
+use crate::domain::policy::{P12Form, Policy, QuotaError, ValidityError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
@@ -100,8 +100,8 @@ pub(crate) async fn create_enrollment_in(
     actor: &Actor,
     req: &NewEnrollment,
 ) -> Result<EnrollmentRow, CertError> {
-    let (e, crl_cas) = create_enrollment_unpublished(s, tx, actor, req).await?;
     let policy = s.policy(&mut *tx).await?;
+    let (e, crl_cas) = create_enrollment_unpublished(s, tx, actor, req, &policy).await?;
     for ca_id in crl_cas {
         let signer = s.signer(&ca_id).await?;
         publish_crl(&mut *tx, &signer, s.now(), policy.crl_next_update_days).await?;
@@ -111,13 +111,15 @@ pub(crate) async fn create_enrollment_in(
 
 /// [`create_enrollment_in`] without republishing the CRLs: returns the CAs whose CRL the
 /// caller must republish in the same transaction (a bulk run does it once per batch).
+/// `policy` is the policy read in this same transaction (a bulk run reads it once per batch).
 pub(crate) async fn create_enrollment_unpublished(
     s: &Services,
     tx: &mut Conn,
     actor: &Actor,
     req: &NewEnrollment,
+    policy: &Policy,
 ) -> Result<(EnrollmentRow, Vec<String>), CertError> {
-    create_enrollment_with_id(s, tx, actor, req, ids::new_id()).await
+    create_enrollment_with_id(s, tx, actor, req, ids::new_id(), policy).await
 }
 
 /// [`create_enrollment_unpublished`] under an id chosen beforehand ("Create & Download"
@@ -128,6 +130,7 @@ pub(crate) async fn create_enrollment_with_id(
     actor: &Actor,
     req: &NewEnrollment,
     id: String,
+    policy: &Policy,
 ) -> Result<(EnrollmentRow, Vec<String>), CertError> {
     let now = s.now();
     let user = db::user_by_id(&mut *tx, &req.user_id)
@@ -140,7 +143,6 @@ pub(crate) async fn create_enrollment_with_id(
         return Err(CertError::UserInactive);
     }
     db::lock_user(&mut *tx, &user.id).await?;
-    let policy = s.policy(&mut *tx).await?;
     // Validate the end date now so a bad date changes nothing; it is applied at pickup.
     if let Some(end) = req.not_after {
         policy.not_after(now, Some(end))?;
@@ -186,13 +188,13 @@ pub(crate) async fn create_enrollment_with_id(
     }
     let mut crl_cas = Vec::new();
     if req.remove_existing {
-        crl_cas = revoke_all_active(
+        // The user's directory summary is refreshed once, by the enrollment inserted below.
+        crl_cas = revoke_all_active_then(
             &mut *tx,
             actor,
             &user.id,
-            RevocationReason::Superseded,
-            now,
-            "remove existing",
+            (RevocationReason::Superseded, now, "remove existing"),
+            db::Summary::Later,
         )
         .await?
         .1;
@@ -717,11 +719,23 @@ pub(crate) async fn revoke_all_active(
     now: i64,
     why: &str,
 ) -> Result<(usize, Vec<String>), CertError> {
+    revoke_all_active_then(tx, actor, user_id, (reason, now, why), db::Summary::Refresh).await
+}
+
+/// [`revoke_all_active`], with the user's directory summary refreshed now or left to a
+/// later statement of the same transaction ([`db::Summary::Later`]).
+async fn revoke_all_active_then(
+    tx: &mut Conn,
+    actor: &Actor,
+    user_id: &str,
+    (reason, now, why): (RevocationReason, i64, &str),
+    summary: db::Summary,
+) -> Result<(usize, Vec<String>), CertError> {
     let mut crl_cas: Vec<String> = Vec::new();
     let active = db::active_certificates_for_user(tx, user_id, now).await?;
     for cert in &active {
         let to = check(State::Issued, Event::Revoke(reason))?;
-        if !db::cas_certificate_revoke(tx, &cert.id, to, reason, now).await? {
+        if !db::cas_certificate_revoke_then(tx, &cert.id, (to, reason, now), summary).await? {
             return Err(CertError::Conflict);
         }
         audit::record(

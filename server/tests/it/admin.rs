@@ -921,6 +921,13 @@ async fn directory(backend: Backend) {
         (all["total"].as_i64(), all["more"].as_bool()),
         (Some(1127), Some(false))
     );
+    // Past the last page: no one listed, the same total (the page's own statement read it
+    // above; an empty page reads it alone).
+    let past = dir2(&later, vec![("page", "40".into())]).await;
+    assert_eq!(
+        (past["total"].as_i64(), logins(&past).len()),
+        (Some(1127), 0)
+    );
     // The page says how far it counted, and offers the next page.
     let html = crate::helpers::client()
         .get(format!("{}/admin/users?q=common", app.base))

@@ -661,3 +661,47 @@ both!(
     the_anonymous_start_page_is_kept_until_something_changes,
     anonymous_start_page_kept
 );
+
+/// A page looks its session up once (the header's "who am I" and the page's own server
+/// functions share the answer), and only for itself: two users' pages asked at once show
+/// each their own account, and a session ended between two pages is gone on the next.
+async fn one_session_answer_per_page(backend: Backend) {
+    use crate::helpers::{activated_user, call, client};
+    let app = spawn(backend).await;
+    let (root, ulla) = (
+        activated_user(&app, "root", true).await,
+        activated_user(&app, "ulla", false).await,
+    );
+    let account = |token: String| {
+        let base = app.base.clone();
+        async move {
+            let r = client()
+                .get(format!("{base}/account"))
+                .header("cookie", format!("certportal={token}"))
+                .send()
+                .await
+                .unwrap();
+            r.text().await.unwrap()
+        }
+    };
+    for _ in 0..8 {
+        let (r, u) = tokio::join!(account(root.clone()), account(ulla.clone()));
+        assert!(
+            r.contains("root Display") && !r.contains("ulla Display"),
+            "{r}"
+        );
+        assert!(
+            u.contains("ulla Display") && !u.contains("root Display"),
+            "{u}"
+        );
+    }
+    assert_eq!(call(&app, "logout", &[], Some(&ulla)).await.status(), 200);
+    let after = account(ulla.clone()).await;
+    assert!(!after.contains("ulla Display"), "signed out: {after}");
+    assert!(account(root.clone()).await.contains("root Display"));
+    app.stop().await;
+}
+both!(
+    a_page_asks_for_its_session_once,
+    one_session_answer_per_page
+);

@@ -137,6 +137,17 @@ pub async fn cas_certificate_revoke(
     reason: RevocationReason,
     at: i64,
 ) -> Result<bool, DbError> {
+    cas_certificate_revoke_then(c, id, (to, reason, at), Summary::Refresh).await
+}
+
+/// [`cas_certificate_revoke`], refreshing the user's directory summary now or leaving it to
+/// a later statement of the caller's transaction (see [`Summary`]).
+pub async fn cas_certificate_revoke_then(
+    c: &mut Conn,
+    id: &str,
+    (to, reason, at): (State, RevocationReason, i64),
+    summary: Summary,
+) -> Result<bool, DbError> {
     let r = sqlx::query(
         "UPDATE certificates SET state = $1, revoked_at = $2, revocation_reason = $3 \
          WHERE id = $4 AND state = 'issued' RETURNING user_id",
@@ -147,7 +158,10 @@ pub async fn cas_certificate_revoke(
     .bind(id)
     .fetch_optional(&mut *c)
     .await?;
-    refresh_if_changed(c, r).await
+    match summary {
+        Summary::Refresh => refresh_if_changed(c, r).await,
+        Summary::Later => Ok(r.is_some()),
+    }
 }
 
 /// One entry of a CRL.

@@ -61,6 +61,16 @@ pub async fn refresh_cert_summary(c: &mut Conn, user_id: &str) -> Result<(), DbE
     Ok(())
 }
 
+/// Whether a change refreshes its user's directory summary at once, or leaves it to a later
+/// statement of the same transaction that refreshes it anyway (such as
+/// [`insert_enrollment`]): a bulk "remove existing" revokes and then inserts, one refresh
+/// per user instead of two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    Refresh,
+    Later,
+}
+
 /// After a compare-and-set `UPDATE … RETURNING user_id`: whether it changed a row, and if so
 /// that user's summary refreshed (one statement fewer than reading the user back).
 pub(super) async fn refresh_if_changed(

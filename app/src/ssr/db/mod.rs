@@ -197,17 +197,7 @@ impl Db {
                 Backend::Postgres => 16,
             });
         let opts = if backend == Backend::Sqlite {
-            opts.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the single writer; busy_timeout makes a
-                    // writer wait for the lock instead of failing at once.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    Ok(())
-                })
-            })
+            opts.after_connect(|conn, _meta| Box::pin(sqlite_pragmas(conn)))
         } else {
             opts
         };
@@ -222,6 +212,35 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The same SQLite database through one connection of its own, opened by the calling
+    /// thread — so the worker thread SQLite's driver starts for it inherits the caller's CPU
+    /// affinity (see `ssr::admin::on_one_core`) — sharing this handle's writer gate and
+    /// commit count. `None` on PostgreSQL, and for an in-memory database (another connection
+    /// would open another database). Close it when done.
+    pub async fn own_sqlite_connection(&self) -> Result<Option<Db>, DbError> {
+        let options = self.pool.connect_options();
+        let url = options.database_url.as_str();
+        if self.backend != Backend::Sqlite
+            || url.contains(":memory:")
+            || url.contains("mode=memory")
+        {
+            return Ok(None);
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .after_connect(|conn, _meta| Box::pin(sqlite_pragmas(conn)))
+            .connect_with((*options).clone())
+            .await?;
+        Ok(Some(Db {
+            pool,
+            backend: self.backend,
+            writer: self.writer.clone(),
+            commits: self.commits.clone(),
+        }))
     }
 
     /// How many write transactions this process has committed: what was read before a
@@ -263,6 +282,13 @@ impl Db {
         })
     }
 
+    /// Whether a write transaction begun now would wait for another one (on SQLite, the
+    /// process's writer gate is taken; always `false` on PostgreSQL).
+    #[cfg(test)]
+    pub(crate) fn begin_would_wait(&self) -> bool {
+        self.backend == Backend::Sqlite && self.writer.try_lock().is_err()
+    }
+
     /// Runs pending migrations; any failure is returned and must stop start-up.
     pub async fn migrate(&self) -> Result<(), DbError> {
         migrate::run(self).await
@@ -277,6 +303,16 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Every SQLite connection's settings: WAL lets readers run beside the single writer;
+/// `busy_timeout` makes a writer of another process wait for the lock instead of failing.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA busy_timeout = 10000").await?;
+    Ok(())
 }
 
 pub(crate) fn get_str(row: &AnyRow, col: &str) -> Result<String, DbError> {
