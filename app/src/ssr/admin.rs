@@ -231,6 +231,7 @@ where
     }
     result.await.ok()
 }
+
 /// Holds the calling thread on the core it runs on now (Linux; elsewhere, and if the
 /// system refuses, the thread runs where the scheduler puts it).
 fn hold_this_thread_on_its_core() {
