@@ -3,7 +3,9 @@
 //! revocation view reports what the CRL and OCSP really publish.
 
 use crate::both;
-use crate::helpers::{activated_user, call, spawn, Backend, TestApp};
+use crate::helpers::{
+    activated_user, call, commit_when_waiting, hold_new_department, spawn, Backend, TestApp,
+};
 use crate::pickup::{download, json, request, show_link, token_of, ANDROID};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -624,6 +626,47 @@ async fn bulk_over_http(backend: Backend) {
     app.stop().await;
 }
 both!(bulk_actions_over_http, bulk_over_http);
+
+/// An administrator's form sent twice at once (a double click) creates the user once; the other
+/// submission is told the login is taken. On PostgreSQL both had checked the login free: the
+/// second insert met the first one's row and was an internal error before.
+async fn same_login_at_once(backend: Backend) {
+    use app::ssr::audit::Actor;
+    use app::ssr::auth::{create_user, AuthError, UserInput};
+    let app = spawn(backend).await;
+    let held = hold_new_department(&app, backend, "Twice").await;
+    let input = UserInput {
+        login: "dora".into(),
+        display_name: "Dora Twice".into(),
+        email: "dora@example.com".into(),
+        department: Some("Twice/Clicked".into()),
+        ..Default::default()
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (services, input) = (app.services.clone(), input.clone());
+        set.spawn(async move { create_user(&services, &Actor::cli(), &input).await });
+    }
+    commit_when_waiting(&app, held, 2).await;
+    let results = set.join_all().await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(AuthError::LoginTaken))),
+        "{results:?}"
+    );
+    let mut c = app.services.conn().await.unwrap();
+    let dora = app::ssr::db::user_by_login(&mut c, "dora").await.unwrap();
+    assert!(dora.is_some());
+    drop(c);
+    app.stop().await;
+}
+both!(a_double_submit_creates_one_user, same_login_at_once);
 
 /// The directory: every status of seed 004's table (plus awaiting approval and ready), search
 /// by login or name, a department with its sub-departments, paging.

@@ -513,3 +513,47 @@ pub async fn sign_in(app: &TestApp, login: &str) -> String {
     assert_eq!(r.status(), 200, "sign-in of {login}");
     session_cookie(&r).unwrap()
 }
+
+/// On PostgreSQL, a transaction holding a new top-level department `name` uncommitted: a use
+/// case that makes a department under it waits on its key (after the checks it made before).
+/// `None` on SQLite, where write transactions never overlap.
+pub async fn hold_new_department(app: &TestApp, backend: Backend, name: &str) -> Option<db::Tx> {
+    if backend != Backend::Postgres {
+        return None;
+    }
+    let mut tx = app.services.db.begin().await.unwrap();
+    sqlx::query("INSERT INTO departments (id, parent_id, name, path) VALUES ($1, NULL, $2, $2)")
+        .bind(format!("held-{name}"))
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    Some(tx)
+}
+
+/// Commits `held` once `waiting` transactions wait on a lock in the test's database (a bounded
+/// poll of `pg_stat_activity`: they are all inside their transactions at once, past their
+/// checks), so that what they do next races for certain.
+pub async fn commit_when_waiting(app: &TestApp, held: Option<db::Tx>, waiting: i64) {
+    let Some(tx) = held else { return };
+    let mut c = app.services.conn().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+        if sqlx::Row::get::<i64, _>(&row, "n") >= waiting {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} transactions never waited on the held department"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tx.commit().await.unwrap();
+}

@@ -6,7 +6,8 @@
 
 use crate::both;
 use crate::helpers::{
-    activated_user, call, client, ok, real_now, spawn_at, spawn_backend_with, Backend, TestApp,
+    activated_user, call, client, commit_when_waiting, hold_new_department, ok, real_now, spawn_at,
+    spawn_backend_with, Backend, TestApp,
 };
 use crate::pickup::{request, show_link};
 use app::ssr::audit::Actor;
@@ -354,6 +355,102 @@ both!(
     directory_provisions_and_a_leaver_loses_everything,
     provisioning
 );
+
+/// POSTs sent at once; `answers` waits for them.
+fn post_at_once(app: &TestApp, token: &str, bodies: Vec<Value>) -> tokio::task::JoinSet<Answer> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, body) in bodies.into_iter().enumerate() {
+        let r = client()
+            .post(format!("{}/scim/v2/Users", app.base))
+            .bearer_auth(token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+        set.spawn(async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            (i, status, v)
+        });
+    }
+    set
+}
+
+type Answer = (usize, u16, Value);
+
+/// The answers, (status, body), in the order sent.
+async fn answers(set: tokio::task::JoinSet<Answer>) -> Vec<(u16, Value)> {
+    let mut out = set.join_all().await;
+    out.sort_by_key(|(i, _, _)| *i);
+    out.into_iter().map(|(_, s, v)| (s, v)).collect()
+}
+
+/// A directory provisions in parallel. The same userName posted eight times at once: one
+/// user, seven `409 uniqueness`; eight new users of one new department at once: eight users,
+/// one department. On PostgreSQL the test makes the race certain: it holds the first
+/// department of the path uncommitted until all eight requests wait on its key, each having
+/// checked that the login is free (before the fix they answered 500: the department's insert,
+/// then the user's, met the row another transaction had committed meanwhile).
+async fn parallel_creates(backend: Backend) {
+    let app = spawn_at(backend, real_now()).await;
+    let t = token(&app).await;
+    // The token's use is recorded on its first request: done here, not by the eight.
+    assert_eq!(
+        scim(&app, Some(&t), reqwest::Method::GET, "/Users", None)
+            .await
+            .0,
+        200
+    );
+
+    let held = hold_new_department(&app, backend, "Twins").await;
+    let same = (0..8)
+        .map(|_| user_body("twin@example.com", "twin@example.com", "Twins/East"))
+        .collect();
+    let sent = post_at_once(&app, &t, same);
+    commit_when_waiting(&app, held, 8).await;
+    let got = answers(sent).await;
+    let created = got.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "{got:?}");
+    for (status, v) in got.iter().filter(|(s, _)| *s != 201) {
+        assert_eq!(*status, 409, "{v}");
+        assert_error(v, 409, Some("uniqueness"));
+        assert_eq!(v["detail"], json!("userName twin@example.com is taken"));
+    }
+
+    let many = (0..8)
+        .map(|i| {
+            let login = format!("new{i}@example.com");
+            user_body(&login, &login, "Newcomers/Spring")
+        })
+        .collect();
+    let got = answers(post_at_once(&app, &t, many)).await;
+    assert!(got.iter().all(|(s, _)| *s == 201), "{got:?}");
+    assert!(got
+        .iter()
+        .all(|(_, v)| v[ENTERPRISE]["department"] == json!("Newcomers/Spring")));
+
+    let mut c = app.services.conn().await.unwrap();
+    for (sql, want) in [
+        (
+            "SELECT COUNT(*) AS n FROM users WHERE login = 'twin@example.com'",
+            1,
+        ),
+        ("SELECT COUNT(*) AS n FROM users WHERE login LIKE 'new%'", 8),
+        (
+            "SELECT COUNT(*) AS n FROM departments WHERE path LIKE 'Twins%'",
+            2,
+        ),
+        (
+            "SELECT COUNT(*) AS n FROM departments WHERE path LIKE 'Newcomers%'",
+            2,
+        ),
+    ] {
+        let row = sqlx::query(sql).fetch_one(&mut *c).await.unwrap();
+        assert_eq!(sqlx::Row::get::<i64, _>(&row, "n"), want, "{sql}");
+    }
+    drop(c);
+    app.stop().await;
+}
+both!(parallel_creates_give_one_user_per_login, parallel_creates);
 
 async fn groups_and_tokens(backend: Backend) {
     use reqwest::Method as M;

@@ -152,7 +152,15 @@ pub(super) async fn create_one(
         },
         now,
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        // Another request created the same login after our check (PostgreSQL).
+        if e.is_unique_violation() {
+            AuthError::LoginTaken
+        } else {
+            e.into()
+        }
+    })?;
     let token = ids::new_token();
     ar::insert_activation(
         tx,

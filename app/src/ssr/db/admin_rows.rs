@@ -176,6 +176,23 @@ fn search_count_cap(end: i64) -> i64 {
     (end / SEARCH_COUNTED_BY + 1) * SEARCH_COUNTED_BY
 }
 
+/// A directory statement with the filter's parameters bound, then `now` where the filter
+/// compares expiry with it (the count and the page share both).
+fn with_filter<'q>(
+    sql: &'q str,
+    params: &[String],
+    now: Option<i64>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql);
+    for p in params {
+        query = query.bind(p.clone());
+    }
+    if let Some(now) = now {
+        query = query.bind(now);
+    }
+    query
+}
+
 /// One page of the directory, ordered by login, and the number of matching users.
 pub async fn directory(
     c: &mut Conn,
@@ -186,6 +203,7 @@ pub async fn directory(
     let searching = !q.text.trim().is_empty();
     let narrow = !postgres && narrows(c, &q.text).await?;
     let (where_sql, params) = filter(q, narrow);
+    let now_bound = uses_now(q).then_some(now);
     let from = "FROM users u LEFT JOIN departments d ON d.id = u.department_id";
     // The count needs the departments only to filter by one (SQLite does not drop the
     // unused join by itself: 8 ms of 100,000 index lookups).
@@ -210,13 +228,7 @@ pub async fn directory(
         } else {
             format!("SELECT COUNT(*) AS n {count_from} {where_sql}")
         };
-        let mut count = sqlx::query(&count_sql);
-        for p in &params {
-            count = count.bind(p.clone());
-        }
-        if uses_now(q) {
-            count = count.bind(now);
-        }
+        let count = with_filter(&count_sql, &params, now_bound);
         let n = get_i64(&count.fetch_one(&mut *c).await?, "n")?;
         Some(if searching && n > cap {
             Matches {
@@ -230,7 +242,7 @@ pub async fn directory(
             }
         })
     };
-    let base = params.len() + usize::from(uses_now(q));
+    let base = params.len() + usize::from(now_bound.is_some());
     let kept_count = if everyone {
         format!(", ({KEPT_COUNT}) AS kept_total")
     } else {
@@ -254,13 +266,7 @@ pub async fn directory(
     } else {
         format!("SELECT {cols} {from} {where_sql} ORDER BY u.login LIMIT ${limit} OFFSET ${offset}")
     };
-    let mut page = sqlx::query(&page_sql);
-    for p in &params {
-        page = page.bind(p.clone());
-    }
-    if uses_now(q) {
-        page = page.bind(now);
-    }
+    let page = with_filter(&page_sql, &params, now_bound);
     let found = page.bind(q.limit).bind(q.offset).fetch_all(&mut *c).await?;
     let rows = found
         .iter()

@@ -99,6 +99,16 @@ pub enum DbError {
     Corrupt(String),
 }
 
+impl DbError {
+    /// Whether a unique constraint refused the write: another transaction committed the same
+    /// key first (on PostgreSQL two transactions can both check a login is free and then both
+    /// insert it; the second insert waits for the first to commit, then fails here).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Sqlx(e)
+            if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
+    }
+}
+
 /// How long something read from the database may be reused when this process committed
 /// nothing meanwhile ([`Kept`]): changes by another process (an instance on the same
 /// PostgreSQL database, a command-line run) show within this time.

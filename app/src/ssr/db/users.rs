@@ -216,17 +216,24 @@ pub async fn department_id(c: &mut Conn, path: &str) -> Result<Option<String>, D
         let id = match row {
             Some(r) => get_str(&r, "id")?,
             None => {
-                let id = crate::ssr::ids::new_id();
+                // Two transactions may make the same new department at once (a directory
+                // provisions its users in parallel): the second one's insert does nothing and
+                // it reads the first one's row, which PostgreSQL's insert waited for.
                 sqlx::query(
-                    "INSERT INTO departments (id, parent_id, name, path) VALUES ($1,$2,$3,$4)",
+                    "INSERT INTO departments (id, parent_id, name, path) VALUES ($1,$2,$3,$4) \
+                     ON CONFLICT (path) DO NOTHING",
                 )
-                .bind(&id)
+                .bind(crate::ssr::ids::new_id())
                 .bind(parent.clone())
                 .bind(part)
                 .bind(&so_far)
                 .execute(&mut *c)
                 .await?;
-                id
+                let made = sqlx::query("SELECT id FROM departments WHERE path = $1")
+                    .bind(&so_far)
+                    .fetch_one(&mut *c)
+                    .await?;
+                get_str(&made, "id")?
             }
         };
         parent = Some(id);

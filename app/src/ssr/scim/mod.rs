@@ -487,6 +487,16 @@ fn fields(
     })
 }
 
+/// A write refused because another request took `login` first (their check and ours both saw
+/// it free): 409 `uniqueness`, as when the check sees it taken; any other error as it is.
+fn taken_or(e: DbError, login: &str) -> ScimError {
+    if e.is_unique_violation() {
+        ScimError::conflict(format!("userName {login} is taken"))
+    } else {
+        e.into()
+    }
+}
+
 fn department(c_in: &json::UserIn) -> Result<Option<String>, ScimError> {
     super::auth::department_path(c_in.department.as_deref()).map_err(field)
 }
@@ -531,7 +541,8 @@ pub async fn create_user(s: &Services, actor: &Actor, body: &Value) -> Result<Va
         },
         now,
     )
-    .await?;
+    .await
+    .map_err(|e| taken_or(e, &f.login))?;
     sr::set_scim_fields(&mut tx, &id, &f, now).await?;
     audit::record(
         &mut tx,
@@ -630,7 +641,9 @@ pub async fn change_user(
     {
         return Err(CertError::Invalid(ErrorCode::LastAdmin).into());
     }
-    sr::set_scim_fields(&mut tx, id, &f, now).await?;
+    sr::set_scim_fields(&mut tx, id, &f, now)
+        .await
+        .map_err(|e| taken_or(e, &f.login))?;
     if b.active && !f.active {
         let revoke = s.policy(&mut tx).await?.revoke_on_deactivate;
         changed.extend(super::admin::leave(&mut tx, s, actor, id, revoke, now).await?);
