@@ -18,7 +18,12 @@ async fn main() {
     let bench = common::portal().await;
     let base = bench.base.clone();
     let s = bench.running.services.clone();
-    println!("resident memory after start: {} kB", common::rss_kb());
+    println!(
+        "resident memory after start: {} kB ({} kB of it anonymous: heap and stacks; the rest \
+         the executable's pages)",
+        common::rss_kb(),
+        common::rss_anon_kb()
+    );
 
     // The bound: argon2id hashes per second with every core busy.
     let cores = std::thread::available_parallelism()

@@ -10,6 +10,13 @@ pub mod scim;
 pub mod tls;
 pub mod zip;
 
+/// The process's allocator: jemalloc, for Rust's allocations and, with its `malloc` unprefixed,
+/// for SQLite's and every other C library's too (measured in `benches/directory.out` and
+/// `benches/signin.out`: glibc's malloc spent about a quarter of the busy CPU of a loaded
+/// directory page and grew with the threads that touched it).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use app::api::auth::session::SessionMemo;
 use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::services::{ServiceError, ServicesConfig};

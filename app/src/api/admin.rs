@@ -924,7 +924,16 @@ pub async fn admin_summary() -> Result<WeekSummary, AppError> {
     let a = super::auth::session::require_admin(&s).await?;
     let now = s.now();
     let mut c = s.conn().await?;
-    let counts = crate::ssr::db::digest_counts(&mut c, now, now + 30 * 86_400).await?;
+    // Shown, never decided on: kept like the directory's department list (at most a second
+    // old, and read again after any write here); the digest mail counts afresh.
+    let counts = s
+        .shown
+        .digest
+        .get(
+            &s.db,
+            crate::ssr::db::digest_counts(&mut c, now, now + 30 * 86_400),
+        )
+        .await?;
     Ok(WeekSummary {
         expiring_by_department: counts.expiring_by_department,
         open_approvals: counts.open_approvals,

@@ -109,8 +109,8 @@ pub struct Shared {
     /// The company's OpenID provider, when `oidc_issuer` is set.
     pub oidc: Option<Arc<super::oidc::Oidc>>,
     /// What the admin directory shows beside each page, read again only when something
-    /// changed ([`super::db::Kept`]): the department paths, and the policy for the default
-    /// end date.
+    /// changed ([`super::db::Kept`]): the department paths, the policy for the default end
+    /// date, and the weekly digest's numbers on the admin start page.
     pub shown: Arc<Shown>,
 }
 
@@ -119,6 +119,7 @@ pub struct Shared {
 pub struct Shown {
     pub departments: super::db::Kept<Vec<String>>,
     pub policy: super::db::Kept<crate::domain::policy::Policy>,
+    pub digest: super::db::Kept<super::db::DigestCounts>,
 }
 
 impl std::fmt::Debug for Services {

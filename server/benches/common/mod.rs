@@ -71,11 +71,23 @@ pub fn rate(n: usize, t: Instant) -> f64 {
 /// This process's resident set size in kB (`VmRSS` in `/proc/self/status`).
 #[allow(dead_code)] // not every bench binary uses it
 pub fn rss_kb() -> u64 {
+    status_kb("VmRSS:")
+}
+
+/// The part of the resident set that is the process's own memory (`RssAnon`: heap, stacks),
+/// as opposed to the executable's code and data mapped from its file (`RssFile`), which the
+/// kernel shares and drops under pressure.
+#[allow(dead_code)] // not every bench binary uses it
+pub fn rss_anon_kb() -> u64 {
+    status_kb("RssAnon:")
+}
+
+fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
