@@ -929,10 +929,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_bulk_run_and_its_sqlite_worker_share_one_core() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let db = db::Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_dir, db) = crate::ssr::db::migrated_sqlite().await;
         let everywhere = cpus_of(None);
         let before = db.commits();
         let (shared, portal_workers) = (db.clone(), sqlite_workers());

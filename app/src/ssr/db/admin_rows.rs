@@ -361,10 +361,7 @@ mod tests {
     #[tokio::test]
     async fn search_uses_the_trigram_index_and_finds_what_like_finds() {
         use sqlx::Row;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let db = crate::ssr::db::Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_dir, db) = crate::ssr::db::migrated_sqlite().await;
         let mut c = db.pool().acquire().await.unwrap();
         for (i, (login, name)) in [
             ("yamada.taro", "山田 太郎"),

@@ -261,10 +261,7 @@ mod tests {
     #[tokio::test]
     async fn per_user_and_per_ca_lookups_use_their_index() {
         use sqlx::Row;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let db = crate::ssr::db::Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_dir, db) = crate::ssr::db::migrated_sqlite().await;
         for (sql, index) in [
             (active_for_user_sql(), "certificates_user"),
             (REVOKED_FOR_CA.to_string(), "certificates_ca"),

@@ -460,19 +460,10 @@ mod tests {
     /// Each count of the digest counts its own enrollments: the three share one statement.
     #[tokio::test]
     async fn digest_counts_each_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let db = super::super::Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_dir, db) = crate::ssr::db::migrated_sqlite().await;
         let now = 1_800_000_000i64;
         let mut tx = db.begin().await.unwrap();
-        sqlx::query(
-            "INSERT INTO users (id, login, display_name, email, is_admin, active, created_at, \
-             updated_at) VALUES ('u1', 'u1', 'U', '', 0, 1, 0, 0)",
-        )
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+        crate::ssr::db::insert_test_user(&mut tx, "u1").await;
         // 2 pending, 3 ready, 1 lapsed this week, 4 lapsed before it, 1 issued.
         let states = [
             ("pending", now + 86_400, 2),

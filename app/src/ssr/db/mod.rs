@@ -354,3 +354,27 @@ pub(crate) fn get_opt_bytes(row: &AnyRow, col: &str) -> Result<Option<Vec<u8>>, 
     use sqlx::Row;
     Ok(row.try_get::<Option<Vec<u8>>, _>(col)?)
 }
+
+/// Unit tests' database: a new SQLite file in its own directory, migrated. Keep the
+/// directory as long as the database is used.
+#[cfg(test)]
+pub(crate) async fn migrated_sqlite() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    (dir, db)
+}
+
+/// Unit tests' user `id` (login `id`), with only the columns every user must have.
+#[cfg(test)]
+pub(crate) async fn insert_test_user(c: &mut Conn, id: &str) {
+    sqlx::query(
+        "INSERT INTO users (id, login, display_name, email, is_admin, active, created_at, \
+         updated_at) VALUES ($1, $1, 'U', '', 0, 1, 0, 0)",
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .unwrap();
+}

@@ -249,18 +249,9 @@ mod tests {
     #[tokio::test]
     async fn lock_user_writes_nothing_on_sqlite() {
         use sqlx::Row;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let db = super::Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_dir, db) = crate::ssr::db::migrated_sqlite().await;
         let mut tx = db.begin().await.unwrap();
-        sqlx::query(
-            "INSERT INTO users (id, login, display_name, email, is_admin, active, created_at, \
-             updated_at) VALUES ('u1', 'u1', 'U', '', 0, 1, 0, 0)",
-        )
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+        crate::ssr::db::insert_test_user(&mut tx, "u1").await;
         let changes = async |c: &mut super::Conn| -> i64 {
             sqlx::query("SELECT total_changes() AS n")
                 .fetch_one(&mut *c)
