@@ -302,6 +302,19 @@ async fn run(db_name: &str, postgres: Option<&str>) {
             pct(&mut crowd, 0.5),
             pct(&mut crowd, 0.99),
         );
+        if html {
+            // What each of those requests rendered and carried (no compression asked for).
+            let page = http
+                .get(format!("{base}/admin/users"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            println!("{:44} the page: {} bytes of HTML", "", page.len());
+        }
     }
     println!("resident memory at the end: {} kB", common::rss_kb());
     bench.running.stop().await;
