@@ -870,6 +870,31 @@ async fn directory(backend: Backend) {
             plan.contains("users_login_trgm") && plan.contains("users_display_name_trgm"),
             "{plan}"
         );
+        // A page is planned once per connection, not on every request (its bounds bound as
+        // parameters made PostgreSQL plan it afresh each time: 190 µs of every page).
+        let first = app::ssr::db::admin_rows::DirectoryQuery {
+            limit: 50,
+            ..Default::default()
+        };
+        for _ in 0..8 {
+            app::ssr::db::admin_rows::directory(&mut c, &first, app.services.now())
+                .await
+                .unwrap();
+        }
+        // This connection's directory statements; the one run most is that page's.
+        let (generic, custom): (i64, i64) = sqlx::query(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+             WHERE statement LIKE '%ORDER BY u.login LIMIT%' \
+             ORDER BY generic_plans + custom_plans DESC LIMIT 1",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+        assert!(
+            generic >= 8 && custom == 0,
+            "{generic} generic, {custom} custom plans"
+        );
     }
     // Department subtree.
     let v = dir2(&later, vec![("department", "Sales".into())]).await;

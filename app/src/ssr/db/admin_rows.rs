@@ -242,7 +242,6 @@ pub async fn directory(
             }
         })
     };
-    let base = params.len() + usize::from(now_bound.is_some());
     let kept_count = if everyone {
         format!(", ({KEPT_COUNT}) AS kept_total")
     } else {
@@ -253,7 +252,14 @@ pub async fn directory(
          u.active, u.reissue_allowed, u.cert_summary, u.cert_not_after, {ACTIVATED_COL}\
          {kept_count}"
     );
-    let (limit, offset) = (base + 1, base + 2);
+    // The page's bounds are written into the statement, not bound: PostgreSQL plans a
+    // prepared statement whose LIMIT is a parameter afresh on every execution (a generic
+    // plan must guess the limit, so it never looks cheaper than one made for LIMIT 50), and
+    // that planning was more than half of the first page's time in the database (190 of
+    // 330 µs). With them written in, a statement without parameters is planned once per
+    // connection. They are integers of ours, so nothing can be injected; each page number
+    // is its own cached statement.
+    let (limit, offset) = (q.limit.max(0), q.offset.max(0));
     // A search with few matches on PostgreSQL: its planner, guessing a thousand matches for
     // any term, would read the users in login order and test each (21 ms for 100 matches
     // among 100,000); the matches, fetched through the trigram index first and then sorted,
@@ -261,13 +267,13 @@ pub async fn directory(
     let page_sql = if postgres && counted.is_some_and(|m| searching && !m.more) {
         format!(
             "WITH m AS MATERIALIZED (SELECT {cols} {from} {where_sql}) \
-             SELECT * FROM m ORDER BY login LIMIT ${limit} OFFSET ${offset}"
+             SELECT * FROM m ORDER BY login LIMIT {limit} OFFSET {offset}"
         )
     } else {
-        format!("SELECT {cols} {from} {where_sql} ORDER BY u.login LIMIT ${limit} OFFSET ${offset}")
+        format!("SELECT {cols} {from} {where_sql} ORDER BY u.login LIMIT {limit} OFFSET {offset}")
     };
     let page = with_filter(&page_sql, &params, now_bound);
-    let found = page.bind(q.limit).bind(q.offset).fetch_all(&mut *c).await?;
+    let found = page.fetch_all(&mut *c).await?;
     let rows = found
         .iter()
         .map(row_of)
