@@ -923,23 +923,24 @@ pub async fn admin_summary() -> Result<WeekSummary, AppError> {
     let s = super::services()?;
     let a = super::auth::session::require_admin(&s).await?;
     let now = s.now();
-    let mut c = s.conn().await?;
     // Shown, never decided on: kept like the directory's department list (at most a second
-    // old, and read again after any write here); the digest mail counts afresh.
+    // old, and read again after any write here); the digest mail counts afresh. A
+    // connection is taken only to read them again.
     let counts = s
         .shown
         .digest
-        .get(
-            &s.db,
-            crate::ssr::db::digest_counts(&mut c, now, now + 30 * 86_400),
-        )
+        .get(&s.db, async {
+            let mut c = s.conn().await?;
+            crate::ssr::db::digest_counts(&mut c, now, now + 30 * 86_400).await
+        })
         .await?;
     Ok(WeekSummary {
         expiring_by_department: counts.expiring_by_department,
         open_approvals: counts.open_approvals,
         waiting_for_pickup: counts.waiting_for_pickup,
         lapsed_last_week: counts.lapsed_last_week,
-        digest_opt_in: crate::ssr::db::digest_opt_in(&mut c, &a.user.id).await?,
+        // Read with the session.
+        digest_opt_in: a.digest_opt_in,
         mail_configured: s.mailer.is_some(),
     })
 }

@@ -212,9 +212,10 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
         return Ok(None);
     };
     let now = s.now();
-    let mut c = s.conn().await?;
-    let expiring = crate::ssr::db::nearest_issued(&mut c, &a.user.id, now)
-        .await?
+    // Read with the session (one round trip for both).
+    let expiring = a
+        .nearest_issued
+        .clone()
         .and_then(|(entry, device_label, not_after)| {
             s.thresholds.expiring(not_after, now).map(|days| Expiring {
                 entry,
@@ -223,14 +224,14 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
             })
         });
     let sso = match &s.oidc {
-        Some(o)
-            if crate::ssr::oidc::is_linked(&mut c, &a.user.id)
+        Some(o) => {
+            let mut c = s.conn().await?;
+            crate::ssr::oidc::is_linked(&mut c, &a.user.id)
                 .await
-                .unwrap_or(false) =>
-        {
-            Some(o.settings.display_name.clone())
+                .unwrap_or(false)
+                .then(|| o.settings.display_name.clone())
         }
-        _ => None,
+        None => None,
     };
     Ok(Some(Me {
         expiring,

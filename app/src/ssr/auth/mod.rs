@@ -105,6 +105,10 @@ pub struct Authenticated {
     /// The address of the request that acts (the session's sign-in may have come from
     /// another one).
     pub ip: Option<String>,
+    /// Read with the session (see `db::auth_rows::SessionLookup`): whether the user asked
+    /// for the weekly digest, and their issued certificate that ends first.
+    pub digest_opt_in: bool,
+    pub nearest_issued: Option<(String, String, i64)>,
 }
 
 impl Authenticated {

@@ -163,12 +163,13 @@ pub async fn session_user(
     let now = s.now();
     let hash = ids::token_hash(token);
     let mut c = s.conn().await?;
-    let Some((session, user)) = ar::session_by_hash(&mut c, &hash).await? else {
+    let Some(found) = ar::session_by_hash(&mut c, &hash, now).await? else {
         return Ok(None);
     };
     drop(c);
+    let session = found.session;
     let alive = session.expires_at > now && session.last_seen_at + SESSION_IDLE_SECS > now;
-    match user {
+    match found.user {
         Some(user) if alive && user.active => {
             // Writing on every request would serialise readers on SQLite; a minute is enough
             // precision for a 30-minute idle timeout.
@@ -176,7 +177,13 @@ pub async fn session_user(
                 let mut c = s.conn().await?;
                 ar::touch_session(&mut c, &hash, now).await?;
             }
-            Ok(Some(Authenticated { user, session, ip }))
+            Ok(Some(Authenticated {
+                user,
+                session,
+                ip,
+                digest_opt_in: found.digest_opt_in,
+                nearest_issued: found.nearest_issued,
+            }))
         }
         user => {
             let mut tx = s.db.begin().await?;

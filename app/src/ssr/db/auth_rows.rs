@@ -120,22 +120,48 @@ pub async fn insert_session(c: &mut Conn, s: &SessionRow) -> Result<(), DbError>
     Ok(())
 }
 
-/// The session with this token hash and its user (`None` if the user is gone), in one query:
-/// every signed-in request starts here.
+/// What every signed-in request reads first: the session, its user (`None` if the user is
+/// gone), and what every page the user opens shows of them — in one query and one round trip
+/// (as separate queries, each on a connection of its own, they were half the database round
+/// trips of an administrator's directory page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLookup {
+    pub session: SessionRow,
+    pub user: Option<super::UserRow>,
+    /// The user asked for the weekly digest (an administrator's summary card shows it).
+    pub digest_opt_in: bool,
+    /// The user's issued certificate that ends first and has not ended at `now`: (enrollment
+    /// id, device label, end) — the header's expiry reminder.
+    pub nearest_issued: Option<(String, String, i64)>,
+}
+
+/// The query of [`session_by_hash`]: `$1` the token hash, `$2` now. The nearest certificate
+/// is read on the user's index (`+not_after`: see `certificates::active_for_user_sql`).
+pub(crate) const SESSION_BY_HASH: &str =
+    "SELECT s.id_hash, s.user_id, s.created_at AS session_created_at, s.last_seen_at, \
+     s.expires_at, s.reauth_at, s.ip, s.user_agent, u.id, u.login, u.display_name, \
+     u.email, u.upn, u.department_id, u.is_admin, u.reissue_allowed, u.active, \
+     u.must_change_password, u.created_at, u.digest_opt_in, \
+     n.enrollment_id AS nearest_entry, n.device_label AS nearest_label, \
+     n.not_after AS nearest_not_after \
+     FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+     LEFT JOIN certificates n ON n.id = (SELECT c.id FROM certificates c \
+       WHERE c.user_id = s.user_id AND c.state = 'issued' AND +c.not_after > $2 \
+       ORDER BY +c.not_after LIMIT 1) \
+     WHERE s.id_hash = $1";
+
+/// The session with this token hash, its user, and what its pages show of them (see
+/// [`SessionLookup`]), as of `now`.
 pub async fn session_by_hash(
     c: &mut Conn,
     id_hash: &str,
-) -> Result<Option<(SessionRow, Option<super::UserRow>)>, DbError> {
-    let row = sqlx::query(
-        "SELECT s.id_hash, s.user_id, s.created_at AS session_created_at, s.last_seen_at, \
-         s.expires_at, s.reauth_at, s.ip, s.user_agent, u.id, u.login, u.display_name, \
-         u.email, u.upn, u.department_id, u.is_admin, u.reissue_allowed, u.active, \
-         u.must_change_password, u.created_at \
-         FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
-    )
-    .bind(id_hash)
-    .fetch_optional(&mut *c)
-    .await?;
+    now: i64,
+) -> Result<Option<SessionLookup>, DbError> {
+    let row = sqlx::query(SESSION_BY_HASH)
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&mut *c)
+        .await?;
     let Some(r) = row else {
         return Ok(None);
     };
@@ -153,7 +179,20 @@ pub async fn session_by_hash(
         Some(_) => Some(super::users::user_from(&r)?),
         None => None,
     };
-    Ok(Some((session, user)))
+    let nearest_issued = match get_opt_str(&r, "nearest_entry")? {
+        Some(entry) => Some((
+            entry,
+            get_str(&r, "nearest_label")?,
+            get_i64(&r, "nearest_not_after")?,
+        )),
+        None => None,
+    };
+    Ok(Some(SessionLookup {
+        session,
+        digest_opt_in: user.is_some() && get_i64(&r, "digest_opt_in")? != 0,
+        user,
+        nearest_issued,
+    }))
 }
 
 pub async fn sessions_for_user(c: &mut Conn, user_id: &str) -> Result<Vec<SessionRow>, DbError> {
@@ -562,4 +601,91 @@ pub async fn delete_other_sessions(
             .await?
             .rows_affected(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The session's one query also brings the user's digest choice and the issued
+    /// certificate that ends first and has not ended (not a revoked one, not an ended one).
+    #[tokio::test]
+    async fn the_session_lookup_brings_what_pages_show() {
+        let (_dir, db) = crate::ssr::db::migrated_sqlite().await;
+        let mut c = db.pool().acquire().await.unwrap();
+        crate::ssr::db::insert_test_user(&mut c, "u1").await;
+        sqlx::query(
+            "INSERT INTO cas (id, subject, cert_pem, key_pem_encrypted, fingerprint_sha256, \
+             not_before, not_after, created_at) VALUES ('ca', 'CN=CA', '', '', '', 0, 9999, 0)",
+        )
+        .execute(&mut *c)
+        .await
+        .unwrap();
+        // (enrollment, device, end, state)
+        for (n, (device, end, state)) in [
+            ("ended", 90, "issued"),
+            ("revoked", 150, "revoked"),
+            ("laptop", 300, "issued"),
+            ("phone", 200, "issued"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO enrollments (id, user_id, state, kind, pickup_deadline, created_at) \
+                 VALUES ($1, 'u1', 'issued', 'new', 0, 0)",
+            )
+            .bind(format!("e{n}"))
+            .execute(&mut *c)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO certificates (id, enrollment_id, user_id, ca_id, serial_hex, \
+                 fingerprint_sha256, subject, device_label, not_before, not_after, cert_der, \
+                 state, created_at) VALUES ($1, $2, 'u1', 'ca', $1, '', '', $3, 0, $4, $5, $6, 0)",
+            )
+            .bind(format!("c{n}"))
+            .bind(format!("e{n}"))
+            .bind(device)
+            .bind(end)
+            .bind(vec![0u8])
+            .bind(state)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) \
+             VALUES ('h', 'u1', 0, 0, 1000)",
+        )
+        .execute(&mut *c)
+        .await
+        .unwrap();
+        let found = session_by_hash(&mut c, "h", 100).await.unwrap().unwrap();
+        assert_eq!(found.user.map(|u| u.login), Some("u1".to_string()));
+        assert_eq!(
+            found.nearest_issued,
+            Some(("e3".into(), "phone".into(), 200))
+        );
+        assert!(!found.digest_opt_in);
+        // Later the phone's has ended too; the digest chosen meanwhile shows.
+        super::super::set_digest_opt_in(&mut c, "u1", true)
+            .await
+            .unwrap();
+        let found = session_by_hash(&mut c, "h", 250).await.unwrap().unwrap();
+        assert_eq!(
+            found.nearest_issued,
+            Some(("e2".into(), "laptop".into(), 300))
+        );
+        assert!(found.digest_opt_in);
+        assert_eq!(
+            session_by_hash(&mut c, "h", 300)
+                .await
+                .unwrap()
+                .unwrap()
+                .nearest_issued,
+            None
+        );
+        assert_eq!(session_by_hash(&mut c, "nope", 100).await.unwrap(), None);
+    }
 }

@@ -257,7 +257,8 @@ mod tests {
 
     /// The per-user and per-CA lookups read the user's or the CA's rows through their own
     /// index. With the expiry index (what SQLite chose before `+not_after`) every revocation
-    /// and every signed-in page read all issued certificates: bulk runs grew quadratic.
+    /// and every signed-in page read all issued certificates (the session's lookup reads the
+    /// user's nearest one): bulk runs grew quadratic.
     #[tokio::test]
     async fn per_user_and_per_ca_lookups_use_their_index() {
         use sqlx::Row;
@@ -266,7 +267,7 @@ mod tests {
             (active_for_user_sql(), "certificates_user"),
             (REVOKED_FOR_CA.to_string(), "certificates_ca"),
             (
-                super::super::mail_rows::NEAREST_ISSUED.to_string(),
+                super::super::auth_rows::SESSION_BY_HASH.to_string(),
                 "certificates_user",
             ),
         ] {

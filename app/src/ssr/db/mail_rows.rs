@@ -265,17 +265,6 @@ pub async fn set_digest_opt_in(c: &mut Conn, user_id: &str, on: bool) -> Result<
     Ok(())
 }
 
-pub async fn digest_opt_in(c: &mut Conn, user_id: &str) -> Result<bool, DbError> {
-    let row = sqlx::query("SELECT digest_opt_in FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *c)
-        .await?;
-    Ok(match row {
-        Some(r) => get_i64(&r, "digest_opt_in")? != 0,
-        None => false,
-    })
-}
-
 /// An administrator who asked for the digest: (id, display name, e-mail, language).
 pub async fn digest_recipients(
     c: &mut Conn,
@@ -422,34 +411,6 @@ pub async fn mail_recipient(
             get_str(&r, "display_name")?,
             get_str(&r, "email")?,
             get_opt_str(&r, "language")?,
-        ))
-    })
-    .transpose()
-}
-
-/// The query of [`nearest_issued`], on the user's index (`+not_after`: see
-/// `certificates::active_for_user_sql`); it runs for every page a signed-in user opens.
-pub(crate) const NEAREST_ISSUED: &str =
-    "SELECT enrollment_id, device_label, not_after FROM certificates \
-     WHERE user_id = $1 AND state = 'issued' AND +not_after > $2 ORDER BY +not_after LIMIT 1";
-
-/// The user's issued certificate that ends first (and has not ended): (enrollment id, device
-/// label, end).
-pub async fn nearest_issued(
-    c: &mut Conn,
-    user_id: &str,
-    now: i64,
-) -> Result<Option<(String, String, i64)>, DbError> {
-    let row = sqlx::query(NEAREST_ISSUED)
-        .bind(user_id)
-        .bind(now)
-        .fetch_optional(&mut *c)
-        .await?;
-    row.map(|r| {
-        Ok((
-            get_str(&r, "enrollment_id")?,
-            get_str(&r, "device_label")?,
-            get_i64(&r, "not_after")?,
         ))
     })
     .transpose()
