@@ -547,9 +547,36 @@ async fn anonymous_start_page_kept(backend: Backend) {
         }
     };
     let setup_needed = "No administrator exists yet.";
+    let counts = || async { (metric(&app, rendered).await, metric(&app, cached).await) };
+    // The same request twice (the second may accept other encodings that choose the same
+    // one): rendered, then answered from the kept page. A kept page lives
+    // FRESH_FOR; on a machine so busy that the pair took longer, it is asked again once that
+    // page has expired (seen: this test failing under a full suite).
+    let twice = |lang: &'static str, encoding: &'static str, again: &'static str| {
+        let (get, counts) = (&get, &counts);
+        async move {
+            for _ in 0..20 {
+                let before = counts().await;
+                let asked = std::time::Instant::now();
+                let one = get(lang, encoding, None).await;
+                let two = get(lang, again, None).await;
+                if asked.elapsed() < server::page_cache::FRESH_FOR {
+                    let after = counts().await;
+                    assert_eq!(
+                        (after.0 - before.0, after.1 - before.1),
+                        (1.0, 1.0),
+                        "one render, one answer from the kept page"
+                    );
+                    return (one, two);
+                }
+                tokio::time::sleep(server::page_cache::FRESH_FOR).await;
+            }
+            panic!("no two requests within FRESH_FOR in 20 tries");
+        }
+    };
 
-    let (h1, first) = get("en", "identity", None).await;
-    let (h2, second) = get("en", "identity", None).await;
+    let ((h1, first), (h2, second)) = twice("en", "identity", "identity").await;
+    let start = counts().await;
     assert_eq!(first, second, "the same page twice");
     let html = String::from_utf8(first.clone()).unwrap();
     assert!(html.contains(setup_needed), "{html}");
@@ -572,10 +599,6 @@ async fn anonymous_start_page_kept(backend: Backend) {
         h1["x-request-id"], h2["x-request-id"],
         "per-request headers stay per request"
     );
-    assert_eq!(
-        (metric(&app, rendered).await, metric(&app, cached).await),
-        (1.0, 1.0)
-    );
 
     // Japanese is its own page, and so is a time zone.
     let (_, ja) = get("ja,en;q=0.5", "identity", None).await;
@@ -584,11 +607,10 @@ async fn anonymous_start_page_kept(backend: Backend) {
     assert!(String::from_utf8(tokyo)
         .unwrap()
         .contains("data-tz=\"Asia/Tokyo\""));
-    assert_eq!(metric(&app, rendered).await, 3.0);
+    assert_eq!(counts().await, (start.0 + 2.0, start.1));
 
     // Compressed variants are kept compressed, each as its request accepted.
-    let (gz1, a) = get("en", "gzip, deflate", None).await;
-    let (gz2, b) = get("en", "gzip", None).await;
+    let ((gz1, a), (gz2, b)) = twice("en", "gzip, deflate", "gzip").await;
     assert_eq!(
         (&gz1["content-encoding"], &gz2["content-encoding"]),
         (&"gzip".parse().unwrap(), &"gzip".parse().unwrap())
@@ -600,10 +622,10 @@ async fn anonymous_start_page_kept(backend: Backend) {
         crate::helpers::ok("gzip", &["-dc", file.to_str().unwrap()]).as_bytes(),
         html.as_bytes()
     );
+    let before_br = counts().await;
     let (br, _) = get("en", "br, gzip", None).await;
     assert_eq!(br["content-encoding"], "br");
-    assert_eq!(metric(&app, rendered).await, 5.0);
-    assert_eq!(metric(&app, cached).await, 2.0);
+    assert_eq!(counts().await, (before_br.0 + 1.0, before_br.1));
 
     // Any other cookie, a session above all, is rendered for its reader.
     let token = crate::helpers::activated_user(&app, "alice", false).await;
@@ -615,10 +637,7 @@ async fn anonymous_start_page_kept(backend: Backend) {
     );
     get("en", "identity", Some("something=else".into())).await;
     // Neither was answered from, nor kept in, the page cache.
-    assert_eq!(
-        (metric(&app, rendered).await, metric(&app, cached).await),
-        (5.0, 2.0)
-    );
+    assert_eq!(counts().await, (before_br.0 + 1.0, before_br.1));
 
     // A write by this process: the next anonymous reader sees it at once.
     let (_, before) = get("en", "identity", None).await;
