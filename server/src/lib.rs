@@ -266,7 +266,6 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         services: services.clone(),
     };
     let routes = route_list();
-    let x_request_id = HeaderName::from_static("x-request-id");
     let hsts = services.is_https().then(|| {
         SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
@@ -279,15 +278,24 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         hashed: leptos_options.hash_files,
         versioned: vec![assets.script.clone(), assets.icon.clone()],
     });
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
         .route("/ca.pem", get(routes::ca_pem))
         .route("/ca/{file}", get(routes::ca_file))
         .route("/crl/{file}", get(routes::crl))
-        .route("/admin/create-download", axum::routing::post(routes::create_download))
-        .route("/admin/revoke", axum::routing::post(routes::revoke_selection))
-        .route("/admin/handover-pins.csv", axum::routing::post(routes::handover_pins))
+        .route(
+            "/admin/create-download",
+            axum::routing::post(routes::create_download),
+        )
+        .route(
+            "/admin/revoke",
+            axum::routing::post(routes::revoke_selection),
+        )
+        .route(
+            "/admin/handover-pins.csv",
+            axum::routing::post(routes::handover_pins),
+        )
         .route("/admin/history.csv", get(routes::history_csv))
         .route("/ocsp", axum::routing::post(routes::ocsp_post))
         .route("/ocsp/{*request}", get(routes::ocsp_get))
@@ -296,8 +304,14 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             "/pickup/{token}/download/{format}",
             get(routes::pickup_download_get).head(routes::method_not_allowed),
         )
-        .route("/pickup/{token}/unlock", axum::routing::post(routes::pickup_unlock))
-        .route("/pickup/{token}/download", axum::routing::post(routes::pickup_download))
+        .route(
+            "/pickup/{token}/unlock",
+            axum::routing::post(routes::pickup_unlock),
+        )
+        .route(
+            "/pickup/{token}/download",
+            axum::routing::post(routes::pickup_download),
+        )
         .route("/scep", get(routes::scep_get).post(routes::scep_post))
         .nest("/scim/v2", scim::routes())
         .route("/auth/oidc/start", get(oidc::start))
@@ -322,7 +336,10 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
         )
         // The 404 page gets the same context as every page: the signed-in header, and the
         // page CSP that lets its stylesheet load.
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
             {
                 let (s, assets) = (services.clone(), assets.clone());
                 move || {
@@ -334,7 +351,46 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
             },
             shell,
         ))
-        .layer(axum::middleware::from_fn(plain_pages))
+        .with_state(state);
+    // The layers wrap the router once, around the routing, rather than each route (what
+    // `Router::layer` does): axum copies the matched route's layered service for every
+    // request, and each `from_fn` layer copies what it wraps again, so a stack layered per
+    // route was copied, boxed and dropped level by level on every request. The first layer
+    // below is the outermost: it sees the request first and the response last.
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let stack = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(x_request_id.clone(), RandomRequestId))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // The path only, with one-time tokens blanked: query strings may carry tokens
+            // and are never logged.
+            tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // Pages are asked for again every time (they show the current state); the static
+        // files revalidate with `Last-Modified`. Answers that set their own keep it.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .map_request(|r: Request<tower_http::body::Limited<axum::body::Body>>| r.map(axum::body::Body::new))
+        .option_layer(hsts)
+        .layer(axum::middleware::from_fn_with_state(services.trusted_proxies.clone(), client_address))
+        .layer(axum::middleware::from_fn_with_state(allowed_host, host_guard))
+        .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
+        .layer(axum::middleware::from_fn(refuse_nul))
+        .layer(axum::middleware::from_fn(server_fn_status))
+        .layer(axum::middleware::from_fn_with_state(static_files, static_cache))
+        // The anonymous start page, kept whole (compressed) while nothing changed.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(page_cache::PageCache::new(services.clone())),
+            page_cache::serve,
+        ))
         // Pages and API answers compressed on the fly (brotli at quality 4: quality 11, the
         // library's default, costs far too much per request); the static files are
         // precompressed at build time and pass through. A `no-store` answer — a pickup or
@@ -346,38 +402,9 @@ pub fn router(services: Services, leptos_options: LeptosOptions) -> Router {
                 .quality(CompressionLevel::Precise(4))
                 .compress_when(DefaultPredicate::new().and(not_no_store as fn(StatusCode, Version, &HeaderMap, &Extensions) -> bool)),
         )
-        // The anonymous start page, kept whole (compressed) while nothing changed.
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(page_cache::PageCache::new(services.clone())),
-            page_cache::serve,
-        ))
-        .layer(axum::middleware::from_fn_with_state(static_files, static_cache))
-        .layer(axum::middleware::from_fn(server_fn_status))
-        .layer(axum::middleware::from_fn(refuse_nul))
-        .layer(axum::middleware::from_fn_with_state(public_origin(&services.public_url), cross_origin_guard))
-        .layer(axum::middleware::from_fn_with_state(allowed_host, host_guard))
-        .layer(axum::middleware::from_fn_with_state(services.trusted_proxies.clone(), client_address))
-        .layer(tower::util::option_layer(hsts))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        // Pages are asked for again every time (they show the current state); the static
-        // files revalidate with `Last-Modified`. Answers that set their own keep it.
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // The path only, with one-time tokens blanked: query strings may carry tokens
-            // and are never logged.
-            tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::new(x_request_id, RandomRequestId))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(plain_pages))
+        .service(app);
+    Router::new().fallback_service(stack)
 }
 
 /// A page without WebAssembly ends at `</html>`. Leptos appends its resource bootstrap
