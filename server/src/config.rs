@@ -30,6 +30,7 @@ struct FileConfig {
     listen: Option<String>,
     public_url: Option<String>,
     database_url: Option<String>,
+    database_max_connections: Option<u32>,
     ca_passphrase: Option<String>,
     ca_passphrase_file: Option<String>,
     ca_common_name: Option<String>,
@@ -81,6 +82,8 @@ pub struct Config {
     /// the port actually bound).
     pub public_url_explicit: bool,
     pub database_url: String,
+    /// The database pool's size; `None`: the backend's default.
+    pub database_max_connections: Option<u32>,
     pub ca_passphrase: Secret,
     pub ca_common_name: String,
     pub site_root: PathBuf,
@@ -111,6 +114,11 @@ pub struct Config {
 /// The settings naming the profile signer's files.
 pub const PROFILE_CERT_SETTING: &str = "CERTPORTAL_PROFILE_SIGNING_CERT_FILE";
 pub const PROFILE_KEY_SETTING: &str = "CERTPORTAL_PROFILE_SIGNING_KEY_FILE";
+
+/// The database pool sizes accepted: a request and the background jobs (CRLs, mail, SCIM)
+/// each hold a connection while they work; a pool beyond a few hundred only adds idle
+/// connections the database must keep.
+pub const MAX_CONNECTIONS: std::ops::RangeInclusive<u32> = 2..=500;
 
 /// Minimum length of the CA passphrase.
 pub const MIN_PASSPHRASE: usize = 12;
@@ -213,6 +221,28 @@ impl Config {
                 "must start with sqlite:// or postgres://",
             ));
         }
+
+        let database_max_connections = match pick(
+            "CERTPORTAL_DATABASE_MAX_CONNECTIONS",
+            fc.database_max_connections.map(|n| n.to_string()),
+        ) {
+            None => None,
+            Some(n) => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| MAX_CONNECTIONS.contains(n))
+                    .ok_or_else(|| {
+                        err(
+                            "CERTPORTAL_DATABASE_MAX_CONNECTIONS",
+                            format!(
+                                "{n:?} is not a number from {} to {}",
+                                MAX_CONNECTIONS.start(),
+                                MAX_CONNECTIONS.end()
+                            ),
+                        )
+                    })?,
+            ),
+        };
 
         let direct = pick("CERTPORTAL_CA_PASSPHRASE", fc.ca_passphrase);
         let file_path = pick("CERTPORTAL_CA_PASSPHRASE_FILE", fc.ca_passphrase_file);
@@ -393,6 +423,7 @@ impl Config {
             public_url,
             public_url_explicit,
             database_url,
+            database_max_connections,
             ca_passphrase: Secret::new(passphrase),
             ca_common_name,
             site_root,
@@ -767,6 +798,7 @@ mod tests {
             "sqlite://certportal-data/certportal.db?mode=rwc"
         );
         assert!(!format!("{c:?}").contains("long enough"));
+        assert_eq!(c.database_max_connections, None, "the backend's default");
     }
 
     #[test]
@@ -800,6 +832,18 @@ mod tests {
             (
                 &[PASS, ("CERTPORTAL_DATABASE_URL", "mysql://x")],
                 "CERTPORTAL_DATABASE_URL",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_DATABASE_MAX_CONNECTIONS", "1")],
+                "CERTPORTAL_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_DATABASE_MAX_CONNECTIONS", "501")],
+                "CERTPORTAL_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                &[PASS, ("CERTPORTAL_DATABASE_MAX_CONNECTIONS", "eight")],
+                "CERTPORTAL_DATABASE_MAX_CONNECTIONS",
             ),
             (
                 &[PASS, ("CERTPORTAL_LOG_FORMAT", "xml")],
@@ -905,17 +949,21 @@ mod tests {
     fn file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
-        std::fs::write(&f, "listen = \"0.0.0.0:8443\"\npublic_url = \"https://certs.example.com/\"\nca_passphrase = \"from the file 123\"\n").unwrap();
+        std::fs::write(&f, "listen = \"0.0.0.0:8443\"\npublic_url = \"https://certs.example.com/\"\nca_passphrase = \"from the file 123\"\ndatabase_max_connections = 12\n").unwrap();
         let c = Config::load(Some(&f), &|_| None).unwrap();
         assert_eq!(c.listen.port(), 8443);
+        assert_eq!(c.database_max_connections, Some(12));
         assert_eq!(c.time_zone.name(), "UTC", "UTC unless set");
         assert_eq!(c.public_url, "https://certs.example.com");
         assert_eq!(c.ca_passphrase.expose(), "from the file 123");
-        let c = Config::load(Some(&f), &|k| {
-            (k == "CERTPORTAL_LISTEN").then(|| "127.0.0.1:9000".to_string())
+        let c = Config::load(Some(&f), &|k| match k {
+            "CERTPORTAL_LISTEN" => Some("127.0.0.1:9000".to_string()),
+            "CERTPORTAL_DATABASE_MAX_CONNECTIONS" => Some("6".to_string()),
+            _ => None,
         })
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.database_max_connections, Some(6));
         std::fs::write(&f, "ca_passphrase = \"secret passphrase 42\n").unwrap();
         let e = Config::load(Some(&f), &|_| None).unwrap_err();
         assert!(!e.to_string().contains("secret passphrase"), "{e}");

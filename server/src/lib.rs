@@ -84,6 +84,7 @@ pub async fn services(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Services, S
         .map_err(|e| StartError::DataDir(e.to_string()))?;
     let sc = ServicesConfig {
         database_url: cfg.database_url.clone(),
+        database_max_connections: cfg.database_max_connections,
         data_dir: cfg.data_dir.clone(),
         public_url: cfg.public_url.clone(),
         ca_passphrase: cfg.ca_passphrase.clone(),

@@ -265,10 +265,13 @@ fn Directory(page: DirectoryPage, lang: RwSignal<Lang>) -> impl IntoView {
                         <th scope="col" class="wide">{tr(Msg::ColExpiry)}</th>
                     </tr></thead>
                     <tbody>
-                        {users.into_iter().map(|u| {
-                            let ticked = kept.contains(&u.id);
-                            view! { <UserRowView u=u lang=lang ticked=ticked/> }
-                        }).collect_view()}
+                        {
+                            let (l, zone) = (lang.get_untracked(), super::use_zone());
+                            users.into_iter().map(|u| {
+                                let ticked = kept.contains(&u.id);
+                                user_row(u, l, &zone, ticked)
+                            }).collect_view()
+                        }
                     </tbody>
                 </table>
             </div>
@@ -309,42 +312,55 @@ fn Directory(page: DirectoryPage, lang: RwSignal<Lang>) -> impl IntoView {
     }
 }
 
-#[component]
-fn UserRowView(u: DirectoryUser, lang: RwSignal<Lang>, ticked: bool) -> impl IntoView {
-    let id = u.id.clone();
+/// One user's row. The directory is rendered on the server only (no island in it), so its
+/// labels are plain text in the page's language, not reactive closures: fifty rows a page.
+fn user_row(u: DirectoryUser, lang: Lang, zone: &super::Times, ticked: bool) -> impl IntoView {
     let check_id = format!("sel-{}", u.id);
-    let role = if u.is_admin {
-        Msg::RoleAdmin
-    } else {
-        Msg::RoleUser
-    };
+    let href = format!("/admin/users/{}", u.id);
+    let role = t(
+        lang,
+        if u.is_admin {
+            Msg::RoleAdmin
+        } else {
+            Msg::RoleUser
+        },
+    );
     let status = u.status;
-    let zone = super::use_zone();
     let expiry = u
         .not_after
         .map(|x| zone.time(x))
         .unwrap_or_else(|| "-".into());
+    let inactive = (!u.active).then(|| t(lang, Msg::StatusDeactivated));
+    // Who has not used their activation link yet, with the way to a new one.
+    let not_activated = (u.active && !u.activated).then(|| format!("{href}#activation"));
+    let DirectoryUser {
+        id,
+        login,
+        display_name,
+        department,
+        ..
+    } = u;
+    let (label_for, row_login, hidden_login) = (check_id.clone(), login.clone(), login.clone());
     view! {
-        <tr data-testid="user-row" data-login=u.login.clone()>
+        <tr data-testid="user-row" data-login=row_login>
             <td class="pick">
                 // The whole 44 px cell area ticks the box (touch targets of at least 44 px).
-                <label class="hit" for=check_id>
-                    <input type="checkbox" id=check_id.clone() name="users[]" value=id checked=ticked/>
-                    <span class="sr-only">{u.login.clone()}</span>
+                <label class="hit" for=label_for>
+                    <input type="checkbox" id=check_id name="users[]" value=id checked=ticked/>
+                    <span class="sr-only">{hidden_login}</span>
                 </label>
             </td>
-            <td class="mono"><a href=format!("/admin/users/{}", u.id)>{u.login.clone()}</a></td>
+            <td class="mono"><a href=href>{login}</a></td>
             <td>
-                {u.display_name.clone()}
-                {(!u.active).then(|| view! { " " <span class="badge off">{move || t(lang.get(), Msg::StatusDeactivated)}</span> })}
-                // Who has not used their activation link yet, with the way to a new one.
-                {(u.active && !u.activated).then(|| view! {
-                    " " <a class="badge warn" href=format!("/admin/users/{}#activation", u.id) data-testid="not-activated">{move || t(lang.get(), Msg::NotActivatedYet)}</a>
+                {display_name}
+                {inactive.map(|label| view! { " " <span class="badge off">{label}</span> })}
+                {not_activated.map(|href| view! {
+                    " " <a class="badge warn" href=href data-testid="not-activated">{t(lang, Msg::NotActivatedYet)}</a>
                 })}
             </td>
-            <td class="wide">{u.department.clone().unwrap_or_default()}</td>
-            <td class="wide">{move || t(lang.get(), role)}</td>
-            <td><span class=status_class(status) data-testid="user-status">{move || status_label(lang.get(), status)}</span></td>
+            <td class="wide">{department.unwrap_or_default()}</td>
+            <td class="wide">{role}</td>
+            <td><span class=status_class(status) data-testid="user-status">{status_label(lang, status)}</span></td>
             <td class="wide">{expiry}</td>
         </tr>
     }

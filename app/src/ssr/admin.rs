@@ -306,7 +306,7 @@ where
         let now = s.now();
         let mut largest = 0;
         for ca_id in &crl_cas {
-            let signer = s.signer(ca_id).await?;
+            let signer = s.signer_in(&mut tx, ca_id).await?;
             let entries = publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
             largest = largest.max(entries);
         }
@@ -385,7 +385,7 @@ pub async fn create_and_deliver(
         }
     };
     for ca_id in crl_cas {
-        let signer = s.signer(&ca_id).await?;
+        let signer = s.signer_in(&mut tx, &ca_id).await?;
         publish_crl(&mut tx, &signer, s.now(), policy.crl_next_update_days).await?;
     }
     deliver(&handed.p12)
@@ -545,7 +545,7 @@ pub async fn revoke_user(
     }
     let policy = s.policy(&mut tx).await?;
     for ca_id in crl_cas {
-        let signer = s.signer(&ca_id).await?;
+        let signer = s.signer_in(&mut tx, &ca_id).await?;
         publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
     }
     tx.commit().await?;
@@ -759,7 +759,7 @@ pub(crate) async fn leave(
         changed.push(format!("certificates_revoked={revoked}"));
         let policy = s.policy(tx).await?;
         for ca_id in crl_cas {
-            let signer = s.signer(&ca_id).await?;
+            let signer = s.signer_in(tx, &ca_id).await?;
             publish_crl(tx, &signer, now, policy.crl_next_update_days).await?;
         }
     }

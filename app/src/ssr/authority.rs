@@ -314,16 +314,33 @@ impl Authority {
         }
     }
 
-    /// The unlocked signer of a CA (decrypting its key once per process).
+    /// The unlocked signer of a CA (decrypting its key once per process). Inside a
+    /// transaction use [`Authority::signer_in`]: this one takes a pooled connection of its own
+    /// the first time.
     pub async fn signer(&self, ca_id: &str) -> Result<Arc<CaSigner>, ServiceError> {
-        if let Some(s) = self.signers.read().ok().and_then(|m| m.get(ca_id).cloned()) {
+        if let Some(s) = self.cached(ca_id) {
             return Ok(s);
         }
         let mut c = self.conn().await?;
-        let row = db::ca_by_id(&mut c, ca_id)
+        self.signer_in(&mut c, ca_id).await
+    }
+
+    /// The unlocked signer of a CA, its key read on the caller's connection (its transaction)
+    /// the first time: a transaction that needs a CA this process has not unlocked yet (one
+    /// retired before a restart, one another instance made current) asks for no second
+    /// connection while it holds its own (with a small pool, a few of them at once had waited
+    /// on each other until the pool's timeout).
+    pub async fn signer_in(
+        &self,
+        c: &mut Conn,
+        ca_id: &str,
+    ) -> Result<Arc<CaSigner>, ServiceError> {
+        if let Some(s) = self.cached(ca_id) {
+            return Ok(s);
+        }
+        let row = db::ca_by_id(c, ca_id)
             .await?
             .ok_or_else(|| ServiceError::UnknownCa(ca_id.to_string()))?;
-        drop(c);
         let pass = self.passphrase.clone();
         // PBKDF2 with 600k rounds: keep it off the async worker threads.
         let signer = tokio::task::spawn_blocking(move || ca::unlock(&row, &pass))
@@ -335,6 +352,10 @@ impl Authority {
         let signer = Arc::new(signer);
         self.cache(signer.clone());
         Ok(signer)
+    }
+
+    fn cached(&self, ca_id: &str) -> Option<Arc<CaSigner>> {
+        self.signers.read().ok().and_then(|m| m.get(ca_id).cloned())
     }
 
     /// The id of the CA that signs new certificates.

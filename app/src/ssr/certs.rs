@@ -103,7 +103,7 @@ pub(crate) async fn create_enrollment_in(
     let policy = s.policy(&mut *tx).await?;
     let (e, crl_cas) = create_enrollment_unpublished(s, tx, actor, req, &policy).await?;
     for ca_id in crl_cas {
-        let signer = s.signer(&ca_id).await?;
+        let signer = s.signer_in(&mut *tx, &ca_id).await?;
         publish_crl(&mut *tx, &signer, s.now(), policy.crl_next_update_days).await?;
     }
     Ok(e)
@@ -576,7 +576,7 @@ pub(crate) async fn record_pickup(
                     )
                     .await?;
                     let policy = s.policy(&mut *tx).await?;
-                    let old_signer = s.signer(&old.ca_id).await?;
+                    let old_signer = s.signer_in(&mut *tx, &old.ca_id).await?;
                     publish_crl(&mut *tx, &old_signer, now, policy.crl_next_update_days).await?;
                 }
             }
@@ -647,7 +647,7 @@ pub async fn revoke_certificate(
         &format!("serial={} reason={}", cert.serial_hex, reason.code()),
     )
     .await?;
-    let signer = s.signer(&cert.ca_id).await?;
+    let signer = s.signer_in(&mut tx, &cert.ca_id).await?;
     let policy = s.policy(&mut tx).await?;
     publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
     let updated = db::certificate_by_id(&mut tx, &cert.id)
@@ -855,7 +855,7 @@ pub async fn lost_device(
     .await?;
     let policy = s.policy(&mut tx).await?;
     for ca_id in crl_cas {
-        let signer = s.signer(&ca_id).await?;
+        let signer = s.signer_in(&mut tx, &ca_id).await?;
         publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
     }
     tx.commit().await?;
@@ -889,7 +889,7 @@ pub async fn refresh_crls(s: &Services) -> Result<usize, CertError> {
         if !current.is_some_and(|c| due(c.crl_next_update)) {
             continue;
         }
-        let signer = s.signer(&ca.id).await?;
+        let signer = s.signer_in(&mut tx, &ca.id).await?;
         publish_crl(&mut tx, &signer, now, policy.crl_next_update_days).await?;
         tx.commit().await?;
         n += 1;

@@ -811,7 +811,10 @@ async fn redeem_once(
         let challenge = s.authority.scep_challenge(&l.id).map_err(CertError::from)?;
         link_rows::set_scep(&mut tx, &l.id, &ids::token_hash(&challenge), now).await?;
         let ca_id = s.current_ca_id(&mut tx).await.map_err(CertError::from)?;
-        let signer = s.signer(&ca_id).await.map_err(CertError::from)?;
+        let signer = s
+            .signer_in(&mut tx, &ca_id)
+            .await
+            .map_err(CertError::from)?;
         let not_after = policy
             .not_after(now, e.requested_not_after)
             .map_err(CertError::from)?;

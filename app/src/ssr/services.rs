@@ -39,6 +39,9 @@ pub enum ServiceError {
 #[derive(Debug, Clone)]
 pub struct ServicesConfig {
     pub database_url: String,
+    /// The database pool's size; `None`: the backend's default
+    /// ([`super::db::default_max_connections`]).
+    pub database_max_connections: Option<u32>,
     pub data_dir: PathBuf,
     pub public_url: String,
     pub ca_passphrase: Secret,
@@ -148,7 +151,7 @@ impl Services {
         cfg: &ServicesConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Services, ServiceError> {
-        let db = Db::connect(&cfg.database_url).await?;
+        let db = Db::connect_with_pool(&cfg.database_url, cfg.database_max_connections).await?;
         db.migrate().await?;
         let db2 = db.clone();
         let public_url = cfg.public_url.trim_end_matches('/').to_string();
@@ -255,6 +258,16 @@ impl Services {
     /// The unlocked signer of a CA.
     pub async fn signer(&self, ca_id: &str) -> Result<Arc<super::ca::CaSigner>, ServiceError> {
         self.authority.signer(ca_id).await
+    }
+
+    /// A CA's signer, read on the caller's connection if not unlocked yet (see
+    /// [`Authority::signer_in`]): what code holding a transaction uses.
+    pub async fn signer_in(
+        &self,
+        c: &mut Conn,
+        ca_id: &str,
+    ) -> Result<Arc<super::ca::CaSigner>, ServiceError> {
+        self.authority.signer_in(c, ca_id).await
     }
 
     /// The id of the CA that signs new certificates.

@@ -34,6 +34,10 @@ pub async fn portal_on(postgres: Option<&str>) -> Bench {
         ),
         ("CERTPORTAL_LOG", "warn".into()),
     ];
+    // The pool's size, when the bench is run with it set (to compare sizes on one build).
+    if let Ok(n) = std::env::var("CERTPORTAL_DATABASE_MAX_CONNECTIONS") {
+        vars.push(("CERTPORTAL_DATABASE_MAX_CONNECTIONS", n));
+    }
     if let Some(admin_url) = postgres {
         let name = format!("cp_bench_{}", std::process::id());
         let db = app::ssr::db::Db::connect(admin_url).await.unwrap();

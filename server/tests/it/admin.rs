@@ -647,7 +647,7 @@ async fn same_login_at_once(backend: Backend) {
         let (services, input) = (app.services.clone(), input.clone());
         set.spawn(async move { create_user(&services, &Actor::cli(), &input).await });
     }
-    commit_when_waiting(&app, held, 2).await;
+    commit_when_waiting(held, 2).await;
     let results = set.join_all().await;
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),

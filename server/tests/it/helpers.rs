@@ -514,29 +514,39 @@ pub async fn sign_in(app: &TestApp, login: &str) -> String {
     session_cookie(&r).unwrap()
 }
 
+/// A transaction holding a department uncommitted (see [`hold_new_department`]), on
+/// connections of the test's own: the portal's pool is left whole to the requests that race.
+pub struct Held {
+    tx: db::Tx,
+    own: db::Db,
+}
+
 /// On PostgreSQL, a transaction holding a new top-level department `name` uncommitted: a use
 /// case that makes a department under it waits on its key (after the checks it made before).
 /// `None` on SQLite, where write transactions never overlap.
-pub async fn hold_new_department(app: &TestApp, backend: Backend, name: &str) -> Option<db::Tx> {
+pub async fn hold_new_department(app: &TestApp, backend: Backend, name: &str) -> Option<Held> {
     if backend != Backend::Postgres {
         return None;
     }
-    let mut tx = app.services.db.begin().await.unwrap();
+    let own = db::Db::connect_with_pool(&app.database_url, Some(2))
+        .await
+        .unwrap();
+    let mut tx = own.begin().await.unwrap();
     sqlx::query("INSERT INTO departments (id, parent_id, name, path) VALUES ($1, NULL, $2, $2)")
         .bind(format!("held-{name}"))
         .bind(name)
         .execute(&mut *tx)
         .await
         .unwrap();
-    Some(tx)
+    Some(Held { tx, own })
 }
 
 /// Commits `held` once `waiting` transactions wait on a lock in the test's database (a bounded
 /// poll of `pg_stat_activity`: they are all inside their transactions at once, past their
 /// checks), so that what they do next races for certain.
-pub async fn commit_when_waiting(app: &TestApp, held: Option<db::Tx>, waiting: i64) {
-    let Some(tx) = held else { return };
-    let mut c = app.services.conn().await.unwrap();
+pub async fn commit_when_waiting(held: Option<Held>, waiting: i64) {
+    let Some(Held { tx, own }) = held else { return };
+    let mut c = own.pool().acquire().await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let row = sqlx::query(
@@ -556,4 +566,6 @@ pub async fn commit_when_waiting(app: &TestApp, held: Option<db::Tx>, waiting: i
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     tx.commit().await.unwrap();
+    drop(c);
+    own.close().await;
 }

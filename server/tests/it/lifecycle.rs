@@ -2,7 +2,7 @@
 //! record, multi-step changes are atomic, final states stay final, and CRLs follow.
 
 use crate::both;
-use crate::helpers::{spawn, spawn_on, Backend, TestApp, T0};
+use crate::helpers::{spawn, spawn_on, spawn_on_with, Backend, TestApp, T0};
 use app::domain::lifecycle::{LifecycleError, RevocationReason, State};
 use app::ssr::certs::{self, CertError, NewEnrollment};
 use app::ssr::db;
@@ -129,6 +129,48 @@ async fn create_pickup_revoke(backend: Backend) {
     app.stop().await;
 }
 both!(create_pickup_revoke_is_audited, create_pickup_revoke);
+
+/// A revocation whose CA this process has not unlocked yet (retired before it started) reads
+/// that CA's key in its own transaction: with a pool of two and one connection taken, it still
+/// has all it needs. It asked the pool for a second connection while holding its
+/// transaction's before, and waited until the pool's timeout.
+async fn retired_ca_unlocked_in_the_transaction(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.add_user("admin", true).await;
+    let user = app.add_user("taro", false).await;
+    let cert = issue(&app, &admin, &user.id).await;
+    app.services
+        .rotate_ca(&app::ssr::audit::Actor::cli(), None)
+        .await
+        .unwrap();
+    let (n0, _) = crl_serials(&app, &cert.ca_id).await;
+
+    // Another portal on the database: at its start it unlocked only the current CA.
+    let second = spawn_on_with(
+        app.database_url.clone(),
+        &[("CERTPORTAL_DATABASE_MAX_CONNECTIONS", "2".into())],
+    )
+    .await;
+    assert_eq!(second.services.db.max_connections(), 2);
+    let held = second.services.conn().await.unwrap();
+    let revoked = certs::revoke_certificate(
+        &second.services,
+        &second.actor(&admin),
+        &cert.id,
+        RevocationReason::KeyCompromise,
+    )
+    .await;
+    drop(held);
+    assert_eq!(revoked.unwrap().state, State::Revoked);
+    let (n1, entries) = crl_serials(&second, &cert.ca_id).await;
+    assert!(n1 > n0, "the retired CA's CRL was signed again");
+    assert_eq!(entries, vec![(cert.serial_hex.clone(), Some(1))]);
+    second.stop().await;
+}
+both!(
+    a_retired_ca_is_unlocked_inside_the_transaction,
+    retired_ca_unlocked_in_the_transaction
+);
 
 async fn remove_existing(backend: Backend) {
     let app = spawn(backend).await;

@@ -7,7 +7,7 @@
 use crate::both;
 use crate::helpers::{
     activated_user, call, client, commit_when_waiting, hold_new_department, ok, real_now, spawn_at,
-    spawn_backend_with, Backend, TestApp,
+    spawn_backend_with, spawn_backend_with_at, Backend, TestApp,
 };
 use crate::pickup::{request, show_link};
 use app::ssr::audit::Actor;
@@ -391,7 +391,16 @@ async fn answers(set: tokio::task::JoinSet<Answer>) -> Vec<(u16, Value)> {
 /// checked that the login is free (before the fix they answered 500: the department's insert,
 /// then the user's, met the row another transaction had committed meanwhile).
 async fn parallel_creates(backend: Backend) {
-    let app = spawn_at(backend, real_now()).await;
+    // As many connections as writers: a request holds one connection at a time, so eight
+    // writers all get inside their transactions at once (the lock's holder and its watcher
+    // are on the test's own connections).
+    let app = spawn_backend_with_at(
+        backend,
+        &[("CERTPORTAL_DATABASE_MAX_CONNECTIONS", "8".into())],
+        real_now(),
+    )
+    .await;
+    assert_eq!(app.services.db.max_connections(), 8);
     let t = token(&app).await;
     // The token's use is recorded on its first request: done here, not by the eight.
     assert_eq!(
@@ -406,7 +415,7 @@ async fn parallel_creates(backend: Backend) {
         .map(|_| user_body("twin@example.com", "twin@example.com", "Twins/East"))
         .collect();
     let sent = post_at_once(&app, &t, same);
-    commit_when_waiting(&app, held, 8).await;
+    commit_when_waiting(held, 8).await;
     let got = answers(sent).await;
     let created = got.iter().filter(|(s, _)| *s == 201).count();
     assert_eq!(created, 1, "{got:?}");

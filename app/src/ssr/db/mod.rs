@@ -160,6 +160,24 @@ impl<T: Clone> Kept<T> {
 /// restart fails its next query once (that request gets an error) and is then dropped.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// How many connections a pool holds unless configured (`CERTPORTAL_DATABASE_MAX_CONNECTIONS`):
+/// two per CPU core of this machine, at least 4 and at most 16, on either database.
+///
+/// More is slower, not faster, once every core is busy: sqlx gives each connection back
+/// through a task of its own that pings it first, and the more connections are in use, the
+/// more requests are half-way through at once, each waiting its turn for a core. On 2 cores
+/// with 64 clients the directory's HTML page had its p99 at 41-44 ms with 4 connections,
+/// 45-48 with 8 and 64 with 16 on PostgreSQL (37-40 / 40-41 / 46 on SQLite); the bench
+/// `directory` measures it (`server/benches/directory.out`).
+pub fn default_max_connections() -> u32 {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    u32::try_from(cores.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .clamp(4, 16)
+}
+
 /// The process's database handle: cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -175,8 +193,15 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects and configures the pool. Call [`Db::migrate`] before use.
+    /// Connects with the default pool size ([`default_max_connections`]). Call
+    /// [`Db::migrate`] before use.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
+        Db::connect_with_pool(url, None).await
+    }
+
+    /// Connects with a pool of at most `max_connections` connections (`None`: the
+    /// backend's default). Call [`Db::migrate`] before use.
+    pub async fn connect_with_pool(url: &str, max_connections: Option<u32>) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -202,10 +227,7 @@ impl Db {
                     Ok(true)
                 })
             })
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            });
+            .max_connections(max_connections.unwrap_or_else(default_max_connections));
         let opts = if backend == Backend::Sqlite {
             opts.after_connect(|conn, _meta| Box::pin(sqlite_pragmas(conn)))
         } else {
@@ -222,6 +244,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.options().get_max_connections()
     }
 
     /// The same SQLite database through one connection of its own, opened by the calling
