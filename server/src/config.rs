@@ -82,7 +82,7 @@ pub struct Config {
     /// the port actually bound).
     pub public_url_explicit: bool,
     pub database_url: String,
-    /// The database pool's size; `None`: the backend's default.
+    /// The database pool's size; `None`: two per CPU core, 4 to 16.
     pub database_max_connections: Option<u32>,
     pub ca_passphrase: Secret,
     pub ca_common_name: String,
@@ -798,7 +798,7 @@ mod tests {
             "sqlite://certportal-data/certportal.db?mode=rwc"
         );
         assert!(!format!("{c:?}").contains("long enough"));
-        assert_eq!(c.database_max_connections, None, "the backend's default");
+        assert_eq!(c.database_max_connections, None, "the default");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub enum ServiceError {
 #[derive(Debug, Clone)]
 pub struct ServicesConfig {
     pub database_url: String,
-    /// The database pool's size; `None`: the backend's default
+    /// The database pool's size; `None`: the default
     /// ([`super::db::default_max_connections`]).
     pub database_max_connections: Option<u32>,
     pub data_dir: PathBuf,

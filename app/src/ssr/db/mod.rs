@@ -200,7 +200,7 @@ impl Db {
     }
 
     /// Connects with a pool of at most `max_connections` connections (`None`: the
-    /// backend's default). Call [`Db::migrate`] before use.
+    /// default, [`default_max_connections`]). Call [`Db::migrate`] before use.
     pub async fn connect_with_pool(url: &str, max_connections: Option<u32>) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
